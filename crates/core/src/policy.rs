@@ -1,0 +1,588 @@
+//! The sharing rules, in one place.
+//!
+//! Every edge of kyojo (REST API, lookups, feeds, exports, web UI) asks this
+//! module whether a viewer may see a report, an indicator or an aggregate, and
+//! nothing else decides it. The rules:
+//!
+//! * A report's owner organization always sees it, even when it is anonymous.
+//! * TLP CLEAR is public: anyone, even without a token, may read it.
+//! * Any other marking is read only by member organizations inside the
+//!   report's audience (the whole community, some sectors, named organizations).
+//! * RED additionally requires an audience of named organizations and never
+//!   appears in bulk feeds or exports; AMBER and AMBER+STRICT never leave the hub.
+//! * An indicator is visible through a report the viewer may read, or, to
+//!   members only, through sightings: its own organization's, or those of at
+//!   least [`MIN_DISTINCT_ORGS`] organizations.
+//! * Aggregates drawn from fewer than [`MIN_DISTINCT_ORGS`] organizations are
+//!   shown as "fewer than 3".
+//! * An anonymous report stores no organization in clear: only a seal, an
+//!   HMAC of the organization and the report id under the hub's secret, so
+//!   that the owner can be recognised and nobody can link two reports.
+
+use std::collections::BTreeSet;
+
+use hmac::{Hmac, Mac};
+use serde::{Serialize, Serializer};
+use sha2::Sha256;
+
+use crate::tlp::Tlp;
+
+/// Database id of a member organization.
+pub type OrgId = i64;
+
+/// Smallest number of distinct organizations an aggregate may be drawn from
+/// before it is shown as a number.
+pub const MIN_DISTINCT_ORGS: u64 = 3;
+
+/// Who may read a report besides its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Every member organization of the hub.
+    Community,
+    /// Member organizations in any of these sectors (by slug).
+    Sectors(BTreeSet<String>),
+    /// These member organizations.
+    Orgs(BTreeSet<OrgId>),
+}
+
+/// What a token may do. Visibility is decided separately, by the report rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Operator: everything an analyst does, plus administration.
+    Admin,
+    /// Member analyst: shares and reads reports, decides on indicators.
+    Analyst,
+    /// A machine that posts sightings and nothing else.
+    Sensor,
+    /// A machine that reads feeds and looks values up, and nothing else.
+    Consumer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Analyst, Role::Sensor, Role::Consumer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::Sensor => "sensor",
+            Role::Consumer => "consumer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// An action guarded by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ReadReports,
+    WriteReports,
+    ReadIndicators,
+    PostSightings,
+    Lookup,
+    ReadFeeds,
+    Administer,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    /// No token: sees TLP CLEAR only.
+    Public,
+    Member(Member),
+}
+
+/// A member organization acting through one of its tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub org: OrgId,
+    pub sector: String,
+    pub role: Role,
+}
+
+impl Viewer {
+    pub fn member(&self) -> Option<&Member> {
+        match self {
+            Viewer::Public => None,
+            Viewer::Member(m) => Some(m),
+        }
+    }
+
+    /// Whether this viewer's role allows `action` at all.
+    pub fn may(&self, action: Action) -> bool {
+        match self {
+            Viewer::Public => matches!(
+                action,
+                Action::ReadReports | Action::ReadIndicators | Action::Lookup | Action::ReadFeeds
+            ),
+            Viewer::Member(m) => match m.role {
+                Role::Admin => true,
+                Role::Analyst => action != Action::Administer,
+                Role::Sensor => action == Action::PostSightings,
+                Role::Consumer => matches!(action, Action::Lookup | Action::ReadFeeds),
+            },
+        }
+    }
+}
+
+/// Who owns a report, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Org(OrgId),
+    /// Anonymous: the seal of (organization, report key) under the hub secret.
+    Sealed([u8; 32]),
+}
+
+/// Everything the rules need to know about one report.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReportAccess {
+    /// Stable random key of the report (its public id's bytes); part of the seal.
+    pub key: [u8; 16],
+    pub tlp: Tlp,
+    pub audience: Audience,
+    pub owner: Owner,
+}
+
+/// Where data is going: each destination has its own ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Interactive reads inside the hub: REST API, web UI, lookups.
+    Api,
+    /// Bulk block feeds and exports (RPZ, lists, CSV).
+    Feed,
+    /// Other hubs and public bodies (TAXII collections, federation).
+    Federation,
+}
+
+/// What sightings say about an indicator, as far as the rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SightingPresence {
+    /// Distinct organizations that sighted it.
+    pub orgs: u64,
+    /// Whether the viewer's own organization is among them.
+    pub by_viewer: bool,
+}
+
+/// The hub's sharing rules, holding the secret that seals anonymous owners.
+#[derive(Clone)]
+pub struct Policy {
+    secret: [u8; 32],
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Policy { secret: <hidden> }")
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl Policy {
+    pub fn new(secret: [u8; 32]) -> Self {
+        Policy { secret }
+    }
+
+    /// The seal that stands for `org` as owner of the anonymous report `key`.
+    /// It differs for every report, so two anonymous reports cannot be linked.
+    pub fn seal(&self, org: OrgId, key: &[u8; 16]) -> [u8; 32] {
+        // new_from_slice only fails for invalid key lengths, which HMAC does not have.
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(b"kyojo/anonymous-owner/v1");
+        mac.update(&org.to_be_bytes());
+        mac.update(key);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The stored owner of a new report.
+    pub fn owner_for(&self, org: OrgId, key: &[u8; 16], anonymous: bool) -> Owner {
+        if anonymous {
+            Owner::Sealed(self.seal(org, key))
+        } else {
+            Owner::Org(org)
+        }
+    }
+
+    /// Whether `viewer`'s organization owns the report (may edit and delete it).
+    pub fn is_owner(&self, viewer: &Viewer, report: &ReportAccess) -> bool {
+        let Some(member) = viewer.member() else {
+            return false;
+        };
+        match &report.owner {
+            Owner::Org(org) => *org == member.org,
+            Owner::Sealed(seal) => {
+                use subtle::ConstantTimeEq;
+                bool::from(self.seal(member.org, &report.key).ct_eq(seal))
+            }
+        }
+    }
+
+    /// The organization to show as author: none for anonymous reports.
+    pub fn visible_author(&self, report: &ReportAccess) -> Option<OrgId> {
+        match report.owner {
+            Owner::Org(org) => Some(org),
+            Owner::Sealed(_) => None,
+        }
+    }
+
+    /// Whether `viewer` may read the report (its content, its indicators'
+    /// association with it) through `channel`.
+    pub fn can_read(&self, viewer: &Viewer, report: &ReportAccess, channel: Channel) -> bool {
+        let ceiling = match channel {
+            Channel::Api => true,
+            Channel::Feed => report.tlp.allowed_in_bulk(),
+            Channel::Federation => report.tlp.may_leave_hub(),
+        };
+        if !ceiling {
+            return false;
+        }
+        if report.tlp == Tlp::Red && !matches!(report.audience, Audience::Orgs(_)) {
+            // RED without named recipients is refused on write; if one ever
+            // reaches here, only its owner may read it.
+            return self.is_owner(viewer, report);
+        }
+        if self.is_owner(viewer, report) {
+            return true;
+        }
+        if report.tlp.is_public() {
+            return true;
+        }
+        let Some(member) = viewer.member() else {
+            return false;
+        };
+        match &report.audience {
+            Audience::Community => true,
+            Audience::Sectors(sectors) => sectors.contains(&member.sector),
+            Audience::Orgs(orgs) => orgs.contains(&member.org),
+        }
+    }
+
+    /// Whether `viewer` may know that an indicator exists at all, given the
+    /// reports that mention it and who sighted it.
+    pub fn can_see_indicator<'a>(
+        &self,
+        viewer: &Viewer,
+        reports: impl IntoIterator<Item = &'a ReportAccess>,
+        sightings: SightingPresence,
+        channel: Channel,
+    ) -> bool {
+        if reports
+            .into_iter()
+            .any(|r| self.can_read(viewer, r, channel))
+        {
+            return true;
+        }
+        self.can_see_sightings(viewer, channel)
+            && (sightings.by_viewer || sightings.orgs >= MIN_DISTINCT_ORGS)
+    }
+
+    /// Sightings are shared with members, inside the hub, as aggregates.
+    pub fn can_see_sightings(&self, viewer: &Viewer, channel: Channel) -> bool {
+        channel == Channel::Api && viewer.member().is_some()
+    }
+}
+
+/// A count that is only shown when drawn from enough organizations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Exact(u64),
+    FewerThan3,
+}
+
+impl Count {
+    /// A number of distinct organizations.
+    pub fn orgs(distinct_orgs: u64) -> Count {
+        Count::gated(distinct_orgs, distinct_orgs)
+    }
+
+    /// `value`, aggregated over `distinct_orgs` organizations.
+    pub fn gated(distinct_orgs: u64, value: u64) -> Count {
+        if distinct_orgs >= MIN_DISTINCT_ORGS {
+            Count::Exact(value)
+        } else {
+            Count::FewerThan3
+        }
+    }
+
+    pub fn exact(self) -> Option<u64> {
+        match self {
+            Count::Exact(n) => Some(n),
+            Count::FewerThan3 => None,
+        }
+    }
+}
+
+impl Serialize for Count {
+    /// A number, or the string "fewer than 3".
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Count::Exact(n) => serializer.serialize_u64(*n),
+            Count::FewerThan3 => serializer.serialize_str("fewer than 3"),
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Count::Exact(n) => write!(f, "{n}"),
+            Count::FewerThan3 => f.write_str("fewer than 3"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy() -> Policy {
+        Policy::new([7; 32])
+    }
+
+    fn member(org: OrgId, sector: &str, role: Role) -> Viewer {
+        Viewer::Member(Member {
+            org,
+            sector: sector.to_string(),
+            role,
+        })
+    }
+
+    fn report(tlp: Tlp, audience: Audience, owner_org: OrgId, anonymous: bool) -> ReportAccess {
+        let key = [owner_org as u8; 16];
+        ReportAccess {
+            key,
+            tlp,
+            audience,
+            owner: policy().owner_for(owner_org, &key, anonymous),
+        }
+    }
+
+    fn sectors(s: &[&str]) -> Audience {
+        Audience::Sectors(s.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn orgs(o: &[OrgId]) -> Audience {
+        Audience::Orgs(o.iter().copied().collect())
+    }
+
+    #[test]
+    fn clear_is_public_everything_else_is_not() {
+        let p = policy();
+        for tlp in Tlp::ALL {
+            let r = report(tlp, Audience::Community, 1, false);
+            assert_eq!(p.can_read(&Viewer::Public, &r, Channel::Api), tlp == Tlp::Clear);
+        }
+    }
+
+    #[test]
+    fn audience_limits_members() {
+        let p = policy();
+        let fin = member(2, "finance", Role::Analyst);
+        let water = member(3, "water", Role::Analyst);
+        let r = report(Tlp::Amber, sectors(&["finance"]), 1, false);
+        assert!(p.can_read(&fin, &r, Channel::Api));
+        assert!(!p.can_read(&water, &r, Channel::Api));
+        let named = report(Tlp::Red, orgs(&[3]), 1, false);
+        assert!(!p.can_read(&fin, &named, Channel::Api));
+        assert!(p.can_read(&water, &named, Channel::Api));
+        assert!(p.can_read(&member(1, "medical", Role::Analyst), &named, Channel::Api));
+    }
+
+    #[test]
+    fn red_needs_named_orgs_and_never_goes_to_bulk() {
+        let p = policy();
+        let everyone = report(Tlp::Red, Audience::Community, 1, false);
+        assert!(!p.can_read(&member(2, "finance", Role::Analyst), &everyone, Channel::Api));
+        assert!(p.can_read(&member(1, "finance", Role::Analyst), &everyone, Channel::Api));
+        let named = report(Tlp::Red, orgs(&[2]), 1, false);
+        assert!(!p.can_read(&member(2, "finance", Role::Consumer), &named, Channel::Feed));
+        assert!(!p.can_read(&member(1, "finance", Role::Consumer), &named, Channel::Feed));
+    }
+
+    #[test]
+    fn amber_never_leaves_the_hub() {
+        let p = policy();
+        let v = member(2, "finance", Role::Analyst);
+        for tlp in [Tlp::Amber, Tlp::AmberStrict] {
+            let r = report(tlp, Audience::Community, 1, false);
+            assert!(p.can_read(&v, &r, Channel::Feed));
+            assert!(!p.can_read(&v, &r, Channel::Federation));
+        }
+        let green = report(Tlp::Green, Audience::Community, 1, false);
+        assert!(p.can_read(&v, &green, Channel::Federation));
+    }
+
+    #[test]
+    fn anonymous_owner_is_recognised_but_never_shown() {
+        let p = policy();
+        let r = report(Tlp::Red, orgs(&[9]), 4, true);
+        assert_eq!(p.visible_author(&r), None);
+        assert!(p.is_owner(&member(4, "gas", Role::Analyst), &r));
+        assert!(!p.is_owner(&member(5, "gas", Role::Analyst), &r));
+        assert!(p.can_read(&member(4, "gas", Role::Analyst), &r, Channel::Api));
+        assert!(!p.is_owner(&Viewer::Public, &r));
+    }
+
+    #[test]
+    fn seals_do_not_link_reports_of_one_org() {
+        let p = policy();
+        assert_ne!(p.seal(4, &[1; 16]), p.seal(4, &[2; 16]));
+        assert_ne!(p.seal(4, &[1; 16]), p.seal(5, &[1; 16]));
+        assert_ne!(p.seal(4, &[1; 16]), Policy::new([8; 32]).seal(4, &[1; 16]));
+    }
+
+    #[test]
+    fn roles() {
+        let sensor = member(1, "general", Role::Sensor);
+        assert!(sensor.may(Action::PostSightings));
+        assert!(!sensor.may(Action::ReadReports));
+        assert!(!sensor.may(Action::Lookup));
+        let consumer = member(1, "general", Role::Consumer);
+        assert!(consumer.may(Action::Lookup) && consumer.may(Action::ReadFeeds));
+        assert!(!consumer.may(Action::ReadReports) && !consumer.may(Action::WriteReports));
+        let analyst = member(1, "general", Role::Analyst);
+        assert!(analyst.may(Action::WriteReports) && !analyst.may(Action::Administer));
+        assert!(member(1, "general", Role::Admin).may(Action::Administer));
+        assert!(!Viewer::Public.may(Action::WriteReports));
+        assert!(!Viewer::Public.may(Action::PostSightings));
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+
+    #[test]
+    fn counts_below_three_orgs_are_suppressed() {
+        assert_eq!(Count::orgs(0), Count::FewerThan3);
+        assert_eq!(Count::orgs(2), Count::FewerThan3);
+        assert_eq!(Count::orgs(3), Count::Exact(3));
+        assert_eq!(Count::gated(2, 1000), Count::FewerThan3);
+        assert_eq!(serde_json::to_string(&Count::gated(5, 1000)).unwrap(), "1000");
+        assert_eq!(
+            serde_json::to_string(&Count::FewerThan3).unwrap(),
+            "\"fewer than 3\""
+        );
+    }
+
+    #[test]
+    fn sightings_reveal_indicators_only_to_members_and_by_k() {
+        let p = policy();
+        let v = member(1, "finance", Role::Analyst);
+        let no_reports: [ReportAccess; 0] = [];
+        let two = SightingPresence { orgs: 2, by_viewer: false };
+        let own = SightingPresence { orgs: 1, by_viewer: true };
+        let three = SightingPresence { orgs: 3, by_viewer: false };
+        assert!(!p.can_see_indicator(&v, &no_reports, two, Channel::Api));
+        assert!(p.can_see_indicator(&v, &no_reports, own, Channel::Api));
+        assert!(p.can_see_indicator(&v, &no_reports, three, Channel::Api));
+        assert!(!p.can_see_indicator(&Viewer::Public, &no_reports, three, Channel::Api));
+        assert!(!p.can_see_indicator(&v, &no_reports, three, Channel::Feed));
+    }
+
+    fn arb_tlp() -> impl Strategy<Value = Tlp> {
+        prop::sample::select(Tlp::ALL.to_vec())
+    }
+
+    fn arb_audience() -> impl Strategy<Value = Audience> {
+        prop_oneof![
+            Just(Audience::Community),
+            prop::collection::btree_set(
+                prop::sample::select(vec!["finance", "water", "gas", "medical"]),
+                0..3
+            )
+            .prop_map(|s| Audience::Sectors(s.into_iter().map(String::from).collect())),
+            prop::collection::btree_set(1i64..6, 0..3).prop_map(Audience::Orgs),
+        ]
+    }
+
+    fn arb_viewer() -> impl Strategy<Value = Viewer> {
+        prop_oneof![
+            Just(Viewer::Public),
+            (
+                1i64..6,
+                prop::sample::select(vec!["finance", "water", "gas", "medical"]),
+                prop::sample::select(Role::ALL.to_vec())
+            )
+                .prop_map(|(org, sector, role)| member(org, sector, role)),
+        ]
+    }
+
+    fn arb_channel() -> impl Strategy<Value = Channel> {
+        prop::sample::select(vec![Channel::Api, Channel::Feed, Channel::Federation])
+    }
+
+    proptest! {
+        /// Non-owners read non-CLEAR reports only from inside the audience.
+        #[test]
+        fn non_owner_outside_audience_never_reads_non_clear(
+            tlp in arb_tlp(), audience in arb_audience(), owner in 1i64..6,
+            anonymous: bool, viewer in arb_viewer(), channel in arb_channel()
+        ) {
+            let p = policy();
+            let r = report(tlp, audience.clone(), owner, anonymous);
+            let readable = p.can_read(&viewer, &r, channel);
+            if readable && !p.is_owner(&viewer, &r) && tlp != Tlp::Clear {
+                let m = viewer.member().expect("public only reads CLEAR");
+                let inside = match &audience {
+                    Audience::Community => true,
+                    Audience::Sectors(s) => s.contains(&m.sector),
+                    Audience::Orgs(o) => o.contains(&m.org),
+                };
+                prop_assert!(inside);
+            }
+        }
+
+        /// Ceilings per channel hold for everyone, owners included.
+        #[test]
+        fn channel_ceilings_hold(
+            tlp in arb_tlp(), audience in arb_audience(), owner in 1i64..6,
+            anonymous: bool, viewer in arb_viewer()
+        ) {
+            let p = policy();
+            let r = report(tlp, audience, owner, anonymous);
+            if tlp == Tlp::Red {
+                prop_assert!(!p.can_read(&viewer, &r, Channel::Feed));
+            }
+            if !tlp.may_leave_hub() {
+                prop_assert!(!p.can_read(&viewer, &r, Channel::Federation));
+            }
+            if viewer == Viewer::Public {
+                prop_assert_eq!(p.can_read(&viewer, &r, Channel::Api), tlp == Tlp::Clear);
+            }
+        }
+
+        /// RED is read only by named organizations and the owner.
+        #[test]
+        fn red_only_for_named_orgs(
+            audience in arb_audience(), owner in 1i64..6, anonymous: bool, viewer in arb_viewer()
+        ) {
+            let p = policy();
+            let r = report(Tlp::Red, audience.clone(), owner, anonymous);
+            if p.can_read(&viewer, &r, Channel::Api) {
+                let m = viewer.member().expect("public never reads RED");
+                let named = matches!(&audience, Audience::Orgs(o) if o.contains(&m.org));
+                prop_assert!(named || m.org == owner);
+            }
+        }
+
+        /// The owner check is exact, anonymous or not.
+        #[test]
+        fn owner_recognised_exactly(owner in 1i64..6, other in 1i64..6, anonymous: bool) {
+            let p = policy();
+            let r = report(Tlp::Amber, Audience::Orgs(Default::default()), owner, anonymous);
+            prop_assert_eq!(p.is_owner(&member(other, "gas", Role::Analyst), &r), owner == other);
+            prop_assert_eq!(p.visible_author(&r).is_some(), !anonymous);
+        }
+
+        /// No aggregate from fewer than three organizations is ever a number.
+        #[test]
+        fn gated_counts(orgs in 0u64..10, value in 0u64..1_000_000) {
+            let c = Count::gated(orgs, value);
+            prop_assert_eq!(c.exact().is_some(), orgs >= 3);
+        }
+    }
+}

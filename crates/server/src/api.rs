@@ -1,0 +1,868 @@
+//! REST API under `/api/v1`: input validation, handlers and JSON views.
+//!
+//! Handlers parse and validate input into the Hub's types (naming the field
+//! of any problem), run the Hub on the blocking pool, and render views. The
+//! sharing rules are applied inside the Hub, never here.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use kyojo_core::extract::extract;
+use kyojo_core::observable::{canonicalize, detect};
+use kyojo_core::report::{limits, IncidentType};
+use kyojo_core::{Audience, Kind, Observable, ReportAccess, Role, Tlp, Viewer};
+use kyojo_store::{day_of, Millis, NewSighting, ReportRecord};
+
+use crate::error::{ApiError, ApiResult};
+use crate::hub::{
+    author, now_millis, require, Assessment, Hub, IndicatorFilter, ReportChange, ReportDraft,
+    ReportFilter,
+};
+use crate::json::JsonBody;
+use crate::AppState;
+
+// ---- the caller -----------------------------------------------------------------
+
+/// Who is calling: public without a token, or the member its bearer token names.
+pub struct Caller(pub Viewer);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Caller(Viewer::Public));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| t.trim().to_string())
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
+        let hub = state.hub.clone();
+        let (viewer, _) = blocking(move || hub.authenticate(&token)).await?;
+        Ok(Caller(viewer))
+    }
+}
+
+/// Runs Hub work on the blocking pool.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+// ---- small parsers ----------------------------------------------------------------
+
+fn rfc3339(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn day_string(day: i64) -> String {
+    chrono::DateTime::from_timestamp(day * 86_400, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// RFC 3339 or a plain `YYYY-MM-DD` (midnight UTC).
+pub fn parse_time(field: &str, s: &str) -> ApiResult<Millis> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(t.timestamp_millis());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(t.and_utc().timestamp_millis());
+        }
+    }
+    Err(ApiError::invalid(
+        field,
+        format!("{s:?} is not a time: use RFC 3339 (2026-11-22T09:00:00Z) or a date (2026-11-22)"),
+    ))
+}
+
+fn parse_uid(id: &str) -> ApiResult<[u8; 16]> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| *u.as_bytes())
+        .map_err(|_| ApiError::not_found("report"))
+}
+
+fn encode_cursor(prefix: char, n: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{prefix}{n}"))
+}
+
+fn decode_cursor(prefix: char, s: &str) -> ApiResult<i64> {
+    let bad = || ApiError::invalid("cursor", "cursor is not one this hub issued; start again without it");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix(prefix).and_then(|n| n.parse().ok()).ok_or_else(bad)
+}
+
+fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=limits::PAGE_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid("limit", format!("limit must be between 1 and {}", limits::PAGE_MAX))),
+    }
+}
+
+fn parse_tlp(field: &str, s: &str) -> ApiResult<Tlp> {
+    s.parse().map_err(|e: kyojo_core::tlp::UnknownTlp| ApiError::invalid(field, e.to_string()))
+}
+
+fn parse_incident(field: &str, s: &str) -> ApiResult<IncidentType> {
+    IncidentType::parse(s).ok_or_else(|| {
+        let known: Vec<_> = IncidentType::ALL.iter().map(|t| t.as_str()).collect();
+        ApiError::invalid(field, format!("unknown incident type {s:?}; use one of {}", known.join(", ")))
+    })
+}
+
+fn parse_kind(field: &str, s: &str) -> ApiResult<Kind> {
+    s.parse().map_err(|_| {
+        let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        ApiError::invalid(field, format!("unknown type {s:?}; use one of {}", known.join(", ")))
+    })
+}
+
+fn check_sector(hub: &Hub, field: &str, s: &str) -> ApiResult<String> {
+    if hub.config.sector(s).is_some() {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("unknown sector {s:?}; known sectors: {}", hub.config.sector_slugs().join(", ")),
+        ))
+    }
+}
+
+fn check_title(title: &str) -> ApiResult<String> {
+    let t = title.trim();
+    if t.is_empty() {
+        return Err(ApiError::invalid("title", "title must not be empty"));
+    }
+    if t.chars().count() > limits::TITLE_MAX_CHARS {
+        return Err(ApiError::invalid("title", format!("title is longer than {} characters", limits::TITLE_MAX_CHARS)));
+    }
+    Ok(t.to_string())
+}
+
+fn check_description(d: &str) -> ApiResult<String> {
+    if d.len() > limits::DESCRIPTION_MAX_BYTES {
+        return Err(ApiError::invalid(
+            "description",
+            format!("description is longer than {} bytes", limits::DESCRIPTION_MAX_BYTES),
+        ));
+    }
+    Ok(d.to_string())
+}
+
+/// `"community"`, `{"sectors": [...]}` or `{"orgs": [...]}` (organization names).
+fn parse_audience(hub: &Hub, v: &Value) -> ApiResult<Audience> {
+    let shape = || ApiError::invalid("audience", "audience must be \"community\", {\"sectors\": [...]} or {\"orgs\": [...]}");
+    match v {
+        Value::String(s) if s == "community" => Ok(Audience::Community),
+        Value::Object(map) if map.len() == 1 => {
+            let (key, list) = map.iter().next().ok_or_else(shape)?;
+            let items = list.as_array().ok_or_else(shape)?;
+            if items.is_empty() {
+                return Err(ApiError::invalid(format!("audience.{key}"), "list must not be empty"));
+            }
+            if items.len() > limits::AUDIENCE_MAX {
+                return Err(ApiError::invalid(format!("audience.{key}"), format!("at most {} entries", limits::AUDIENCE_MAX)));
+            }
+            let names = items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| {
+                    it.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| ApiError::invalid(format!("audience.{key}[{i}]"), "must be a string"))
+                })
+                .collect::<ApiResult<Vec<String>>>()?;
+            match key.as_str() {
+                "sectors" => Ok(Audience::Sectors(
+                    names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| check_sector(hub, &format!("audience.sectors[{i}]"), s))
+                        .collect::<ApiResult<BTreeSet<_>>>()?,
+                )),
+                "orgs" => {
+                    let mut ids = BTreeSet::new();
+                    for (i, name) in names.iter().enumerate() {
+                        let org = hub.org_by_name(name)?.ok_or_else(|| {
+                            ApiError::invalid(format!("audience.orgs[{i}]"), format!("no organization named {name:?}"))
+                        })?;
+                        ids.insert(org.id);
+                    }
+                    Ok(Audience::Orgs(ids))
+                }
+                _ => Err(shape()),
+            }
+        }
+        _ => Err(shape()),
+    }
+}
+
+/// `{"type": ..., "value": ...}` (type optional: detected) or a bare string.
+fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
+    let (kind, value) = match v {
+        Value::String(s) => (None, s.as_str()),
+        Value::Object(map) => {
+            for key in map.keys() {
+                if key != "type" && key != "value" {
+                    return Err(ApiError::invalid(format!("{field}.{key}"), "unknown field; use type and value"));
+                }
+            }
+            let kind = match map.get("type") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(parse_kind(&format!("{field}.type"), s)?),
+                Some(_) => return Err(ApiError::invalid(format!("{field}.type"), "must be a string")),
+            };
+            let value = map
+                .get("value")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::invalid(format!("{field}.value"), "value is required and must be a string"))?;
+            (kind, value)
+        }
+        _ => return Err(ApiError::invalid(field, "must be {\"type\": ..., \"value\": ...} or a string")),
+    };
+    let result = match kind {
+        Some(k) => canonicalize(k, value),
+        None => detect(value),
+    };
+    result.map_err(|e| ApiError::invalid(format!("{field}.value"), e.to_string()))
+}
+
+/// Indicators given explicitly, then those extracted from `text`, deduplicated in order.
+fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Observable, String)>> {
+    let mut out: Vec<(Observable, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, v) in items.iter().enumerate() {
+        let obs = parse_indicator(&format!("indicators[{i}]"), v)?;
+        let raw = match v {
+            Value::String(s) => s.clone(),
+            _ => v.get("value").and_then(Value::as_str).unwrap_or_default().to_string(),
+        };
+        if seen.insert(obs.clone()) {
+            out.push((obs, raw));
+        }
+    }
+    if let Some(text) = text {
+        if text.len() > limits::TEXT_MAX_BYTES {
+            return Err(ApiError::invalid("text", format!("text is longer than {} bytes", limits::TEXT_MAX_BYTES)));
+        }
+        for e in extract(text) {
+            if seen.insert(e.observable.clone()) {
+                out.push((e.observable, e.raw));
+            }
+        }
+    }
+    if out.len() > limits::INDICATORS_MAX {
+        return Err(ApiError::invalid("indicators", format!("at most {} indicators per report", limits::INDICATORS_MAX)));
+    }
+    Ok(out)
+}
+
+// ---- views --------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct OrgView {
+    name: String,
+    sector: String,
+}
+
+fn audience_view(hub: &Hub, a: &Audience) -> ApiResult<Value> {
+    Ok(match a {
+        Audience::Community => json!("community"),
+        Audience::Sectors(s) => json!({ "sectors": s }),
+        Audience::Orgs(ids) => {
+            let mut names = Vec::new();
+            for id in ids {
+                if let Some(o) = hub.org(*id)? {
+                    names.push(o.name);
+                }
+            }
+            json!({ "orgs": names })
+        }
+    })
+}
+
+fn report_view(hub: &Hub, viewer: &Viewer, r: &ReportRecord, inputs: Option<&[(Observable, String)]>) -> ApiResult<Value> {
+    let org = author(hub, &r.access)?.map(|o| OrgView { name: o.name, sector: o.sector });
+    let indicators: Vec<Value> = r
+        .indicators
+        .iter()
+        .map(|o| {
+            let mut v = json!({ "type": o.kind, "value": o.value });
+            if let Some(raw) = inputs.and_then(|ins| ins.iter().find(|(obs, _)| obs == o)) {
+                v["input"] = json!(raw.1);
+            }
+            v
+        })
+        .collect();
+    Ok(json!({
+        "id": uuid::Uuid::from_bytes(r.uid).to_string(),
+        "title": r.title,
+        "description": r.description,
+        "incident_type": r.incident_type,
+        "sector": r.sector,
+        "tlp": r.access.tlp,
+        "audience": audience_view(hub, &r.access.audience)?,
+        "anonymous": org.is_none(),
+        "organization": org,
+        "mine": hub.is_owner(viewer, &r.access),
+        "created_at": rfc3339(r.created_at),
+        "updated_at": rfc3339(r.updated_at),
+        "indicators": indicators,
+    }))
+}
+
+fn indicator_summary(obs: &Observable, a: &Assessment) -> Value {
+    json!({
+        "type": obs.kind,
+        "value": obs.value,
+        "first_seen": a.first_seen.map(rfc3339),
+        "last_seen": a.last_seen.map(rfc3339),
+        "reports": a.reports.len(),
+        "seen_by_orgs": a.seen_by,
+    })
+}
+
+fn report_ref(hub: &Hub, viewer: &Viewer, access: &ReportAccess, uid: &[u8; 16], title: &str, incident: IncidentType, created_at: Millis) -> ApiResult<Value> {
+    let org = author(hub, access)?.map(|o| OrgView { name: o.name, sector: o.sector });
+    Ok(json!({
+        "id": uuid::Uuid::from_bytes(*uid).to_string(),
+        "title": title,
+        "incident_type": incident,
+        "tlp": access.tlp,
+        "organization": org,
+        "mine": hub.is_owner(viewer, access),
+        "created_at": rfc3339(created_at),
+    }))
+}
+
+// ---- handlers: reports --------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportIn {
+    title: String,
+    #[serde(default)]
+    description: String,
+    incident_type: String,
+    #[serde(default)]
+    sector: Option<String>,
+    tlp: String,
+    audience: Value,
+    #[serde(default)]
+    anonymous: bool,
+    #[serde(default)]
+    indicators: Vec<Value>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+pub async fn create_report(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    JsonBody(input): JsonBody<ReportIn>,
+) -> ApiResult<Response> {
+    let hub = state.hub.clone();
+    let body = blocking(move || {
+        require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+        let title = check_title(&input.title)?;
+        let description = check_description(&input.description)?;
+        let incident_type = parse_incident("incident_type", &input.incident_type)?;
+        let sector = input.sector.as_deref().map(|s| check_sector(&hub, "sector", s)).transpose()?;
+        let tlp = parse_tlp("tlp", &input.tlp)?;
+        let audience = parse_audience(&hub, &input.audience)?;
+        let inputs = collect_indicators(&input.indicators, input.text.as_deref())?;
+        let draft = ReportDraft {
+            title,
+            description,
+            incident_type,
+            sector,
+            tlp,
+            audience,
+            anonymous: input.anonymous,
+            indicators: inputs.iter().map(|(o, _)| o.clone()).collect(),
+        };
+        let rec = hub.create_report(&viewer, draft, now_millis())?;
+        report_view(&hub, &viewer, &rec, Some(&inputs))
+    })
+    .await?;
+    let location = format!("/api/v1/reports/{}", body["id"].as_str().unwrap_or_default());
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+pub async fn get_report(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let uid = parse_uid(&id)?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let rec = hub.get_report(&viewer, &uid)?;
+        report_view(&hub, &viewer, &rec, None)
+    })
+    .await
+    .map(Json)
+}
+
+fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportPatchIn {
+    title: Option<String>,
+    description: Option<String>,
+    incident_type: Option<String>,
+    #[serde(default, deserialize_with = "some")]
+    sector: Option<Option<String>>,
+    tlp: Option<String>,
+    audience: Option<Value>,
+    anonymous: Option<bool>,
+    indicators: Option<Vec<Value>>,
+    text: Option<String>,
+}
+
+pub async fn update_report(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<ReportPatchIn>,
+) -> ApiResult<Json<Value>> {
+    let uid = parse_uid(&id)?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+        let indicators = match (&input.indicators, &input.text) {
+            (None, None) => None,
+            (items, text) => Some(collect_indicators(items.as_deref().unwrap_or(&[]), text.as_deref())?),
+        };
+        let change = ReportChange {
+            title: input.title.as_deref().map(check_title).transpose()?,
+            description: input.description.as_deref().map(check_description).transpose()?,
+            incident_type: input.incident_type.as_deref().map(|s| parse_incident("incident_type", s)).transpose()?,
+            sector: match input.sector {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(s)) => Some(Some(check_sector(&hub, "sector", &s)?)),
+            },
+            tlp: input.tlp.as_deref().map(|s| parse_tlp("tlp", s)).transpose()?,
+            audience: input.audience.as_ref().map(|a| parse_audience(&hub, a)).transpose()?,
+            anonymous: input.anonymous,
+            indicators: indicators.as_ref().map(|v| v.iter().map(|(o, _)| o.clone()).collect()),
+        };
+        let rec = hub.update_report(&viewer, &uid, change, now_millis())?;
+        report_view(&hub, &viewer, &rec, indicators.as_deref())
+    })
+    .await
+    .map(Json)
+}
+
+pub async fn delete_report(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let uid = parse_uid(&id)?;
+    let hub = state.hub.clone();
+    blocking(move || hub.delete_report(&viewer, &uid)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportListQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+    since: Option<String>,
+    until: Option<String>,
+    sector: Option<String>,
+    incident_type: Option<String>,
+    mine: Option<bool>,
+}
+
+pub async fn list_reports(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    query: Result<Query<ReportListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let limit = page_limit(q.limit)?;
+        let before = q.cursor.as_deref().map(|c| decode_cursor('r', c)).transpose()?;
+        let filter = ReportFilter {
+            since: q.since.as_deref().map(|s| parse_time("since", s)).transpose()?,
+            until: q.until.as_deref().map(|s| parse_time("until", s)).transpose()?,
+            sector: q.sector.as_deref().map(|s| check_sector(&hub, "sector", s)).transpose()?,
+            incident_type: q.incident_type.as_deref().map(|s| parse_incident("incident_type", s)).transpose()?,
+            mine: q.mine.unwrap_or(false),
+        };
+        if filter.mine && viewer == Viewer::Public {
+            return Err(ApiError::unauthorized("mine=true needs a token"));
+        }
+        let (reports, next) = hub.list_reports(&viewer, &filter, before, limit)?;
+        let items = reports
+            .iter()
+            .map(|r| report_view(&hub, &viewer, r, None))
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(json!({ "reports": items, "next_cursor": next.map(|n| encode_cursor('r', n)) }))
+    })
+    .await
+    .map(Json)
+}
+
+// ---- handlers: indicators -------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorListQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+    kind: Option<String>,
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    q: Option<String>,
+    first_seen_after: Option<String>,
+    first_seen_before: Option<String>,
+    last_seen_after: Option<String>,
+    last_seen_before: Option<String>,
+}
+
+pub async fn list_indicators(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    query: Result<Query<IndicatorListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let limit = page_limit(q.limit)?;
+        let after = q.cursor.as_deref().map(|c| decode_cursor('i', c)).transpose()?;
+        let kind_field = if q.kind.is_some() { "kind" } else { "type" };
+        let kind = q.kind.or(q.type_).map(|k| parse_kind(kind_field, &k)).transpose()?;
+        let text = match q.q {
+            Some(t) if t.len() > 256 => return Err(ApiError::invalid("q", "search text is longer than 256 bytes")),
+            Some(t) if !t.trim().is_empty() => Some(t.trim().to_lowercase()),
+            _ => None,
+        };
+        let time = |f: &str, v: &Option<String>| v.as_deref().map(|s| parse_time(f, s)).transpose();
+        let filter = IndicatorFilter {
+            kind,
+            text,
+            first_seen_after: time("first_seen_after", &q.first_seen_after)?,
+            first_seen_before: time("first_seen_before", &q.first_seen_before)?,
+            last_seen_after: time("last_seen_after", &q.last_seen_after)?,
+            last_seen_before: time("last_seen_before", &q.last_seen_before)?,
+        };
+        let (rows, next) = hub.list_indicators(&viewer, &filter, after, limit)?;
+        let items: Vec<Value> = rows.iter().map(|(r, a)| indicator_summary(&r.observable, a)).collect();
+        Ok(json!({ "indicators": items, "next_cursor": next.map(|n| encode_cursor('i', n)) }))
+    })
+    .await
+    .map(Json)
+}
+
+pub async fn get_indicator(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path((kind, value)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let kind = parse_kind("type", &kind)?;
+    let obs = canonicalize(kind, &value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let d = hub.indicator_detail(&viewer, &obs)?;
+        let mut body = indicator_summary(&d.record.observable, &d.assessment);
+        let reports = d
+            .assessment
+            .reports
+            .iter()
+            .map(|l| report_ref(&hub, &viewer, &l.access, &l.uid, &l.title, l.incident_type, l.created_at))
+            .collect::<ApiResult<Vec<_>>>()?;
+        body["reports"] = json!(reports);
+        body["sightings"] = match d.sightings {
+            None => Value::Null,
+            Some(p) => json!({
+                "total": p.total,
+                "orgs": p.orgs,
+                "by_day": p.by_day.iter().map(|(d, n, o)| json!({"day": day_string(*d), "sightings": n, "orgs": o})).collect::<Vec<_>>(),
+                "by_sector": p.by_sector.iter().map(|(s, n, o)| json!({"sector": s, "sightings": n, "orgs": o})).collect::<Vec<_>>(),
+                "mine": p.mine.map(|(n, last)| json!({"total": n, "last_seen": rfc3339(last)})),
+            }),
+        };
+        Ok(body)
+    })
+    .await
+    .map(Json)
+}
+
+// ---- handlers: sightings -----------------------------------------------------------
+
+fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| ApiError::invalid(field, "each sighting is {\"type\", \"value\", \"seen_at\", \"count\"}"))?;
+    for key in map.keys() {
+        if !matches!(key.as_str(), "type" | "value" | "seen_at" | "count") {
+            return Err(ApiError::invalid(format!("{field}.{key}"), "unknown field; use type, value, seen_at, count"));
+        }
+    }
+    let observable = parse_indicator(
+        field,
+        &json!({ "type": map.get("type").cloned().unwrap_or(Value::Null), "value": map.get("value").cloned().unwrap_or(Value::Null) }),
+    )?;
+    let seen_at = match map.get("seen_at") {
+        None | Some(Value::Null) => now,
+        Some(Value::String(s)) => parse_time(&format!("{field}.seen_at"), s)?,
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|s| s.checked_mul(1000))
+            .ok_or_else(|| ApiError::invalid(format!("{field}.seen_at"), "seconds since the epoch must be a whole number"))?,
+        Some(_) => return Err(ApiError::invalid(format!("{field}.seen_at"), "must be RFC 3339 text or seconds since the epoch")),
+    };
+    if seen_at < 0 || seen_at > now + 86_400_000 {
+        return Err(ApiError::invalid(format!("{field}.seen_at"), "must be after 1970 and not more than a day in the future"));
+    }
+    let count = match map.get("count") {
+        None | Some(Value::Null) => 1,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=limits::SIGHTING_COUNT_MAX).contains(n))
+            .ok_or_else(|| ApiError::invalid(format!("{field}.count"), format!("count must be a whole number from 1 to {}", limits::SIGHTING_COUNT_MAX)))?,
+    };
+    Ok(NewSighting { observable, seen_at, count })
+}
+
+/// `{"sightings": [...]}` or a bare array. All or nothing: one bad item refuses the batch.
+pub async fn post_sightings(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let hub = state.hub.clone();
+    blocking(move || {
+        require(&viewer, kyojo_core::policy::Action::PostSightings)?;
+        let items = match &body {
+            Value::Array(a) => a,
+            Value::Object(m) if m.len() == 1 && m.get("sightings").is_some_and(Value::is_array) => {
+                m["sightings"].as_array().map(Vec::as_slice).unwrap_or(&[]).as_ref()
+            }
+            _ => return Err(ApiError::invalid("sightings", "send {\"sightings\": [...]} or an array of sightings")),
+        };
+        let items: &Vec<Value> = items;
+        if items.is_empty() {
+            return Err(ApiError::invalid("sightings", "the batch is empty"));
+        }
+        if items.len() > limits::SIGHTINGS_BATCH_MAX {
+            return Err(ApiError::invalid("sightings", format!("at most {} sightings per batch", limits::SIGHTINGS_BATCH_MAX)));
+        }
+        let now = now_millis();
+        let batch = items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse_sighting(&format!("sightings[{i}]"), v, now))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let accepted = hub.add_sightings(&viewer, &batch)?;
+        let days: BTreeSet<i64> = batch.iter().map(|s| day_of(s.seen_at)).collect();
+        Ok(json!({ "accepted": accepted, "days": days.len() }))
+    })
+    .await
+    .map(Json)
+}
+
+// ---- handlers: lookup ------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupIn {
+    values: Vec<Value>,
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    JsonBody(input): JsonBody<LookupIn>,
+) -> ApiResult<Json<Value>> {
+    if input.values.len() > limits::LOOKUP_MAX {
+        return Err(ApiError::invalid("values", format!("at most {} values per lookup", limits::LOOKUP_MAX)));
+    }
+    let hub = state.hub.clone();
+    blocking(move || {
+        // Bad values are answered one by one; they do not fail the others.
+        let parsed: Vec<(String, Result<Observable, ApiError>)> = input
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let raw = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.get("value").and_then(Value::as_str).unwrap_or_default().to_string(),
+                };
+                (raw, parse_indicator(&format!("values[{i}]"), v))
+            })
+            .collect();
+        let queries: Vec<Observable> = parsed.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).collect();
+        let mut answers = hub.lookup(&viewer, &queries)?.into_iter();
+        let results: Vec<Value> = parsed
+            .into_iter()
+            .map(|(raw, r)| match r {
+                Ok(obs) => {
+                    let hits = answers.next().unwrap_or_default();
+                    json!({
+                        "input": raw,
+                        "type": obs.kind,
+                        "canonical": obs.value,
+                        "matches": hits.iter().map(|h| json!({
+                            "indicator": {"type": h.indicator.kind, "value": h.indicator.value},
+                            "match": h.how,
+                            "incident_types": h.incident_types,
+                        })).collect::<Vec<_>>(),
+                    })
+                }
+                Err(e) => json!({ "input": raw, "type": null, "canonical": null, "matches": [], "error": e.message }),
+            })
+            .collect();
+        Ok(json!({ "results": results }))
+    })
+    .await
+    .map(Json)
+}
+
+// ---- handlers: identity, sectors, administration -------------------------------------------
+
+pub async fn me(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
+    let Viewer::Member(m) = viewer else {
+        return Err(ApiError::unauthorized("this needs a token: send Authorization: Bearer <token>"));
+    };
+    let hub = state.hub.clone();
+    blocking(move || {
+        let org = hub.org(m.org)?.ok_or_else(|| ApiError::not_found("organization"))?;
+        Ok(json!({ "organization": org.name, "sector": org.sector, "role": m.role }))
+    })
+    .await
+    .map(Json)
+}
+
+pub async fn sectors(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "sectors": state.hub.config.sectors }))
+}
+
+pub async fn list_orgs(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
+    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let orgs = hub.list_orgs()?;
+        Ok(json!({ "orgs": orgs.iter().map(|o| json!({"name": o.name, "sector": o.sector, "created_at": rfc3339(o.created_at)})).collect::<Vec<_>>() }))
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgIn {
+    name: String,
+    sector: String,
+}
+
+pub async fn create_org(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    JsonBody(input): JsonBody<OrgIn>,
+) -> ApiResult<Response> {
+    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    let hub = state.hub.clone();
+    let org = blocking(move || hub.add_org(&input.name, &input.sector)).await?;
+    Ok((StatusCode::CREATED, Json(json!({"name": org.name, "sector": org.sector, "created_at": rfc3339(org.created_at)}))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIn {
+    org: String,
+    role: String,
+    label: Option<String>,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    JsonBody(input): JsonBody<TokenIn>,
+) -> ApiResult<Response> {
+    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    let role = Role::parse(&input.role)
+        .ok_or_else(|| ApiError::invalid("role", "role must be admin, analyst, sensor or consumer"))?;
+    let hub = state.hub.clone();
+    let (rec, token) = blocking(move || {
+        hub.create_token(&input.org, role, input.label.as_deref())
+            .map_err(|e| if e.status == StatusCode::NOT_FOUND { ApiError::invalid("org", e.message) } else { e })
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": rec.public_id, "org": rec.org.name, "role": rec.role, "token": token})),
+    )
+        .into_response())
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    let hub = state.hub.clone();
+    if blocking(move || hub.revoke_token(&id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("live token"))
+    }
+}
+
+// ---- health and metrics ----------------------------------------------------------------------
+
+pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "status": "ok", "indicators": state.hub.index_size() }))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
+    let hub: Arc<Hub> = state.hub.clone();
+    let text = blocking(move || {
+        let store = hub.store();
+        let counts = [
+            ("kyojo_reports", "Reports stored.", store.count_reports()?),
+            ("kyojo_indicators", "Indicators stored.", store.count_indicators()?),
+            ("kyojo_sighting_rows", "Daily sighting aggregates stored.", store.count_sighting_rows()?),
+        ];
+        Ok(hub.metrics.render(&counts))
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+}
+
+/// Answers for unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed on this path")
+}

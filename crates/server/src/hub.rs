@@ -1,0 +1,761 @@
+//! The Hub: the one path every read and write takes.
+//!
+//! It owns the store, the lookup index (a snapshot of the store's indicators,
+//! updated after each committed write) and the sharing [`Policy`]. HTTP
+//! handlers, the CLI and the demo seeder all call it; nothing else touches the
+//! store for reports, indicators or sightings. Methods are synchronous (the
+//! store is); async callers run them on the blocking pool.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use rand::RngCore;
+
+use kyojo_core::policy::{Channel, Member, OrgId, Owner, SightingPresence};
+use kyojo_core::report::IncidentType;
+use kyojo_core::{Audience, Count, Kind, Observable, Policy, ReportAccess, Role, Tlp, Viewer};
+use kyojo_index::{Index, Match};
+use kyojo_store::{
+    day_of, Day, IndicatorChanges, IndicatorId, IndicatorRecord, IndicatorScan, Millis, NewReport,
+    NewSighting, NewToken, Org, ReportLink, ReportPatch, ReportRecord, ReportScan, SightingSummary,
+    SqliteStore, Store, StoreError, TokenRecord,
+};
+
+use crate::auth;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+
+/// Reports scanned at most per list request before a short page is returned
+/// (with a cursor to go on), so that a viewer who can see little never makes
+/// one request scan the whole table.
+const SCAN_BUDGET: usize = 20_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create or read the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Organizations by id and name, refreshed from the store on a miss (the CLI
+/// may add organizations while the server runs).
+#[derive(Default)]
+struct OrgCache {
+    by_id: HashMap<OrgId, Org>,
+}
+
+pub struct Hub {
+    store: Arc<dyn Store>,
+    index: RwLock<Index>,
+    policy: Policy,
+    orgs: RwLock<OrgCache>,
+    pub config: Config,
+    pub metrics: Metrics,
+}
+
+/// A validated report, ready to store.
+#[derive(Debug, Clone)]
+pub struct ReportDraft {
+    pub title: String,
+    pub description: String,
+    pub incident_type: IncidentType,
+    pub sector: Option<String>,
+    pub tlp: Tlp,
+    pub audience: Audience,
+    pub anonymous: bool,
+    pub indicators: Vec<Observable>,
+}
+
+/// A validated change to a report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub incident_type: Option<IncidentType>,
+    pub sector: Option<Option<String>>,
+    pub tlp: Option<Tlp>,
+    pub audience: Option<Audience>,
+    pub anonymous: Option<bool>,
+    pub indicators: Option<Vec<Observable>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    pub sector: Option<String>,
+    pub incident_type: Option<IncidentType>,
+    pub mine: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorFilter {
+    pub kind: Option<Kind>,
+    pub text: Option<String>,
+    pub first_seen_after: Option<Millis>,
+    pub first_seen_before: Option<Millis>,
+    pub last_seen_after: Option<Millis>,
+    pub last_seen_before: Option<Millis>,
+}
+
+/// What a viewer may know about one indicator.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub visible: bool,
+    /// Reports mentioning it that the viewer may read, newest first.
+    pub reports: Vec<ReportLink>,
+    /// Whether sighting aggregates are shown to this viewer.
+    pub sightings_visible: bool,
+    pub sighting_orgs: u64,
+    pub sighting_total: u64,
+    pub first_seen: Option<Millis>,
+    pub last_seen: Option<Millis>,
+    pub seen_by: Count,
+}
+
+/// One value's answer in a lookup.
+#[derive(Debug, Clone)]
+pub struct LookupHit {
+    pub indicator: Observable,
+    pub how: kyojo_index::MatchKind,
+    pub incident_types: BTreeSet<IncidentType>,
+}
+
+/// Sightings of an indicator, aggregated so that no small group shows through.
+#[derive(Debug, Clone)]
+pub struct SightingPicture {
+    pub total: Count,
+    pub orgs: Count,
+    pub by_day: Vec<(Day, Count, Count)>,
+    pub by_sector: Vec<(String, Count, Count)>,
+    /// The viewer's own organization's sightings, which it may always see exactly.
+    pub mine: Option<(u64, Millis)>,
+}
+
+pub struct IndicatorDetail {
+    pub record: IndicatorRecord,
+    pub assessment: Assessment,
+    pub sightings: Option<SightingPicture>,
+}
+
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn load_or_create_secret(dir: &Path) -> Result<[u8; 32], OpenError> {
+    let path = dir.join("secret.key");
+    let io = |source| OpenError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes.try_into().map_err(|_| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "secret.key must be exactly 32 bytes",
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut secret);
+            write_private(&path, &secret).map_err(io)?;
+            Ok(secret)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Writes a file only its owner can read, durably.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+impl Hub {
+    /// Opens the hub in a data directory: `kyojo.sqlite`, `secret.key`, optional `kyojo.toml`.
+    pub fn open(data_dir: &Path) -> Result<Hub, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let config = Config::load(data_dir)?;
+        let secret = load_or_create_secret(data_dir)?;
+        let store = SqliteStore::open(&data_dir.join("kyojo.sqlite"))?;
+        Ok(Hub::new(Arc::new(store), secret, config)?)
+    }
+
+    pub fn new(store: Arc<dyn Store>, secret: [u8; 32], config: Config) -> Result<Hub, StoreError> {
+        let hub = Hub {
+            store,
+            index: RwLock::new(Index::new()),
+            policy: Policy::new(secret),
+            orgs: RwLock::new(OrgCache::default()),
+            config,
+            metrics: Metrics::default(),
+        };
+        hub.rebuild_index()?;
+        Ok(hub)
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Rebuilds the lookup index from the store.
+    pub fn rebuild_index(&self) -> Result<(), StoreError> {
+        let mut fresh = Index::new();
+        self.store
+            .for_each_indicator(&mut |rec| fresh.insert(rec.id, &rec.observable))?;
+        self.metrics.set_index_size(fresh.len());
+        *self.index.write() = fresh;
+        Ok(())
+    }
+
+    pub fn index_size(&self) -> usize {
+        self.index.read().len()
+    }
+
+    pub fn index_counts(&self) -> BTreeMap<Kind, usize> {
+        self.index.read().counts_by_kind()
+    }
+
+    fn apply(&self, changes: &IndicatorChanges) {
+        if changes.added.is_empty() && changes.removed.is_empty() {
+            return;
+        }
+        let mut index = self.index.write();
+        for rec in &changes.removed {
+            index.remove(rec.id);
+        }
+        for rec in &changes.added {
+            index.insert(rec.id, &rec.observable);
+        }
+        self.metrics.set_index_size(index.len());
+    }
+
+    // ---- organizations and tokens --------------------------------------------
+
+    pub fn org(&self, id: OrgId) -> ApiResult<Option<Org>> {
+        if let Some(o) = self.orgs.read().by_id.get(&id) {
+            return Ok(Some(o.clone()));
+        }
+        self.refresh_orgs()?;
+        Ok(self.orgs.read().by_id.get(&id).cloned())
+    }
+
+    pub fn org_by_name(&self, name: &str) -> ApiResult<Option<Org>> {
+        if let Some(o) = self.orgs.read().by_id.values().find(|o| o.name == name) {
+            return Ok(Some(o.clone()));
+        }
+        Ok(self.store.org_by_name(name)?)
+    }
+
+    fn refresh_orgs(&self) -> ApiResult<()> {
+        let all = self.store.list_orgs()?;
+        let mut cache = self.orgs.write();
+        cache.by_id = all.into_iter().map(|o| (o.id, o)).collect();
+        Ok(())
+    }
+
+    pub fn list_orgs(&self) -> ApiResult<Vec<Org>> {
+        Ok(self.store.list_orgs()?)
+    }
+
+    /// Admits an organization; names are 1 to 100 printable characters.
+    pub fn add_org(&self, name: &str, sector: &str) -> ApiResult<Org> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                "name",
+                "organization name must be 1 to 100 printable characters",
+            ));
+        }
+        if self.config.sector(sector).is_none() {
+            return Err(ApiError::invalid(
+                "sector",
+                format!(
+                    "unknown sector {sector:?}; known sectors: {}",
+                    self.config.sector_slugs().join(", ")
+                ),
+            ));
+        }
+        let org = self.store.create_org(name, sector, now_millis())?;
+        self.orgs.write().by_id.insert(org.id, org.clone());
+        Ok(org)
+    }
+
+    /// Creates a token; returns its record and the token itself, shown only now.
+    pub fn create_token(
+        &self,
+        org_name: &str,
+        role: Role,
+        label: Option<&str>,
+    ) -> ApiResult<(TokenRecord, String)> {
+        let org = self
+            .org_by_name(org_name)?
+            .ok_or_else(|| ApiError::not_found(&format!("organization {org_name:?}")))?;
+        if let Some(l) = label {
+            if l.chars().count() > 100 || l.chars().any(char::is_control) {
+                return Err(ApiError::invalid("label", "label must be at most 100 printable characters"));
+            }
+        }
+        let minted = auth::mint();
+        let rec = self.store.insert_token(&NewToken {
+            public_id: minted.public_id,
+            org: org.id,
+            role,
+            label: label.map(str::to_string),
+            secret_hash: minted.secret_hash,
+            created_at: now_millis(),
+        })?;
+        Ok((rec, minted.token))
+    }
+
+    /// Revokes a token given in full or by its public id.
+    pub fn revoke_token(&self, token_or_id: &str) -> ApiResult<bool> {
+        let id = auth::parse(token_or_id)
+            .map(|(id, _)| id)
+            .unwrap_or(token_or_id);
+        Ok(self.store.revoke_token(id, now_millis())?)
+    }
+
+    /// Who a bearer token stands for. Revocation takes effect at the next request.
+    pub fn authenticate(&self, token: &str) -> ApiResult<(Viewer, TokenRecord)> {
+        let invalid = || ApiError::unauthorized("the token is not valid");
+        let (id, secret) = auth::parse(token).ok_or_else(invalid)?;
+        let rec = self.store.token_by_public_id(id)?.ok_or_else(invalid)?;
+        if !auth::secret_matches(secret, &rec.secret_hash) {
+            return Err(invalid());
+        }
+        if rec.revoked_at.is_some() {
+            return Err(ApiError::unauthorized("the token has been revoked"));
+        }
+        let viewer = Viewer::Member(Member {
+            org: rec.org.id,
+            sector: rec.org.sector.clone(),
+            role: rec.role,
+        });
+        Ok((viewer, rec))
+    }
+
+    // ---- reports --------------------------------------------------------------
+
+    fn check_audience(&self, audience: &Audience, tlp: Tlp) -> ApiResult<()> {
+        if tlp == Tlp::Red && !matches!(audience, Audience::Orgs(o) if !o.is_empty()) {
+            return Err(ApiError::invalid(
+                "audience",
+                "TLP RED requires an audience of named organizations: {\"orgs\": [...]}",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn create_report(&self, viewer: &Viewer, draft: ReportDraft, now: Millis) -> ApiResult<ReportRecord> {
+        let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
+        self.check_audience(&draft.audience, draft.tlp)?;
+        let mut uid = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut uid);
+        // Make it a proper UUIDv4 so that STIX ids can reuse it.
+        uid[6] = (uid[6] & 0x0f) | 0x40;
+        uid[8] = (uid[8] & 0x3f) | 0x80;
+        let owner = self.policy.owner_for(member.org, &uid, draft.anonymous);
+        let (rec, changes) = self.store.insert_report(&NewReport {
+            uid,
+            title: draft.title,
+            description: draft.description,
+            incident_type: draft.incident_type,
+            sector: draft.sector,
+            tlp: draft.tlp,
+            audience: draft.audience,
+            owner,
+            created_at: now,
+            indicators: draft.indicators,
+        })?;
+        self.apply(&changes);
+        self.metrics.reports_created.inc();
+        Ok(rec)
+    }
+
+    /// A report the viewer may read; otherwise not found (its existence is not revealed).
+    pub fn get_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<ReportRecord> {
+        require_read(viewer)?;
+        let rec = self
+            .store
+            .report_by_uid(uid)?
+            .filter(|r| self.policy.can_read(viewer, &r.access, Channel::Api))
+            .ok_or_else(|| ApiError::not_found("report"))?;
+        Ok(rec)
+    }
+
+    fn owned_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<(Member, ReportRecord)> {
+        let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
+        let rec = self.get_report(viewer, uid)?;
+        if !self.policy.is_owner(viewer, &rec.access) {
+            return Err(ApiError::forbidden(
+                "only the organization that shared a report may change or delete it",
+            ));
+        }
+        Ok((member, rec))
+    }
+
+    pub fn update_report(
+        &self,
+        viewer: &Viewer,
+        uid: &[u8; 16],
+        change: ReportChange,
+        now: Millis,
+    ) -> ApiResult<ReportRecord> {
+        let (member, current) = self.owned_report(viewer, uid)?;
+        let tlp = change.tlp.unwrap_or(current.access.tlp);
+        let audience = change.audience.clone().unwrap_or(current.access.audience.clone());
+        self.check_audience(&audience, tlp)?;
+        let owner = change
+            .anonymous
+            .map(|anonymous| self.policy.owner_for(member.org, uid, anonymous));
+        let (rec, changes) = self.store.update_report(
+            uid,
+            &ReportPatch {
+                title: change.title,
+                description: change.description,
+                incident_type: change.incident_type,
+                sector: change.sector,
+                tlp: change.tlp,
+                audience: change.audience,
+                owner,
+                indicators: change.indicators,
+                updated_at: now,
+            },
+        )?;
+        self.apply(&changes);
+        Ok(rec)
+    }
+
+    pub fn delete_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<()> {
+        self.owned_report(viewer, uid)?;
+        let changes = self.store.delete_report(uid)?;
+        self.apply(&changes);
+        Ok(())
+    }
+
+    pub fn is_owner(&self, viewer: &Viewer, access: &ReportAccess) -> bool {
+        self.policy.is_owner(viewer, access)
+    }
+
+    /// A page of reports the viewer may read, newest first, and the cursor to continue from.
+    pub fn list_reports(
+        &self,
+        viewer: &Viewer,
+        filter: &ReportFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> ApiResult<(Vec<ReportRecord>, Option<i64>)> {
+        require_read(viewer)?;
+        let mut out = Vec::with_capacity(limit);
+        let mut cursor = before;
+        let mut scanned = 0usize;
+        let chunk = (limit * 2).clamp(100, 2_000);
+        loop {
+            let rows = self.store.scan_reports(&ReportScan {
+                before: cursor,
+                since: filter.since,
+                until: filter.until,
+                sector: filter.sector.clone(),
+                incident_type: filter.incident_type,
+                limit: chunk,
+            })?;
+            let exhausted = rows.len() < chunk;
+            for r in rows {
+                scanned += 1;
+                cursor = Some(r.rowid);
+                let readable = self.policy.can_read(viewer, &r.access, Channel::Api);
+                let wanted = !filter.mine || self.policy.is_owner(viewer, &r.access);
+                if readable && wanted {
+                    out.push(r);
+                    if out.len() == limit {
+                        return Ok((out, cursor));
+                    }
+                }
+            }
+            if exhausted {
+                return Ok((out, None));
+            }
+            if scanned >= SCAN_BUDGET {
+                return Ok((out, cursor));
+            }
+        }
+    }
+
+    // ---- indicators -------------------------------------------------------------
+
+    /// Applies the rules to one indicator's facts.
+    pub fn assess(&self, viewer: &Viewer, links: &[ReportLink], sightings: &[SightingSummary]) -> Assessment {
+        let reports: Vec<ReportLink> = links
+            .iter()
+            .filter(|l| self.policy.can_read(viewer, &l.access, Channel::Api))
+            .cloned()
+            .collect();
+        let my_org = viewer.member().map(|m| m.org);
+        let sighting_orgs = sightings.iter().map(|s| s.org).collect::<HashSet<_>>();
+        let presence = SightingPresence {
+            orgs: sighting_orgs.len() as u64,
+            by_viewer: my_org.is_some_and(|o| sighting_orgs.contains(&o)),
+        };
+        let visible = self
+            .policy
+            .can_see_indicator(viewer, links.iter().map(|l| &l.access), presence, Channel::Api);
+        let sightings_visible = visible && self.policy.can_see_sightings(viewer, Channel::Api);
+        let mut first = reports.iter().map(|r| r.created_at).min();
+        let mut last = reports.iter().map(|r| r.created_at).max();
+        let mut contributors: HashSet<OrgId> = reports
+            .iter()
+            .filter_map(|r| self.policy.visible_author(&r.access))
+            .collect();
+        if sightings_visible {
+            for s in sightings {
+                first = Some(first.map_or(s.first_seen, |f| f.min(s.first_seen)));
+                last = Some(last.map_or(s.last_seen, |l| l.max(s.last_seen)));
+            }
+            contributors.extend(sighting_orgs.iter().copied());
+        }
+        Assessment {
+            visible,
+            reports,
+            sightings_visible,
+            sighting_orgs: presence.orgs,
+            sighting_total: sightings.iter().map(|s| s.count).sum(),
+            first_seen: first,
+            last_seen: last,
+            seen_by: Count::orgs(contributors.len() as u64),
+        }
+    }
+
+    /// Assessments for many indicators at once (two queries, whatever the count).
+    pub fn assess_many(&self, viewer: &Viewer, ids: &[IndicatorId]) -> ApiResult<HashMap<IndicatorId, Assessment>> {
+        let mut links: HashMap<IndicatorId, Vec<ReportLink>> = HashMap::new();
+        for l in self.store.report_links(ids)? {
+            links.entry(l.indicator).or_default().push(l);
+        }
+        let mut sums: HashMap<IndicatorId, Vec<SightingSummary>> = HashMap::new();
+        for s in self.store.sighting_summaries(ids)? {
+            sums.entry(s.indicator).or_default().push(s);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let l = links.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                let s = sums.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                (*id, self.assess(viewer, l, s))
+            })
+            .collect())
+    }
+
+    pub fn list_indicators(
+        &self,
+        viewer: &Viewer,
+        filter: &IndicatorFilter,
+        after: Option<IndicatorId>,
+        limit: usize,
+    ) -> ApiResult<(Vec<(IndicatorRecord, Assessment)>, Option<IndicatorId>)> {
+        if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
+            return Err(ApiError::forbidden("this token may not read indicators"));
+        }
+        let mut out = Vec::with_capacity(limit);
+        let mut cursor = after;
+        let mut scanned = 0usize;
+        let chunk = (limit * 2).clamp(100, 2_000);
+        loop {
+            let rows = self.store.scan_indicators(&IndicatorScan {
+                after: cursor,
+                kind: filter.kind,
+                text: filter.text.clone(),
+                limit: chunk,
+            })?;
+            let exhausted = rows.len() < chunk;
+            let ids: Vec<IndicatorId> = rows.iter().map(|r| r.id).collect();
+            let mut assessments = self.assess_many(viewer, &ids)?;
+            for rec in rows {
+                scanned += 1;
+                cursor = Some(rec.id);
+                let Some(a) = assessments.remove(&rec.id) else { continue };
+                if a.visible && seen_within(&a, filter) {
+                    out.push((rec, a));
+                    if out.len() == limit {
+                        return Ok((out, cursor));
+                    }
+                }
+            }
+            if exhausted {
+                return Ok((out, None));
+            }
+            if scanned >= SCAN_BUDGET {
+                return Ok((out, cursor));
+            }
+        }
+    }
+
+    pub fn indicator_detail(&self, viewer: &Viewer, obs: &Observable) -> ApiResult<IndicatorDetail> {
+        if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
+            return Err(ApiError::forbidden("this token may not read indicators"));
+        }
+        let not_found = || ApiError::not_found("indicator");
+        let record = self.store.indicator(obs.kind, &obs.value)?.ok_or_else(not_found)?;
+        let links = self.store.report_links(&[record.id])?;
+        let sums = self.store.sighting_summaries(&[record.id])?;
+        let assessment = self.assess(viewer, &links, &sums);
+        if !assessment.visible {
+            return Err(not_found());
+        }
+        let sightings = if assessment.sightings_visible {
+            Some(self.sighting_picture(viewer, record.id)?)
+        } else {
+            None
+        };
+        Ok(IndicatorDetail { record, assessment, sightings })
+    }
+
+    fn sighting_picture(&self, viewer: &Viewer, id: IndicatorId) -> ApiResult<SightingPicture> {
+        let rows = self.store.sightings_of(id)?;
+        let my_org = viewer.member().map(|m| m.org);
+        let mut by_day: BTreeMap<Day, (HashSet<OrgId>, u64)> = BTreeMap::new();
+        let mut by_sector: BTreeMap<String, (HashSet<OrgId>, u64)> = BTreeMap::new();
+        let mut all: HashSet<OrgId> = HashSet::new();
+        let mut total = 0u64;
+        let mut mine: Option<(u64, Millis)> = None;
+        for r in &rows {
+            let d = by_day.entry(r.day).or_default();
+            d.0.insert(r.org);
+            d.1 += r.count;
+            let s = by_sector.entry(r.org_sector.clone()).or_default();
+            s.0.insert(r.org);
+            s.1 += r.count;
+            all.insert(r.org);
+            total += r.count;
+            if Some(r.org) == my_org {
+                let m = mine.get_or_insert((0, r.last_seen));
+                m.0 += r.count;
+                m.1 = m.1.max(r.last_seen);
+            }
+        }
+        let gate = |(orgs, n): (HashSet<OrgId>, u64)| (Count::gated(orgs.len() as u64, n), Count::orgs(orgs.len() as u64));
+        Ok(SightingPicture {
+            total: Count::gated(all.len() as u64, total),
+            orgs: Count::orgs(all.len() as u64),
+            by_day: by_day.into_iter().map(|(d, v)| { let (a, b) = gate(v); (d, a, b) }).collect(),
+            by_sector: by_sector.into_iter().map(|(s, v)| { let (a, b) = gate(v); (s, a, b) }).collect(),
+            mine,
+        })
+    }
+
+    // ---- sightings ----------------------------------------------------------------
+
+    pub fn add_sightings(&self, viewer: &Viewer, batch: &[NewSighting]) -> ApiResult<usize> {
+        let member = require(viewer, kyojo_core::policy::Action::PostSightings)?;
+        let written = self.store.add_sightings(member.org, batch)?;
+        self.apply(&IndicatorChanges {
+            added: written.new_indicators,
+            removed: Vec::new(),
+        });
+        self.metrics.sightings_accepted.add(written.accepted as u64);
+        Ok(written.accepted)
+    }
+
+    // ---- lookups --------------------------------------------------------------------
+
+    /// Matches for each query that the viewer may see, in query order.
+    pub fn lookup(&self, viewer: &Viewer, queries: &[Observable]) -> ApiResult<Vec<Vec<LookupHit>>> {
+        if !viewer.may(kyojo_core::policy::Action::Lookup) {
+            return Err(ApiError::forbidden("this token may not look values up"));
+        }
+        let matches: Vec<Vec<Match>> = {
+            let index = self.index.read();
+            queries.iter().map(|q| index.lookup(q)).collect()
+        };
+        let mut ids: Vec<IndicatorId> = matches.iter().flatten().map(|m| m.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let records: HashMap<IndicatorId, IndicatorRecord> = self
+            .store
+            .indicators_by_id(&ids)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let assessments = self.assess_many(viewer, &ids)?;
+        self.metrics.lookup_values.add(queries.len() as u64);
+        Ok(matches
+            .into_iter()
+            .map(|ms| {
+                ms.into_iter()
+                    .filter_map(|m| {
+                        let a = assessments.get(&m.id).filter(|a| a.visible)?;
+                        let rec = records.get(&m.id)?;
+                        Some(LookupHit {
+                            indicator: rec.observable.clone(),
+                            how: m.how,
+                            incident_types: a.reports.iter().map(|r| r.incident_type).collect(),
+                        })
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+fn seen_within(a: &Assessment, f: &IndicatorFilter) -> bool {
+    let after = |t: Option<Millis>, bound: Option<Millis>| bound.is_none_or(|b| t.is_some_and(|t| t >= b));
+    let before = |t: Option<Millis>, bound: Option<Millis>| bound.is_none_or(|b| t.is_some_and(|t| t < b));
+    after(a.first_seen, f.first_seen_after)
+        && before(a.first_seen, f.first_seen_before)
+        && after(a.last_seen, f.last_seen_after)
+        && before(a.last_seen, f.last_seen_before)
+}
+
+/// The member behind a viewer allowed to `action`, or 401/403.
+pub fn require(viewer: &Viewer, action: kyojo_core::policy::Action) -> ApiResult<Member> {
+    match viewer {
+        Viewer::Public => Err(ApiError::unauthorized(
+            "this needs a token: send Authorization: Bearer <token>",
+        )),
+        Viewer::Member(m) if viewer.may(action) => Ok(m.clone()),
+        Viewer::Member(m) => Err(ApiError::forbidden(format!(
+            "a {} token may not do this",
+            m.role.as_str()
+        ))),
+    }
+}
+
+fn require_read(viewer: &Viewer) -> ApiResult<()> {
+    match viewer {
+        Viewer::Public => Ok(()),
+        _ => require(viewer, kyojo_core::policy::Action::ReadReports).map(|_| ()),
+    }
+}
+
+/// Owner shown for a report: its organization, or none when anonymous.
+pub fn author(hub: &Hub, access: &ReportAccess) -> ApiResult<Option<Org>> {
+    match access.owner {
+        Owner::Org(id) => hub.org(id),
+        Owner::Sealed(_) => Ok(None),
+    }
+}

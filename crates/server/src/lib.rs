@@ -1,0 +1,129 @@
+//! kyojo's HTTP edge and the [`Hub`] service every read and write goes through.
+//!
+//! * [`hub`]: the service layer (store + lookup index + sharing policy).
+//! * [`api`]: REST handlers under `/api/v1`, plus `/healthz` and `/metrics`.
+//! * [`demo`]: the demo community `serve --demo` seeds.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod hub;
+pub mod json;
+pub mod metrics;
+pub mod ratelimit;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use hub::Hub;
+
+use ratelimit::RateLimiter;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(hub: Arc<Hub>) -> Self {
+        let limiter = RateLimiter::new(hub.config.rate_limit_per_second, hub.config.rate_limit_burst);
+        AppState {
+            hub,
+            limiter: Arc::new(limiter),
+        }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.hub.config.max_body_bytes;
+    let api = Router::new()
+        .route("/reports", get(api::list_reports).post(api::create_report))
+        .route(
+            "/reports/{id}",
+            get(api::get_report).patch(api::update_report).delete(api::delete_report),
+        )
+        .route("/sightings", post(api::post_sightings))
+        .route("/indicators", get(api::list_indicators))
+        .route("/indicators/{kind}/{*value}", get(api::get_indicator))
+        .route("/lookup", post(api::lookup))
+        .route("/me", get(api::me))
+        .route("/sectors", get(api::sectors))
+        .route("/orgs", get(api::list_orgs).post(api::create_org))
+        .route("/tokens", post(api::create_token))
+        .route("/tokens/{id}", axum::routing::delete(api::revoke_token));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Logs and counts each request by route template: never the values in the
+/// path or body, never who asked (anonymity extends to logs).
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let resp = next.run(req).await;
+    let secs = started.elapsed().as_secs_f64();
+    let status = resp.status().as_u16();
+    state.hub.metrics.record_request(&route, &method, status, secs);
+    tracing::info!(target: "kyojo::http", %method, %route, status, ms = secs * 1000.0, "request");
+    resp
+}
+
+async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let key = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| auth::parse(t.trim()))
+        .map(|(id, _)| format!("t:{id}"))
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| format!("a:{}", c.0.ip()))
+        })
+        .unwrap_or_else(|| "anonymous".to_string());
+    if !state.limiter.allow(&key) {
+        state.hub.metrics.rate_limited.inc();
+        return ApiError::rate_limited().into_response();
+    }
+    next.run(req).await
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    hub: Arc<Hub>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(AppState::new(hub));
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,266 @@
+//! Persistence for kyojo, behind one trait.
+//!
+//! [`Store`] is the only way data reaches disk: the server, the CLI and the
+//! demo seeder all write through it, and the in-memory lookup index is rebuilt
+//! from it. [`SqliteStore`] is the embedded default; a PostgreSQL store for
+//! several stateless nodes implements the same trait.
+//!
+//! The store knows nothing about who may see what: it returns rows with the
+//! facts the sharing rules need ([`kyojo_core::ReportAccess`], sighting
+//! organizations), and callers ask [`kyojo_core::Policy`].
+//!
+//! Durability: every write is one transaction, committed before the call
+//! returns; SQLite runs in WAL mode with `synchronous=FULL`, so an
+//! acknowledged write survives `kill -9` and power loss.
+
+mod sqlite;
+
+use kyojo_core::policy::{OrgId, Owner, Role};
+use kyojo_core::report::IncidentType;
+use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
+
+pub use sqlite::SqliteStore;
+
+/// Database id of an indicator.
+pub type IndicatorId = i64;
+/// Database id of a report (its row id; the public id is [`ReportRecord::uid`]).
+pub type ReportRowId = i64;
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+/// Days since the Unix epoch, UTC.
+pub type Day = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("cannot open the store: {0}")]
+    Open(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub sector: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    /// The non-secret part of the token, used to find it.
+    pub public_id: String,
+    pub org: Org,
+    pub role: Role,
+    pub label: Option<String>,
+    /// SHA-256 of the secret part; the secret itself is never stored.
+    pub secret_hash: [u8; 32],
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub public_id: String,
+    pub org: OrgId,
+    pub role: Role,
+    pub label: Option<String>,
+    pub secret_hash: [u8; 32],
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorRecord {
+    pub id: IndicatorId,
+    pub observable: Observable,
+    pub created_at: Millis,
+}
+
+/// A report as stored, with its indicators in the order they were given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRecord {
+    pub rowid: ReportRowId,
+    pub uid: [u8; 16],
+    pub title: String,
+    pub description: String,
+    pub incident_type: IncidentType,
+    pub sector: Option<String>,
+    pub access: ReportAccess,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub indicators: Vec<Observable>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub uid: [u8; 16],
+    pub title: String,
+    pub description: String,
+    pub incident_type: IncidentType,
+    pub sector: Option<String>,
+    pub tlp: Tlp,
+    pub audience: Audience,
+    pub owner: Owner,
+    pub created_at: Millis,
+    pub indicators: Vec<Observable>,
+}
+
+/// A change to a report; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ReportPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub incident_type: Option<IncidentType>,
+    pub sector: Option<Option<String>>,
+    pub tlp: Option<Tlp>,
+    pub audience: Option<Audience>,
+    pub owner: Option<Owner>,
+    /// Replaces the whole indicator list.
+    pub indicators: Option<Vec<Observable>>,
+    pub updated_at: Millis,
+}
+
+/// Which reports to scan, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ReportScan {
+    /// Only rows older than this row id (the cursor).
+    pub before: Option<ReportRowId>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    pub sector: Option<String>,
+    pub incident_type: Option<IncidentType>,
+    pub limit: usize,
+}
+
+/// Which indicators to scan, in id order.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorScan {
+    /// Only rows with a larger id than this (the cursor).
+    pub after: Option<IndicatorId>,
+    pub kind: Option<Kind>,
+    /// Substring of the canonical value.
+    pub text: Option<String>,
+    pub limit: usize,
+}
+
+/// One sighting as a sensor reports it.
+#[derive(Debug, Clone)]
+pub struct NewSighting {
+    pub observable: Observable,
+    pub seen_at: Millis,
+    pub count: u64,
+}
+
+/// Sightings of one indicator by one organization on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SightingRow {
+    pub indicator: IndicatorId,
+    pub org: OrgId,
+    pub org_sector: String,
+    pub day: Day,
+    pub count: u64,
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+}
+
+/// All sightings of one indicator by one organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SightingSummary {
+    pub indicator: IndicatorId,
+    pub org: OrgId,
+    pub count: u64,
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+}
+
+/// A report's link to an indicator, with what the rules need about the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLink {
+    pub indicator: IndicatorId,
+    pub report: ReportRowId,
+    pub uid: [u8; 16],
+    pub title: String,
+    pub incident_type: IncidentType,
+    pub access: ReportAccess,
+    pub created_at: Millis,
+}
+
+/// What was written by a sightings batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SightingsWritten {
+    pub accepted: usize,
+    /// Indicators this batch created (the index must learn them).
+    pub new_indicators: Vec<IndicatorRecord>,
+}
+
+/// What a report write changed in the indicator set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndicatorChanges {
+    pub added: Vec<IndicatorRecord>,
+    pub removed: Vec<IndicatorRecord>,
+}
+
+/// Everything kyojo persists. Implementations must make each method atomic
+/// and durable before returning.
+pub trait Store: Send + Sync + 'static {
+    // Organizations.
+    fn create_org(&self, name: &str, sector: &str, now: Millis) -> Result<Org>;
+    fn org_by_name(&self, name: &str) -> Result<Option<Org>>;
+    fn orgs_by_id(&self, ids: &[OrgId]) -> Result<Vec<Org>>;
+    fn list_orgs(&self) -> Result<Vec<Org>>;
+
+    // Tokens.
+    fn insert_token(&self, token: &NewToken) -> Result<TokenRecord>;
+    fn token_by_public_id(&self, public_id: &str) -> Result<Option<TokenRecord>>;
+    /// Returns false when there was no such live token.
+    fn revoke_token(&self, public_id: &str, now: Millis) -> Result<bool>;
+    /// Revokes every live token of an organization with the given label.
+    fn revoke_tokens_labelled(&self, org: OrgId, label: &str, now: Millis) -> Result<usize>;
+    fn list_tokens(&self) -> Result<Vec<TokenRecord>>;
+
+    // Reports.
+    fn insert_report(&self, report: &NewReport) -> Result<(ReportRecord, IndicatorChanges)>;
+    fn report_by_uid(&self, uid: &[u8; 16]) -> Result<Option<ReportRecord>>;
+    fn update_report(
+        &self,
+        uid: &[u8; 16],
+        patch: &ReportPatch,
+    ) -> Result<(ReportRecord, IndicatorChanges)>;
+    /// Deletes a report, and the indicators nothing else refers to any more.
+    fn delete_report(&self, uid: &[u8; 16]) -> Result<IndicatorChanges>;
+    /// Reports matching the scan, newest first, with their indicators.
+    fn scan_reports(&self, scan: &ReportScan) -> Result<Vec<ReportRecord>>;
+    fn count_reports(&self) -> Result<u64>;
+
+    // Indicators.
+    fn indicator(&self, kind: Kind, value: &str) -> Result<Option<IndicatorRecord>>;
+    fn indicators_by_id(&self, ids: &[IndicatorId]) -> Result<Vec<IndicatorRecord>>;
+    fn scan_indicators(&self, scan: &IndicatorScan) -> Result<Vec<IndicatorRecord>>;
+    /// Every report link of these indicators.
+    fn report_links(&self, ids: &[IndicatorId]) -> Result<Vec<ReportLink>>;
+    /// Sightings of these indicators summed per (indicator, organization).
+    fn sighting_summaries(&self, ids: &[IndicatorId]) -> Result<Vec<SightingSummary>>;
+    /// Daily sighting rows of one indicator.
+    fn sightings_of(&self, id: IndicatorId) -> Result<Vec<SightingRow>>;
+    /// Calls `f` for every indicator, in id order (to build the lookup index).
+    fn for_each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()>;
+    fn count_indicators(&self) -> Result<u64>;
+
+    // Sightings.
+    fn add_sightings(&self, org: OrgId, batch: &[NewSighting]) -> Result<SightingsWritten>;
+    fn count_sighting_rows(&self) -> Result<u64>;
+}
+
+/// Day number of a timestamp.
+pub fn day_of(millis: Millis) -> Day {
+    millis.div_euclid(86_400_000)
+}

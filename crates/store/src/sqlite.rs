@@ -1,0 +1,1041 @@
+//! The embedded default store: one SQLite file in WAL mode.
+//!
+//! One writer connection (SQLite serialises writers anyway) and a few reader
+//! connections, so reads never wait behind a write transaction.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
+
+use kyojo_core::policy::{OrgId, Owner, Role};
+use kyojo_core::report::IncidentType;
+use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
+
+use crate::*;
+
+/// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE orgs (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    sector      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE tokens (
+    id          INTEGER PRIMARY KEY,
+    public_id   TEXT NOT NULL UNIQUE,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id),
+    role        TEXT NOT NULL,
+    label       TEXT,
+    secret_hash BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE TABLE indicators (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (kind, value)
+);
+-- owner_org is NULL for anonymous reports: only the seal is stored.
+CREATE TABLE reports (
+    id              INTEGER PRIMARY KEY,
+    uid             BLOB NOT NULL UNIQUE,
+    title           TEXT NOT NULL,
+    description     TEXT NOT NULL,
+    incident_type   TEXT NOT NULL,
+    sector          TEXT,
+    tlp             TEXT NOT NULL,
+    audience_kind   TEXT NOT NULL,
+    audience        TEXT NOT NULL,
+    owner_org       INTEGER REFERENCES orgs(id),
+    owner_seal      BLOB,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    CHECK ((owner_org IS NULL) <> (owner_seal IS NULL))
+);
+CREATE INDEX reports_by_created ON reports(created_at);
+CREATE TABLE report_indicators (
+    report_id       INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    indicator_id    INTEGER NOT NULL REFERENCES indicators(id),
+    position        INTEGER NOT NULL,
+    PRIMARY KEY (report_id, indicator_id)
+) WITHOUT ROWID;
+CREATE INDEX report_indicators_by_indicator ON report_indicators(indicator_id, report_id);
+CREATE TABLE sightings (
+    indicator_id    INTEGER NOT NULL REFERENCES indicators(id),
+    org_id          INTEGER NOT NULL REFERENCES orgs(id),
+    day             INTEGER NOT NULL,
+    count           INTEGER NOT NULL,
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    PRIMARY KEY (indicator_id, org_id, day)
+) WITHOUT ROWID;
+CREATE INDEX sightings_by_day ON sightings(day);
+"#];
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let applied = usize::try_from(applied)
+        .map_err(|_| StoreError::Corrupt(format!("negative schema version {applied}")))?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Open(format!(
+            "the database has schema version {applied}, newer than this kyojo knows ({}); upgrade kyojo",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;")?;
+            readers.push(Mutex::new(conn));
+        }
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first free reader, starting from a rotating position.
+        for i in 0..self.readers.len() {
+            if let Some(conn) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[start % self.readers.len()].lock();
+        f(&conn)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+// ---- row mapping -------------------------------------------------------------
+
+fn corrupt(what: impl Into<String>) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(StoreError::Corrupt(what.into())))
+}
+
+fn kind_of(s: &str) -> rusqlite::Result<Kind> {
+    s.parse::<Kind>()
+        .map_err(|_| corrupt(format!("unknown indicator kind {s:?}")))
+}
+
+fn org_row(r: &Row<'_>) -> rusqlite::Result<Org> {
+    Ok(Org {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        sector: r.get("sector")?,
+        created_at: r.get("created_at")?,
+    })
+}
+
+fn indicator_row(r: &Row<'_>) -> rusqlite::Result<IndicatorRecord> {
+    let kind: String = r.get("kind")?;
+    Ok(IndicatorRecord {
+        id: r.get("id")?,
+        observable: Observable {
+            kind: kind_of(&kind)?,
+            value: r.get("value")?,
+        },
+        created_at: r.get("created_at")?,
+    })
+}
+
+fn blob16(v: Vec<u8>) -> rusqlite::Result<[u8; 16]> {
+    v.try_into().map_err(|_| corrupt("report uid is not 16 bytes"))
+}
+
+fn audience_to_sql(a: &Audience) -> (&'static str, String) {
+    match a {
+        Audience::Community => ("community", "[]".to_string()),
+        Audience::Sectors(s) => (
+            "sectors",
+            serde_json::to_string(s).unwrap_or_else(|_| "[]".into()),
+        ),
+        Audience::Orgs(o) => (
+            "orgs",
+            serde_json::to_string(o).unwrap_or_else(|_| "[]".into()),
+        ),
+    }
+}
+
+fn audience_from_sql(kind: &str, json: &str) -> rusqlite::Result<Audience> {
+    let bad = |e: serde_json::Error| corrupt(format!("bad audience {json:?}: {e}"));
+    match kind {
+        "community" => Ok(Audience::Community),
+        "sectors" => Ok(Audience::Sectors(
+            serde_json::from_str::<BTreeSet<String>>(json).map_err(bad)?,
+        )),
+        "orgs" => Ok(Audience::Orgs(
+            serde_json::from_str::<BTreeSet<OrgId>>(json).map_err(bad)?,
+        )),
+        other => Err(corrupt(format!("unknown audience kind {other:?}"))),
+    }
+}
+
+fn owner_to_sql(o: &Owner) -> (Option<OrgId>, Option<Vec<u8>>) {
+    match o {
+        Owner::Org(id) => (Some(*id), None),
+        Owner::Sealed(seal) => (None, Some(seal.to_vec())),
+    }
+}
+
+/// Columns of `reports` that [`access_row`] and [`report_row`] read, prefixed `r.`.
+const REPORT_COLS: &str = "r.id, r.uid, r.title, r.description, r.incident_type, r.sector, r.tlp, \
+     r.audience_kind, r.audience, r.owner_org, r.owner_seal, r.created_at, r.updated_at";
+
+fn access_row(r: &Row<'_>) -> rusqlite::Result<ReportAccess> {
+    let tlp: String = r.get("tlp")?;
+    let tlp: Tlp = tlp
+        .parse()
+        .map_err(|_| corrupt(format!("bad tlp {tlp:?}")))?;
+    let kind: String = r.get("audience_kind")?;
+    let json: String = r.get("audience")?;
+    let owner_org: Option<OrgId> = r.get("owner_org")?;
+    let owner_seal: Option<Vec<u8>> = r.get("owner_seal")?;
+    let owner = match (owner_org, owner_seal) {
+        (Some(org), None) => Owner::Org(org),
+        (None, Some(seal)) => Owner::Sealed(
+            seal.try_into()
+                .map_err(|_| corrupt("owner seal is not 32 bytes"))?,
+        ),
+        _ => return Err(corrupt("report has both or neither owner and seal")),
+    };
+    Ok(ReportAccess {
+        key: blob16(r.get("uid")?)?,
+        tlp,
+        audience: audience_from_sql(&kind, &json)?,
+        owner,
+    })
+}
+
+fn incident_of(s: &str) -> rusqlite::Result<IncidentType> {
+    IncidentType::parse(s).ok_or_else(|| corrupt(format!("unknown incident type {s:?}")))
+}
+
+fn report_row(r: &Row<'_>) -> rusqlite::Result<ReportRecord> {
+    let incident: String = r.get("incident_type")?;
+    Ok(ReportRecord {
+        rowid: r.get("id")?,
+        uid: blob16(r.get("uid")?)?,
+        title: r.get("title")?,
+        description: r.get("description")?,
+        incident_type: incident_of(&incident)?,
+        sector: r.get("sector")?,
+        access: access_row(r)?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        indicators: Vec::new(),
+    })
+}
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let role: String = r.get("role")?;
+    let hash: Vec<u8> = r.get("secret_hash")?;
+    Ok(TokenRecord {
+        id: r.get("tid")?,
+        public_id: r.get("public_id")?,
+        org: Org {
+            id: r.get("id")?,
+            name: r.get("name")?,
+            sector: r.get("sector")?,
+            created_at: r.get("org_created_at")?,
+        },
+        role: Role::parse(&role).ok_or_else(|| corrupt(format!("unknown role {role:?}")))?,
+        label: r.get("label")?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| corrupt("token hash is not 32 bytes"))?,
+        created_at: r.get("created_at")?,
+        revoked_at: r.get("revoked_at")?,
+    })
+}
+
+const TOKEN_SELECT: &str = "SELECT t.id AS tid, t.public_id, t.role, t.label, t.secret_hash, \
+     t.created_at, t.revoked_at, o.id, o.name, o.sector, o.created_at AS org_created_at \
+     FROM tokens t JOIN orgs o ON o.id = t.org_id";
+
+/// `?, ?, ?` for an IN list.
+fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
+}
+
+/// SQLite limits bound parameters; large id lists are queried in chunks.
+const CHUNK: usize = 500;
+
+// ---- helpers used inside write transactions ------------------------------------
+
+/// Finds or creates the indicator; returns its record and whether it is new.
+fn upsert_indicator(
+    tx: &rusqlite::Transaction<'_>,
+    obs: &Observable,
+    now: Millis,
+) -> Result<(IndicatorRecord, bool)> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO indicators (kind, value, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (kind, value) DO NOTHING",
+        )?
+        .execute(params![obs.kind.as_str(), obs.value, now])?;
+    let rec = tx
+        .prepare_cached("SELECT id, kind, value, created_at FROM indicators WHERE kind = ?1 AND value = ?2")?
+        .query_row(params![obs.kind.as_str(), obs.value], indicator_row)?;
+    Ok((rec, inserted == 1))
+}
+
+fn link_indicators(
+    tx: &rusqlite::Transaction<'_>,
+    report: ReportRowId,
+    indicators: &[Observable],
+    now: Millis,
+) -> Result<Vec<IndicatorRecord>> {
+    let mut added = Vec::new();
+    let mut position = 0i64;
+    for obs in indicators {
+        let (rec, new) = upsert_indicator(tx, obs, now)?;
+        let linked = tx
+            .prepare_cached(
+                "INSERT INTO report_indicators (report_id, indicator_id, position) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![report, rec.id, position])?;
+        position += linked as i64;
+        if new {
+            added.push(rec);
+        }
+    }
+    Ok(added)
+}
+
+/// Deletes indicators among `ids` that no report and no sighting refers to.
+fn delete_orphans(tx: &rusqlite::Transaction<'_>, ids: &[IndicatorId]) -> Result<Vec<IndicatorRecord>> {
+    let mut removed = Vec::new();
+    for id in ids {
+        let rec = tx
+            .prepare_cached(
+                "SELECT id, kind, value, created_at FROM indicators i WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM report_indicators WHERE indicator_id = i.id)
+                 AND NOT EXISTS (SELECT 1 FROM sightings WHERE indicator_id = i.id)",
+            )?
+            .query_row([id], indicator_row)
+            .optional()?;
+        if let Some(rec) = rec {
+            tx.prepare_cached("DELETE FROM indicators WHERE id = ?1")?
+                .execute([id])?;
+            removed.push(rec);
+        }
+    }
+    Ok(removed)
+}
+
+fn linked_ids(tx: &Connection, report: ReportRowId) -> Result<Vec<IndicatorId>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT indicator_id FROM report_indicators WHERE report_id = ?1")?;
+    let ids = stmt
+        .query_map([report], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<IndicatorId>>>()?;
+    Ok(ids)
+}
+
+fn load_report(conn: &Connection, uid: &[u8; 16]) -> Result<Option<ReportRecord>> {
+    let sql = format!("SELECT {REPORT_COLS} FROM reports r WHERE r.uid = ?1");
+    let rec = conn
+        .prepare_cached(&sql)?
+        .query_row([&uid[..]], report_row)
+        .optional()?;
+    match rec {
+        None => Ok(None),
+        Some(mut rec) => {
+            attach_indicators(conn, std::slice::from_mut(&mut rec))?;
+            Ok(Some(rec))
+        }
+    }
+}
+
+fn attach_indicators(conn: &Connection, reports: &mut [ReportRecord]) -> Result<()> {
+    let mut by_row: HashMap<ReportRowId, usize> = HashMap::new();
+    for (i, r) in reports.iter().enumerate() {
+        by_row.insert(r.rowid, i);
+    }
+    let rowids: Vec<ReportRowId> = reports.iter().map(|r| r.rowid).collect();
+    for chunk in rowids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT ri.report_id, i.kind, i.value FROM report_indicators ri
+             JOIN indicators i ON i.id = ri.indicator_id
+             WHERE ri.report_id IN ({}) ORDER BY ri.report_id, ri.position",
+            placeholders(chunk.len())
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(chunk.iter()))?;
+        while let Some(row) = rows.next()? {
+            let report: ReportRowId = row.get(0)?;
+            let kind: String = row.get(1)?;
+            let obs = Observable {
+                kind: kind_of(&kind)?,
+                value: row.get(2)?,
+            };
+            if let Some(&i) = by_row.get(&report) {
+                reports[i].indicators.push(obs);
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn create_org(&self, name: &str, sector: &str, now: Millis) -> Result<Org> {
+        self.write(|tx| {
+            let exists: Option<i64> = tx
+                .query_row("SELECT id FROM orgs WHERE name = ?1", [name], |r| r.get(0))
+                .optional()?;
+            if exists.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "an organization named {name:?} already exists"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO orgs (name, sector, created_at) VALUES (?1, ?2, ?3)",
+                params![name, sector, now],
+            )?;
+            Ok(Org {
+                id: tx.last_insert_rowid(),
+                name: name.to_string(),
+                sector: sector.to_string(),
+                created_at: now,
+            })
+        })
+    }
+
+    fn org_by_name(&self, name: &str) -> Result<Option<Org>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT id, name, sector, created_at FROM orgs WHERE name = ?1")?
+                .query_row([name], org_row)
+                .optional()?)
+        })
+    }
+
+    fn orgs_by_id(&self, ids: &[OrgId]) -> Result<Vec<Org>> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT id, name, sector, created_at FROM orgs WHERE id IN ({})",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = c.prepare(&sql)?;
+                let rows = stmt.query_map(params_from_iter(chunk.iter()), org_row)?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn list_orgs(&self) -> Result<Vec<Org>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id, name, sector, created_at FROM orgs ORDER BY name")?;
+            let rows = stmt.query_map([], org_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn insert_token(&self, t: &NewToken) -> Result<TokenRecord> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO tokens (public_id, org_id, role, label, secret_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![t.public_id, t.org, t.role.as_str(), t.label, &t.secret_hash[..], t.created_at],
+            )?;
+            let sql = format!("{TOKEN_SELECT} WHERE t.public_id = ?1");
+            Ok(tx.query_row(&sql, [&t.public_id], token_row)?)
+        })
+    }
+
+    fn token_by_public_id(&self, public_id: &str) -> Result<Option<TokenRecord>> {
+        self.read(|c| {
+            let sql = format!("{TOKEN_SELECT} WHERE t.public_id = ?1");
+            Ok(c.prepare_cached(&sql)?
+                .query_row([public_id], token_row)
+                .optional()?)
+        })
+    }
+
+    fn revoke_token(&self, public_id: &str, now: Millis) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE tokens SET revoked_at = ?2 WHERE public_id = ?1 AND revoked_at IS NULL",
+                params![public_id, now],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn revoke_tokens_labelled(&self, org: OrgId, label: &str, now: Millis) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE tokens SET revoked_at = ?3 WHERE org_id = ?1 AND label = ?2 AND revoked_at IS NULL",
+                params![org, label, now],
+            )?)
+        })
+    }
+
+    fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.read(|c| {
+            let sql = format!("{TOKEN_SELECT} ORDER BY o.name, t.id");
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], token_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn insert_report(&self, r: &NewReport) -> Result<(ReportRecord, IndicatorChanges)> {
+        let (audience_kind, audience) = audience_to_sql(&r.audience);
+        let (owner_org, owner_seal) = owner_to_sql(&r.owner);
+        let added = self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO reports (uid, title, description, incident_type, sector, tlp,
+                     audience_kind, audience, owner_org, owner_seal, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            )?
+            .execute(params![
+                &r.uid[..],
+                r.title,
+                r.description,
+                r.incident_type.as_str(),
+                r.sector,
+                r.tlp.as_str(),
+                audience_kind,
+                audience,
+                owner_org,
+                owner_seal,
+                r.created_at
+            ])?;
+            let rowid = tx.last_insert_rowid();
+            link_indicators(tx, rowid, &r.indicators, r.created_at)
+        })?;
+        let rec = self
+            .report_by_uid(&r.uid)?
+            .ok_or_else(|| StoreError::Corrupt("report vanished after insert".into()))?;
+        Ok((
+            rec,
+            IndicatorChanges {
+                added,
+                removed: Vec::new(),
+            },
+        ))
+    }
+
+    fn report_by_uid(&self, uid: &[u8; 16]) -> Result<Option<ReportRecord>> {
+        // Read from the writer's snapshot-free path would serialise; readers see
+        // every committed transaction, so a reader is correct here.
+        self.read(|c| load_report(c, uid))
+    }
+
+    fn update_report(&self, uid: &[u8; 16], p: &ReportPatch) -> Result<(ReportRecord, IndicatorChanges)> {
+        let changes = self.write(|tx| {
+            let sql = format!("SELECT {REPORT_COLS} FROM reports r WHERE r.uid = ?1");
+            let current = tx
+                .query_row(&sql, [&uid[..]], report_row)
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound("report".into()))?;
+            let title = p.title.clone().unwrap_or(current.title);
+            let description = p.description.clone().unwrap_or(current.description);
+            let incident = p.incident_type.unwrap_or(current.incident_type);
+            let sector = p.sector.clone().unwrap_or(current.sector);
+            let tlp = p.tlp.unwrap_or(current.access.tlp);
+            let audience = p.audience.clone().unwrap_or(current.access.audience);
+            let owner = p.owner.clone().unwrap_or(current.access.owner);
+            let (audience_kind, audience) = audience_to_sql(&audience);
+            let (owner_org, owner_seal) = owner_to_sql(&owner);
+            tx.execute(
+                "UPDATE reports SET title = ?2, description = ?3, incident_type = ?4, sector = ?5,
+                     tlp = ?6, audience_kind = ?7, audience = ?8, owner_org = ?9, owner_seal = ?10,
+                     updated_at = ?11
+                 WHERE id = ?1",
+                params![
+                    current.rowid,
+                    title,
+                    description,
+                    incident.as_str(),
+                    sector,
+                    tlp.as_str(),
+                    audience_kind,
+                    audience,
+                    owner_org,
+                    owner_seal,
+                    p.updated_at
+                ],
+            )?;
+            let mut changes = IndicatorChanges::default();
+            if let Some(indicators) = &p.indicators {
+                let before = linked_ids(tx, current.rowid)?;
+                tx.execute("DELETE FROM report_indicators WHERE report_id = ?1", [current.rowid])?;
+                changes.added = link_indicators(tx, current.rowid, indicators, p.updated_at)?;
+                changes.removed = delete_orphans(tx, &before)?;
+            }
+            Ok(changes)
+        })?;
+        let rec = self
+            .report_by_uid(uid)?
+            .ok_or_else(|| StoreError::Corrupt("report vanished after update".into()))?;
+        Ok((rec, changes))
+    }
+
+    fn delete_report(&self, uid: &[u8; 16]) -> Result<IndicatorChanges> {
+        self.write(|tx| {
+            let rowid: ReportRowId = tx
+                .query_row("SELECT id FROM reports WHERE uid = ?1", [&uid[..]], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound("report".into()))?;
+            let before = linked_ids(tx, rowid)?;
+            tx.execute("DELETE FROM report_indicators WHERE report_id = ?1", [rowid])?;
+            tx.execute("DELETE FROM reports WHERE id = ?1", [rowid])?;
+            Ok(IndicatorChanges {
+                added: Vec::new(),
+                removed: delete_orphans(tx, &before)?,
+            })
+        })
+    }
+
+    fn scan_reports(&self, s: &ReportScan) -> Result<Vec<ReportRecord>> {
+        self.read(|c| {
+            let mut sql = format!("SELECT {REPORT_COLS} FROM reports r WHERE 1 = 1");
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            if let Some(before) = s.before {
+                sql.push_str(" AND r.id < ?");
+                args.push(before.into());
+            }
+            if let Some(since) = s.since {
+                sql.push_str(" AND r.created_at >= ?");
+                args.push(since.into());
+            }
+            if let Some(until) = s.until {
+                sql.push_str(" AND r.created_at < ?");
+                args.push(until.into());
+            }
+            if let Some(sector) = &s.sector {
+                sql.push_str(" AND r.sector = ?");
+                args.push(sector.clone().into());
+            }
+            if let Some(t) = s.incident_type {
+                sql.push_str(" AND r.incident_type = ?");
+                args.push(t.as_str().to_string().into());
+            }
+            sql.push_str(" ORDER BY r.id DESC LIMIT ?");
+            args.push((s.limit as i64).into());
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut reports = stmt
+                .query_map(params_from_iter(args.iter()), report_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            attach_indicators(c, &mut reports)?;
+            Ok(reports)
+        })
+    }
+
+    fn count_reports(&self) -> Result<u64> {
+        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64))
+    }
+
+    fn indicator(&self, kind: Kind, value: &str) -> Result<Option<IndicatorRecord>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT id, kind, value, created_at FROM indicators WHERE kind = ?1 AND value = ?2",
+            )?
+            .query_row(params![kind.as_str(), value], indicator_row)
+            .optional()?)
+        })
+    }
+
+    fn indicators_by_id(&self, ids: &[IndicatorId]) -> Result<Vec<IndicatorRecord>> {
+        self.read(|c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT id, kind, value, created_at FROM indicators WHERE id IN ({}) ORDER BY id",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = c.prepare(&sql)?;
+                let rows = stmt.query_map(params_from_iter(chunk.iter()), indicator_row)?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn scan_indicators(&self, s: &IndicatorScan) -> Result<Vec<IndicatorRecord>> {
+        self.read(|c| {
+            let mut sql = "SELECT id, kind, value, created_at FROM indicators WHERE 1 = 1".to_string();
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            if let Some(after) = s.after {
+                sql.push_str(" AND id > ?");
+                args.push(after.into());
+            }
+            if let Some(kind) = s.kind {
+                sql.push_str(" AND kind = ?");
+                args.push(kind.as_str().to_string().into());
+            }
+            if let Some(text) = &s.text {
+                // instr() is a plain substring test: no LIKE wildcards to escape.
+                sql.push_str(" AND instr(value, ?) > 0");
+                args.push(text.clone().into());
+            }
+            sql.push_str(" ORDER BY id LIMIT ?");
+            args.push((s.limit as i64).into());
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), indicator_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn report_links(&self, ids: &[IndicatorId]) -> Result<Vec<ReportLink>> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT ri.indicator_id AS indicator_id, {REPORT_COLS} FROM report_indicators ri
+                     JOIN reports r ON r.id = ri.report_id
+                     WHERE ri.indicator_id IN ({}) ORDER BY ri.indicator_id, r.id DESC",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = c.prepare(&sql)?;
+                let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
+                    let incident: String = r.get("incident_type")?;
+                    Ok(ReportLink {
+                        indicator: r.get("indicator_id")?,
+                        report: r.get("id")?,
+                        uid: blob16(r.get("uid")?)?,
+                        title: r.get("title")?,
+                        incident_type: incident_of(&incident)?,
+                        access: access_row(r)?,
+                        created_at: r.get("created_at")?,
+                    })
+                })?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn sighting_summaries(&self, ids: &[IndicatorId]) -> Result<Vec<SightingSummary>> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT indicator_id, org_id, SUM(count), MIN(first_seen), MAX(last_seen)
+                     FROM sightings WHERE indicator_id IN ({}) GROUP BY indicator_id, org_id",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = c.prepare(&sql)?;
+                let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
+                    Ok(SightingSummary {
+                        indicator: r.get(0)?,
+                        org: r.get(1)?,
+                        count: r.get::<_, i64>(2)? as u64,
+                        first_seen: r.get(3)?,
+                        last_seen: r.get(4)?,
+                    })
+                })?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn sightings_of(&self, id: IndicatorId) -> Result<Vec<SightingRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.indicator_id, s.org_id, o.sector, s.day, s.count, s.first_seen, s.last_seen
+                 FROM sightings s JOIN orgs o ON o.id = s.org_id
+                 WHERE s.indicator_id = ?1 ORDER BY s.day",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok(SightingRow {
+                    indicator: r.get(0)?,
+                    org: r.get(1)?,
+                    org_sector: r.get(2)?,
+                    day: r.get(3)?,
+                    count: r.get::<_, i64>(4)? as u64,
+                    first_seen: r.get(5)?,
+                    last_seen: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn for_each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, kind, value, created_at FROM indicators ORDER BY id")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                f(indicator_row(row)?);
+            }
+            Ok(())
+        })
+    }
+
+    fn count_indicators(&self) -> Result<u64> {
+        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM indicators", [], |r| r.get::<_, i64>(0))? as u64))
+    }
+
+    fn add_sightings(&self, org: OrgId, batch: &[NewSighting]) -> Result<SightingsWritten> {
+        self.write(|tx| {
+            let mut written = SightingsWritten::default();
+            for s in batch {
+                let (rec, new) = upsert_indicator(tx, &s.observable, s.seen_at)?;
+                let count = i64::try_from(s.count)
+                    .map_err(|_| StoreError::Conflict("sighting count too large".into()))?;
+                tx.prepare_cached(
+                    "INSERT INTO sightings (indicator_id, org_id, day, count, first_seen, last_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                     ON CONFLICT (indicator_id, org_id, day) DO UPDATE SET
+                         count = count + excluded.count,
+                         first_seen = min(first_seen, excluded.first_seen),
+                         last_seen = max(last_seen, excluded.last_seen)",
+                )?
+                .execute(params![rec.id, org, day_of(s.seen_at), count, s.seen_at])?;
+                written.accepted += 1;
+                if new {
+                    written.new_indicators.push(rec);
+                }
+            }
+            Ok(written)
+        })
+    }
+
+    fn count_sighting_rows(&self) -> Result<u64> {
+        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM sightings", [], |r| r.get::<_, i64>(0))? as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(kind: Kind, value: &str) -> Observable {
+        Observable {
+            kind,
+            value: value.to_string(),
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("kyojo.sqlite")).unwrap();
+        (dir, store)
+    }
+
+    fn new_report(uid: u8, owner: Owner, indicators: Vec<Observable>) -> NewReport {
+        NewReport {
+            uid: [uid; 16],
+            title: "t".into(),
+            description: "d".into(),
+            incident_type: IncidentType::Phishing,
+            sector: Some("finance".into()),
+            tlp: Tlp::Amber,
+            audience: Audience::Sectors(["finance".to_string()].into()),
+            owner,
+            created_at: 1000,
+            indicators,
+        }
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.sqlite");
+        {
+            let s = SqliteStore::open(&path).unwrap();
+            s.create_org("acme", "finance", 1).unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.list_orgs().unwrap().len(), 1);
+        assert!(matches!(s.create_org("acme", "gas", 2), Err(StoreError::Conflict(_))));
+    }
+
+    #[test]
+    fn anonymous_report_stores_no_org_in_clear() {
+        let (_d, s) = open();
+        let org = s.create_org("acme", "finance", 1).unwrap();
+        let seal = [9u8; 32];
+        s.insert_report(&new_report(1, Owner::Sealed(seal), vec![obs(Kind::Domain, "evil.example")]))
+            .unwrap();
+        let owner_org: Option<i64> = s
+            .read(|c| Ok(c.query_row("SELECT owner_org FROM reports", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(owner_org, None);
+        let rec = s.report_by_uid(&[1; 16]).unwrap().unwrap();
+        assert_eq!(rec.access.owner, Owner::Sealed(seal));
+        assert_ne!(rec.access.owner, Owner::Org(org.id));
+    }
+
+    #[test]
+    fn report_round_trip_update_and_delete_with_orphans() {
+        let (_d, s) = open();
+        let org = s.create_org("acme", "finance", 1).unwrap();
+        let a = obs(Kind::Domain, "a.example");
+        let b = obs(Kind::Ipv4, "192.0.2.1");
+        let (rec, ch) = s
+            .insert_report(&new_report(1, Owner::Org(org.id), vec![a.clone(), b.clone(), a.clone()]))
+            .unwrap();
+        assert_eq!(rec.indicators, vec![a.clone(), b.clone()]);
+        assert_eq!(ch.added.len(), 2);
+        // A sighting keeps b alive after the report drops it.
+        s.add_sightings(org.id, &[NewSighting { observable: b.clone(), seen_at: 5, count: 2 }])
+            .unwrap();
+        let (rec, ch) = s
+            .update_report(
+                &[1; 16],
+                &ReportPatch {
+                    title: Some("new".into()),
+                    indicators: Some(vec![obs(Kind::Md5, &"a".repeat(32))]),
+                    updated_at: 2000,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(rec.title, "new");
+        assert_eq!(rec.updated_at, 2000);
+        assert_eq!(ch.removed.iter().map(|r| r.observable.clone()).collect::<Vec<_>>(), vec![a.clone()]);
+        assert!(s.indicator(Kind::Ipv4, "192.0.2.1").unwrap().is_some());
+        let ch = s.delete_report(&[1; 16]).unwrap();
+        assert_eq!(ch.removed.len(), 1);
+        assert!(s.report_by_uid(&[1; 16]).unwrap().is_none());
+        assert!(matches!(s.delete_report(&[1; 16]), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn sightings_aggregate_per_indicator_org_day() {
+        let (_d, s) = open();
+        let o1 = s.create_org("one", "finance", 1).unwrap();
+        let o2 = s.create_org("two", "water", 1).unwrap();
+        let x = obs(Kind::Domain, "x.example");
+        let day = 86_400_000;
+        let batch = |t: i64, n: u64| NewSighting { observable: x.clone(), seen_at: t, count: n };
+        let w = s.add_sightings(o1.id, &[batch(day + 10, 1), batch(day + 20, 4)]).unwrap();
+        assert_eq!(w.accepted, 2);
+        assert_eq!(w.new_indicators.len(), 1);
+        s.add_sightings(o2.id, &[batch(2 * day + 1, 7)]).unwrap();
+        let rows = s.sightings_of(w.new_indicators[0].id).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].count, rows[0].first_seen, rows[0].last_seen, rows[0].day), (5, day + 10, day + 20, 1));
+        assert_eq!(rows[1].org_sector, "water");
+        let sums = s.sighting_summaries(&[w.new_indicators[0].id]).unwrap();
+        assert_eq!(sums.len(), 2);
+        assert_eq!(sums.iter().map(|s| s.count).sum::<u64>(), 12);
+    }
+
+    #[test]
+    fn tokens_revoke() {
+        let (_d, s) = open();
+        let org = s.create_org("acme", "finance", 1).unwrap();
+        let t = s
+            .insert_token(&NewToken {
+                public_id: "abc".into(),
+                org: org.id,
+                role: Role::Analyst,
+                label: Some("demo".into()),
+                secret_hash: [1; 32],
+                created_at: 3,
+            })
+            .unwrap();
+        assert_eq!(t.org.name, "acme");
+        assert!(s.revoke_token("abc", 4).unwrap());
+        assert!(!s.revoke_token("abc", 5).unwrap());
+        assert_eq!(s.token_by_public_id("abc").unwrap().unwrap().revoked_at, Some(4));
+    }
+
+    #[test]
+    fn scans_paginate_and_filter() {
+        let (_d, s) = open();
+        let org = s.create_org("acme", "finance", 1).unwrap();
+        for i in 0..10u8 {
+            let mut r = new_report(i, Owner::Org(org.id), vec![obs(Kind::Domain, &format!("d{i}.example"))]);
+            r.created_at = 1000 + i as i64;
+            if i % 2 == 0 {
+                r.incident_type = IncidentType::Malware;
+            }
+            s.insert_report(&r).unwrap();
+        }
+        let page = s.scan_reports(&ReportScan { limit: 3, ..Default::default() }).unwrap();
+        assert_eq!(page.iter().map(|r| r.created_at).collect::<Vec<_>>(), vec![1009, 1008, 1007]);
+        let next = s
+            .scan_reports(&ReportScan { before: Some(page[2].rowid), limit: 100, incident_type: Some(IncidentType::Malware), ..Default::default() })
+            .unwrap();
+        assert_eq!(next.iter().map(|r| r.created_at).collect::<Vec<_>>(), vec![1006, 1004, 1002, 1000]);
+        let found = s
+            .scan_indicators(&IndicatorScan { text: Some("d7".into()), limit: 10, ..Default::default() })
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].observable.value, "d7.example");
+    }
+}
