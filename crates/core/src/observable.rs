@@ -345,14 +345,14 @@ fn is_known_domain(s: &str) -> bool {
     canonical_domain(s).is_ok_and(|d| has_known_tld(&d))
 }
 
-/// Is the last label a TLD the public suffix list knows (or punycode)?
-/// Used by `detect` and the extractor, which must not call "setup.exe" a
-/// domain; explicit canonicalization accepts any TLD.
+/// Is the last label a TLD the public suffix list knows? Used by `detect`
+/// and the extractor, which must not call "setup.exe" a domain; explicit
+/// canonicalization accepts any TLD.
+///
+/// The list includes IDN TLDs in punycode (`xn--p1ai`), so those pass; an
+/// arbitrary `xn--` label does not, because Japanese text glued to a domain
+/// (`evil.co.jpへ`) would otherwise become the "TLD" `xn--jp-...`.
 pub(crate) fn has_known_tld(domain: &str) -> bool {
-    let tld = domain.rsplit('.').next().unwrap_or(domain);
-    if tld.starts_with("xn--") {
-        return true;
-    }
     psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known())
 }
 
@@ -388,10 +388,10 @@ pub(crate) fn canonical_domain(s: &str) -> Result<String, String> {
     if s.starts_with('*') {
         return Err("wildcards are not supported: give the domain itself".into());
     }
-    if parse_inet_aton(s).is_ok() {
+    let unbracketed = s.trim_start_matches('[').trim_end_matches(']');
+    if parse_inet_aton(unbracketed).is_ok() {
         return Err("it is an IP address: use type ipv4".into());
     }
-    let unbracketed = s.trim_start_matches('[').trim_end_matches(']');
     if unbracketed.parse::<Ipv6Addr>().is_ok() {
         return Err("it is an IP address: use type ipv6".into());
     }
@@ -471,6 +471,11 @@ pub(crate) fn parse_inet_aton(s: &str) -> Result<Ipv4Addr, String> {
         return Err("it is empty".into());
     }
     let parts: Vec<&str> = s.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(
+            "it has an empty part (two dots in a row, or a leading or trailing dot)".into(),
+        );
+    }
     if parts.len() > 4 {
         return Err(format!("it has {} parts; an address has at most 4", parts.len()));
     }
@@ -1008,6 +1013,7 @@ mod tests {
             ("Sub.Evil.co.jp.", Kind::Domain, "sub.evil.co.jp"),
             ("例え.jp", Kind::Domain, "xn--r8jz45g.jp"),
             ("xn--r8jz45g.xn--p1ai", Kind::Domain, "xn--r8jz45g.xn--p1ai"),
+            ("пример.рф", Kind::Domain, "xn--e1afmkfd.xn--p1ai"),
             ("archive.zip", Kind::Domain, "archive.zip"),
         ];
         for (input, kind, value) in cases {
@@ -1028,6 +1034,7 @@ mod tests {
             "44d88612fea8a8f36de82e1278abb02",
             "12:30:45",
             "setup.exe",
+            "evil.xn--jp-sb4anjjcycn",
         ] {
             match detect(input) {
                 Err(ObservableError::Undetectable(s)) => assert_eq!(s, input.trim()),

@@ -660,14 +660,14 @@ pub async fn post_sightings(
     let hub = state.hub.clone();
     blocking(move || {
         require(&viewer, kyojo_core::policy::Action::PostSightings)?;
-        let items = match &body {
+        let items: &[Value] = match &body {
             Value::Array(a) => a,
-            Value::Object(m) if m.len() == 1 && m.get("sightings").is_some_and(Value::is_array) => {
-                m["sightings"].as_array().map(Vec::as_slice).unwrap_or(&[]).as_ref()
-            }
+            Value::Object(m) if m.len() == 1 => match m.get("sightings") {
+                Some(Value::Array(a)) => a,
+                _ => return Err(ApiError::invalid("sightings", "send {\"sightings\": [...]} or an array of sightings")),
+            },
             _ => return Err(ApiError::invalid("sightings", "send {\"sightings\": [...]} or an array of sightings")),
         };
-        let items: &Vec<Value> = items;
         if items.is_empty() {
             return Err(ApiError::invalid("sightings", "the batch is empty"));
         }

@@ -18,7 +18,7 @@ use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Count, Kind, Observable, Policy, ReportAccess, Role, Tlp, Viewer};
 use kyojo_index::{Index, Match};
 use kyojo_store::{
-    day_of, Day, IndicatorChanges, IndicatorId, IndicatorRecord, IndicatorScan, Millis, NewReport,
+    Day, IndicatorChanges, IndicatorId, IndicatorRecord, IndicatorScan, Millis, NewReport,
     NewSighting, NewToken, Org, ReportLink, ReportPatch, ReportRecord, ReportScan, SightingSummary,
     SqliteStore, Store, StoreError, TokenRecord,
 };

@@ -53,7 +53,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let at_root = path == "." || path.is_empty();
+        let at_root = path == "." || path.is_empty() || inner.is_syntax() || inner.is_eof();
         // serde reports a missing field at its parent's path; name the field itself.
         let missing = inner
             .to_string()

@@ -1,0 +1,220 @@
+//! The real `kyojo` binary: administration commands, `serve --demo`, and
+//! durability of acknowledged writes across `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn kyojo(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kyojo"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env("KYOJO_LOG", "warn")
+        .output()
+        .expect("run kyojo")
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// A running `kyojo serve`, its base URL, and every stdout line it printed before it was ready.
+struct Server {
+    child: Child,
+    base: String,
+    banner: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyojo"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--data")
+        .arg(data)
+        .env("KYOJO_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn kyojo serve");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut banner = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut base = None;
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                if let Some(rest) = line.strip_prefix("kyojo is ready at ") {
+                    base = Some(rest.split('/').take(3).collect::<Vec<_>>().join("/"));
+                }
+                banner.push(line);
+                // With --demo the tokens follow the ready line.
+                if base.is_some() && (!extra.contains(&"--demo") || banner.iter().any(|l| l.starts_with("try:"))) {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(_) => break,
+        }
+    }
+    let base = base.unwrap_or_else(|| panic!("server never became ready; printed: {banner:?}"));
+    Server { child, base, banner }
+}
+
+#[test]
+fn operators_administer_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = kyojo(d, &["org", "add", "Sakura Bank", "--sector", "finance"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = kyojo(d, &["org", "add", "Sakura Bank", "--sector", "finance"]);
+    assert!(!o.status.success(), "duplicate names are refused");
+    let o = kyojo(d, &["org", "add", "Mars Base", "--sector", "space"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown sector"));
+    kyojo(d, &["org", "add", "Minato Rail", "--sector", "railway"]);
+    assert_eq!(stdout(&kyojo(d, &["org", "list"])), "Minato Rail\trailway\nSakura Bank\tfinance\n");
+
+    let o = kyojo(d, &["token", "create", "--org", "Sakura Bank", "--role", "analyst"]);
+    assert!(o.status.success());
+    let token = stdout(&o);
+    let lines: Vec<&str> = token.lines().collect();
+    assert_eq!(lines.len(), 1, "the token alone on stdout");
+    assert!(lines[0].starts_with("kyj_"));
+    assert!(!kyojo(d, &["token", "create", "--org", "Nobody", "--role", "analyst"]).status.success());
+    assert!(!kyojo(d, &["token", "create", "--org", "Sakura Bank", "--role", "boss"]).status.success());
+
+    let listed = stdout(&kyojo(d, &["token", "list"]));
+    assert!(listed.contains("Sakura Bank\tanalyst") && listed.contains("live"));
+    assert!(!listed.contains(lines[0]), "secrets are never listed");
+
+    // The token works against a running server, and stops working at once when revoked.
+    let server = serve(d, &[]);
+    let client = http::blocking_client();
+    let me = |tok: &str| client(&format!("{}/api/v1/me", server.base), tok);
+    assert_eq!(me(lines[0]).0, 200);
+    assert!(kyojo(d, &["token", "revoke", lines[0]]).status.success());
+    assert_eq!(me(lines[0]).0, 401);
+    assert!(!kyojo(d, &["token", "revoke", lines[0]]).status.success());
+}
+
+/// Minimal blocking HTTP over reqwest's async client on a private runtime.
+mod http {
+    use reqwest::{Client, Method};
+
+    pub fn blocking_client() -> impl Fn(&str, &str) -> (u16, serde_json::Value) {
+        |url: &str, token: &str| request("GET", url, token, None)
+    }
+
+    pub fn request(method: &str, url: &str, token: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let c = Client::new();
+            let mut req = c.request(Method::from_bytes(method.as_bytes()).unwrap(), url);
+            if !token.is_empty() {
+                req = req.bearer_auth(token);
+            }
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        })
+    }
+}
+
+#[test]
+fn serve_demo_prints_url_and_a_token_per_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let server = serve(dir.path(), &["--demo"]);
+    eprintln!("serve --demo ready after {:?} (debug build, first start)", started.elapsed());
+    let token = |label: &str| -> String {
+        server
+            .banner
+            .iter()
+            .find_map(|l| l.strip_prefix(label).map(|t| t.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {label} in {:?}", server.banner))
+    };
+    let analyst = token("analyst token:");
+    let consumer = token("consumer token:");
+    let sensor = token("sensor token:");
+    let admin = token("admin token:");
+    let (s, me) = http::request("GET", &format!("{}/api/v1/me", server.base), &admin, None);
+    assert_eq!((s, me["role"].clone()), (200, json!("admin")));
+    let (s, reports) = http::request("GET", &format!("{}/api/v1/reports?limit=5", server.base), &analyst, None);
+    assert_eq!(s, 200);
+    assert_eq!(reports["reports"].as_array().unwrap().len(), 5);
+    let (s, _) = http::request("POST", &format!("{}/api/v1/lookup", server.base), &consumer, Some(json!({"values": ["a.example"]})));
+    assert_eq!(s, 200);
+    let (s, _) = http::request("POST", &format!("{}/api/v1/sightings", server.base), &sensor, Some(json!([{"type": "domain", "value": "x.example"}])));
+    assert_eq!(s, 200);
+    drop(server);
+
+    // A second start seeds nothing new and mints fresh tokens; the old ones stop working.
+    let again = serve(dir.path(), &["--demo"]);
+    let (s, _) = http::request("GET", &format!("{}/api/v1/me", again.base), &analyst, None);
+    assert_eq!(s, 401);
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    kyojo(d, &["org", "add", "Durable Org", "--sector", "finance"]);
+    let token = stdout(&kyojo(d, &["token", "create", "--org", "Durable Org", "--role", "analyst"]))
+        .trim()
+        .to_string();
+    let mut server = serve(d, &[]);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let body = json!({"title": format!("durable {i}"), "incident_type": "malware", "tlp": "GREEN",
+                          "audience": "community", "anonymous": i % 2 == 0, "indicators": [format!("durable{i}.example")]});
+        let (s, r) = http::request("POST", &format!("{}/api/v1/reports", server.base), &token, Some(body));
+        assert_eq!(s, 201);
+        ids.push(r["id"].as_str().unwrap().to_string());
+    }
+    let (s, _) = http::request(
+        "POST",
+        &format!("{}/api/v1/sightings", server.base),
+        &token,
+        Some(json!([{"type": "domain", "value": "durable0.example", "count": 42}])),
+    );
+    assert_eq!(s, 200);
+    // SIGKILL: no shutdown, no flush.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+
+    let server = serve(d, &[]);
+    for id in &ids {
+        let (s, _) = http::request("GET", &format!("{}/api/v1/reports/{id}", server.base), &token, None);
+        assert_eq!(s, 200, "report {id} lost");
+    }
+    let (_, ind) = http::request("GET", &format!("{}/api/v1/indicators/domain/durable0.example", server.base), &token, None);
+    assert_eq!(ind["sightings"]["mine"]["total"], 42);
+    // The index was rebuilt from the store.
+    let (_, l) = http::request("POST", &format!("{}/api/v1/lookup", server.base), &token, Some(json!({"values": ["www.durable19.example"]})));
+    assert_eq!(l["results"][0]["matches"][0]["match"], "parent_domain");
+    let _: Value = l;
+}

@@ -1,0 +1,139 @@
+//! A real hub on an ephemeral loopback port with a real SQLite file.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use kyojo_core::Role;
+use kyojo_server::Hub;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub struct TestHub {
+    pub base: String,
+    pub hub: Arc<Hub>,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub async fn start() -> TestHub {
+    start_with_config("").await
+}
+
+/// Starts a hub whose data directory holds `config` as kyojo.toml.
+pub async fn start_with_config(config: &str) -> TestHub {
+    let dir = tempfile::tempdir().expect("tempdir");
+    if !config.is_empty() {
+        std::fs::write(dir.path().join("kyojo.toml"), config).expect("write config");
+    }
+    let hub = Arc::new(Hub::open(dir.path()).expect("open hub"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kyojo_server::serve(listener, hub.clone(), async move {
+        let _ = rx.await;
+    }));
+    TestHub {
+        base,
+        hub,
+        client: reqwest::Client::new(),
+        dir,
+        stop: Some(tx),
+    }
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestHub {
+    /// Adds an organization and returns a token of `role` for it.
+    pub fn member(&self, org: &str, sector: &str, role: Role) -> String {
+        if self.hub.org_by_name(org).expect("org lookup").is_none() {
+            self.hub.add_org(org, sector).expect("add org");
+        }
+        self.hub.create_token(org, role, None).expect("token").1
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Shares a report and returns its id, asserting 201.
+    pub async fn share(&self, token: &str, body: Value) -> String {
+        let r = self.post("/api/v1/reports", Some(token), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Which of `values` a lookup by `token` matches, as (canonical, indicator value, match).
+    pub async fn lookup(&self, token: Option<&str>, values: &[&str]) -> Vec<(String, String, String)> {
+        let r = self.post("/api/v1/lookup", token, json!({ "values": values })).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let mut out = Vec::new();
+        for res in r.body["results"].as_array().expect("results") {
+            for m in res["matches"].as_array().expect("matches") {
+                out.push((
+                    res["canonical"].as_str().unwrap_or_default().to_string(),
+                    m["indicator"]["value"].as_str().unwrap_or_default().to_string(),
+                    m["match"].as_str().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// A minimal valid report body.
+pub fn report(title: &str, tlp: &str, audience: Value, indicators: Value) -> Value {
+    json!({
+        "title": title,
+        "description": "test",
+        "incident_type": "phishing",
+        "tlp": tlp,
+        "audience": audience,
+        "indicators": indicators,
+    })
+}
+
+/// Asserts the error shape: status, code and (optionally) the field named.
+pub fn assert_error(r: &Resp, status: u16, code: &str, field: Option<&str>) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.text);
+    assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text);
+    if let Some(f) = field {
+        assert_eq!(r.body["error"]["field"], f, "{}", r.text);
+    }
+}
