@@ -11,7 +11,11 @@ use kyojo_core::Role;
 use kyojo_server::{demo, Hub};
 
 #[derive(Parser)]
-#[command(name = "kyojo", version, about = "kyojo (共助): a community hub for sharing and acting on threat indicators")]
+#[command(
+    name = "kyojo",
+    version,
+    about = "kyojo (共助): a community hub for sharing and acting on threat indicators"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,7 +24,12 @@ struct Cli {
 #[derive(Args, Clone)]
 struct DataArg {
     /// Data directory: SQLite file, secret key, optional kyojo.toml.
-    #[arg(long, env = "KYOJO_DATA", default_value = "./kyojo-data", global = true)]
+    #[arg(
+        long,
+        env = "KYOJO_DATA",
+        default_value = "./kyojo-data",
+        global = true
+    )]
     data: PathBuf,
 }
 
@@ -130,13 +139,23 @@ fn main() -> Result<()> {
             }
         },
         Command::Token { command } => match command {
-            TokenCommand::Create { org, role, label, data } => {
+            TokenCommand::Create {
+                org,
+                role,
+                label,
+                data,
+            } => {
                 let role = Role::parse(&role)
                     .ok_or_else(|| anyhow!("--role must be admin, analyst, sensor or consumer"))?;
                 let (rec, token) = open(&data)?
                     .create_token(&org, role, label.as_deref())
                     .map_err(api)?;
-                eprintln!("created {} token {} for {}", rec.role.as_str(), rec.public_id, rec.org.name);
+                eprintln!(
+                    "created {} token {} for {}",
+                    rec.role.as_str(),
+                    rec.public_id,
+                    rec.org.name
+                );
                 println!("{token}");
                 Ok(())
             }
@@ -150,7 +169,11 @@ fn main() -> Result<()> {
             }
             TokenCommand::List { data } => {
                 for t in open(&data)?.store().list_tokens()? {
-                    let state = if t.revoked_at.is_some() { "revoked" } else { "live" };
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "live"
+                    };
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         t.public_id,
@@ -190,7 +213,10 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        println!("kyojo is ready at http://{addr}/ ({} ms)", started.elapsed().as_millis());
+        println!(
+            "kyojo is ready at http://{addr}/ ({} ms)",
+            started.elapsed().as_millis()
+        );
         if let Some(t) = tokens {
             println!("demo organizations: {}", t.org_names.join(", "));
             println!("admin token:          {}", t.admin);
@@ -198,7 +224,10 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
             println!("other analyst token:  {}", t.other_analyst);
             println!("sensor token:         {}", t.sensor);
             println!("consumer token:       {}", t.consumer);
-            println!("try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/reports", t.analyst);
+            println!(
+                "try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/reports",
+                t.analyst
+            );
         }
         use std::io::Write;
         std::io::stdout().flush().ok();

@@ -67,7 +67,9 @@ fn serve(data: &Path, extra: &[&str]) -> Server {
                 }
                 banner.push(line);
                 // With --demo the tokens follow the ready line.
-                if base.is_some() && (!extra.contains(&"--demo") || banner.iter().any(|l| l.starts_with("try:"))) {
+                if base.is_some()
+                    && (!extra.contains(&"--demo") || banner.iter().any(|l| l.starts_with("try:")))
+                {
                     break;
                 }
             }
@@ -76,7 +78,11 @@ fn serve(data: &Path, extra: &[&str]) -> Server {
         }
     }
     let base = base.unwrap_or_else(|| panic!("server never became ready; printed: {banner:?}"));
-    Server { child, base, banner }
+    Server {
+        child,
+        base,
+        banner,
+    }
 }
 
 #[test]
@@ -91,16 +97,39 @@ fn operators_administer_from_the_cli() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown sector"));
     kyojo(d, &["org", "add", "Minato Rail", "--sector", "railway"]);
-    assert_eq!(stdout(&kyojo(d, &["org", "list"])), "Minato Rail\trailway\nSakura Bank\tfinance\n");
+    assert_eq!(
+        stdout(&kyojo(d, &["org", "list"])),
+        "Minato Rail\trailway\nSakura Bank\tfinance\n"
+    );
 
-    let o = kyojo(d, &["token", "create", "--org", "Sakura Bank", "--role", "analyst"]);
+    let o = kyojo(
+        d,
+        &[
+            "token",
+            "create",
+            "--org",
+            "Sakura Bank",
+            "--role",
+            "analyst",
+        ],
+    );
     assert!(o.status.success());
     let token = stdout(&o);
     let lines: Vec<&str> = token.lines().collect();
     assert_eq!(lines.len(), 1, "the token alone on stdout");
     assert!(lines[0].starts_with("kyj_"));
-    assert!(!kyojo(d, &["token", "create", "--org", "Nobody", "--role", "analyst"]).status.success());
-    assert!(!kyojo(d, &["token", "create", "--org", "Sakura Bank", "--role", "boss"]).status.success());
+    assert!(!kyojo(
+        d,
+        &["token", "create", "--org", "Nobody", "--role", "analyst"]
+    )
+    .status
+    .success());
+    assert!(!kyojo(
+        d,
+        &["token", "create", "--org", "Sakura Bank", "--role", "boss"]
+    )
+    .status
+    .success());
 
     let listed = stdout(&kyojo(d, &["token", "list"]));
     assert!(listed.contains("Sakura Bank\tanalyst") && listed.contains("live"));
@@ -124,8 +153,16 @@ mod http {
         |url: &str, token: &str| request("GET", url, token, None)
     }
 
-    pub fn request(method: &str, url: &str, token: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    pub fn request(
+        method: &str,
+        url: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let c = Client::new();
             let mut req = c.request(Method::from_bytes(method.as_bytes()).unwrap(), url);
@@ -138,7 +175,10 @@ mod http {
             let r = req.send().await.unwrap();
             let status = r.status().as_u16();
             let text = r.text().await.unwrap();
-            (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            )
         })
     }
 }
@@ -148,7 +188,10 @@ fn serve_demo_prints_url_and_a_token_per_role() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let server = serve(dir.path(), &["--demo"]);
-    eprintln!("serve --demo ready after {:?} (debug build, first start)", started.elapsed());
+    eprintln!(
+        "serve --demo ready after {:?} (debug build, first start)",
+        started.elapsed()
+    );
     let token = |label: &str| -> String {
         server
             .banner
@@ -162,12 +205,27 @@ fn serve_demo_prints_url_and_a_token_per_role() {
     let admin = token("admin token:");
     let (s, me) = http::request("GET", &format!("{}/api/v1/me", server.base), &admin, None);
     assert_eq!((s, me["role"].clone()), (200, json!("admin")));
-    let (s, reports) = http::request("GET", &format!("{}/api/v1/reports?limit=5", server.base), &analyst, None);
+    let (s, reports) = http::request(
+        "GET",
+        &format!("{}/api/v1/reports?limit=5", server.base),
+        &analyst,
+        None,
+    );
     assert_eq!(s, 200);
     assert_eq!(reports["reports"].as_array().unwrap().len(), 5);
-    let (s, _) = http::request("POST", &format!("{}/api/v1/lookup", server.base), &consumer, Some(json!({"values": ["a.example"]})));
+    let (s, _) = http::request(
+        "POST",
+        &format!("{}/api/v1/lookup", server.base),
+        &consumer,
+        Some(json!({"values": ["a.example"]})),
+    );
     assert_eq!(s, 200);
-    let (s, _) = http::request("POST", &format!("{}/api/v1/sightings", server.base), &sensor, Some(json!([{"type": "domain", "value": "x.example"}])));
+    let (s, _) = http::request(
+        "POST",
+        &format!("{}/api/v1/sightings", server.base),
+        &sensor,
+        Some(json!([{"type": "domain", "value": "x.example"}])),
+    );
     assert_eq!(s, 200);
     drop(server);
 
@@ -182,15 +240,30 @@ fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     kyojo(d, &["org", "add", "Durable Org", "--sector", "finance"]);
-    let token = stdout(&kyojo(d, &["token", "create", "--org", "Durable Org", "--role", "analyst"]))
-        .trim()
-        .to_string();
+    let token = stdout(&kyojo(
+        d,
+        &[
+            "token",
+            "create",
+            "--org",
+            "Durable Org",
+            "--role",
+            "analyst",
+        ],
+    ))
+    .trim()
+    .to_string();
     let mut server = serve(d, &[]);
     let mut ids = Vec::new();
     for i in 0..20 {
         let body = json!({"title": format!("durable {i}"), "incident_type": "malware", "tlp": "GREEN",
                           "audience": "community", "anonymous": i % 2 == 0, "indicators": [format!("durable{i}.example")]});
-        let (s, r) = http::request("POST", &format!("{}/api/v1/reports", server.base), &token, Some(body));
+        let (s, r) = http::request(
+            "POST",
+            &format!("{}/api/v1/reports", server.base),
+            &token,
+            Some(body),
+        );
         assert_eq!(s, 201);
         ids.push(r["id"].as_str().unwrap().to_string());
     }
@@ -208,13 +281,28 @@ fn acknowledged_writes_survive_kill_9() {
 
     let server = serve(d, &[]);
     for id in &ids {
-        let (s, _) = http::request("GET", &format!("{}/api/v1/reports/{id}", server.base), &token, None);
+        let (s, _) = http::request(
+            "GET",
+            &format!("{}/api/v1/reports/{id}", server.base),
+            &token,
+            None,
+        );
         assert_eq!(s, 200, "report {id} lost");
     }
-    let (_, ind) = http::request("GET", &format!("{}/api/v1/indicators/domain/durable0.example", server.base), &token, None);
+    let (_, ind) = http::request(
+        "GET",
+        &format!("{}/api/v1/indicators/domain/durable0.example", server.base),
+        &token,
+        None,
+    );
     assert_eq!(ind["sightings"]["mine"]["total"], 42);
     // The index was rebuilt from the store.
-    let (_, l) = http::request("POST", &format!("{}/api/v1/lookup", server.base), &token, Some(json!({"values": ["www.durable19.example"]})));
+    let (_, l) = http::request(
+        "POST",
+        &format!("{}/api/v1/lookup", server.base),
+        &token,
+        Some(json!({"values": ["www.durable19.example"]})),
+    );
     assert_eq!(l["results"][0]["matches"][0]["match"], "parent_domain");
     let _: Value = l;
 }

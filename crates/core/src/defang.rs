@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-/// Undo common defanging: hxxp/hxxps/hXXp/fxp -> http/https/ftp, [.] (.) {.} [dot] (dot) -> ".", [:] -> ":", [@] [at] (at) -> "@", "[/]" -> "/", also "://" written as "[://]". Case-insensitive for the bracketed words. Leaves other text intact.
+/// Undo common defanging: `hxxp`/`hxxps`/`hXXp`/`fxp` -> `http`/`https`/`ftp`, `[.]` `(.)` `{.}` `[dot]` `(dot)` -> `.`, `[:]` -> `:`, `[@]` `[at]` `(at)` -> `@`, `[/]` -> `/`, also `://` written as `[://]`. Case-insensitive for the bracketed words. Leaves other text intact.
 ///
 /// The scheme words are only rewritten at the start of a word and when a `:`
 /// or `[` follows them, so prose such as "fxp" in a product name survives.
@@ -125,8 +125,7 @@ impl Engine {
                 self.out.extend_from_slice(replacement);
                 if self.track {
                     self.origin.truncate(start);
-                    self.origin
-                        .extend(std::iter::repeat(range).take(replacement.len()));
+                    self.origin.resize(start + replacement.len(), range);
                 }
                 if replacement[0] == b':' {
                     self.fix_scheme(start);
@@ -235,7 +234,10 @@ mod tests {
             ("[:[/][/]]", "://"),
             ("hxxp[:[/][/]]x", "http://x"),
             // Things that must stay.
-            ("plain text (with parens) and [brackets]", "plain text (with parens) and [brackets]"),
+            (
+                "plain text (with parens) and [brackets]",
+                "plain text (with parens) and [brackets]",
+            ),
             ("array[i] (x) {y}", "array[i] (x) {y}"),
             ("ahxxp://x", "ahxxp://x"),
             ("hxxp is a word", "hxxp is a word"),

@@ -15,16 +15,7 @@ pub const MAX_VALUE_LEN: usize = 4096;
 
 /// The kinds of observable kyojo shares.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
@@ -115,7 +106,9 @@ impl FromStr for Kind {
 ///
 /// Serializes as `{"type": "...", "value": "..."}`. Deserializing
 /// re-canonicalizes, so a stored or received value can't bypass the rules.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "RawObservable")]
 pub struct Observable {
     #[serde(rename = "type")]
@@ -194,9 +187,7 @@ fn shorten(s: &str) -> String {
 pub fn canonicalize(kind: Kind, input: &str) -> Result<Observable, ObservableError> {
     let s = prepare(input)?;
     let value = match kind {
-        Kind::Url => {
-            crate::url::canonicalize(&s).map_err(|e| invalid(Kind::Url, e.to_string()))?
-        }
+        Kind::Url => crate::url::canonicalize(&s).map_err(|e| invalid(Kind::Url, e.to_string()))?,
         Kind::Domain => canonical_domain(&s).map_err(|r| invalid(Kind::Domain, r))?,
         Kind::Ipv4 => canonical_ipv4(&s).map_err(|r| invalid(Kind::Ipv4, r))?,
         Kind::Ipv6 => canonical_ipv6(&s).map_err(|r| invalid(Kind::Ipv6, r))?,
@@ -296,27 +287,30 @@ pub fn ip_network(obs: &Observable) -> Option<ipnet::IpNet> {
 
 // ---------------------------------------------------------------- helpers
 
-/// `a.b.c.d` or `a.b.c.d/n` with 1-3 digit parts: what a person means as ipv4.
-pub(crate) fn is_dotted_quad_shape(s: &str) -> bool {
+/// Four numeric parts (decimal, or 0x hex) and an optional `/n`: what a
+/// person means as ipv4. A bare integer is not, even though inet_aton
+/// would take it.
+fn is_dotted_quad_shape(s: &str) -> bool {
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (s, None),
     };
-    let short_digits = |p: &str| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    let numeric = |p: &str| {
+        let digits = p
+            .strip_prefix("0x")
+            .or_else(|| p.strip_prefix("0X"))
+            .map_or_else(
+                || p.bytes().all(|b| b.is_ascii_digit()),
+                |h| h.bytes().all(|b| b.is_ascii_hexdigit()),
+            );
+        !p.is_empty() && p.len() <= 12 && digits
+    };
+    let prefix_ok = match prefix {
+        None => true,
+        Some(p) => (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()),
+    };
     let parts: Vec<&str> = addr.split('.').collect();
-    parts.len() == 4 && parts.iter().all(|p| short_digits(p)) && prefix.is_none_or_digits()
-}
-
-trait PrefixExt {
-    fn is_none_or_digits(&self) -> bool;
-}
-impl PrefixExt for Option<&str> {
-    fn is_none_or_digits(&self) -> bool {
-        match self {
-            None => true,
-            Some(p) => (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()),
-        }
-    }
+    parts.len() == 4 && parts.iter().all(|p| numeric(p)) && prefix_ok
 }
 
 /// Does `s` start with `letters://` (a URL scheme)?
@@ -354,7 +348,16 @@ fn is_known_domain(s: &str) -> bool {
 /// (`evil.co.jpへ`) would otherwise become the "TLD" `xn--jp-...`.
 pub(crate) fn has_known_tld(domain: &str) -> bool {
     psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known())
+        || domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| RESERVED_TLDS.contains(&tld))
 }
+
+/// Special-use TLDs (RFC 2606, RFC 6761, ICANN's `.internal`) that the public
+/// suffix list leaves out but that exercises, documentation and private
+/// networks use, so a hub must recognise them.
+const RESERVED_TLDS: [&str; 4] = ["example", "test", "invalid", "internal"];
 
 /// Is a canonical URL host something worth calling a URL: an IP literal or
 /// a well-formed domain name (with a known TLD if asked)?
@@ -395,8 +398,9 @@ pub(crate) fn canonical_domain(s: &str) -> Result<String, String> {
     if unbracketed.parse::<Ipv6Addr>().is_ok() {
         return Err("it is an IP address: use type ipv6".into());
     }
-    let needs_idna =
-        !s.is_ascii() || s.split('.').any(|l| l.len() >= 4 && l[..4].eq_ignore_ascii_case("xn--"));
+    let needs_idna = !s.is_ascii()
+        || s.split('.')
+            .any(|l| l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--")));
     let name = if needs_idna {
         match idna::domain_to_ascii_cow(s.as_bytes(), idna::AsciiDenyList::EMPTY) {
             Ok(a) => a.into_owned(),
@@ -424,7 +428,9 @@ pub(crate) fn canonical_domain(s: &str) -> Result<String, String> {
     }
     let tld = labels[labels.len() - 1];
     if tld.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("the last label \"{tld}\" is a number, not a top-level domain"));
+        return Err(format!(
+            "the last label \"{tld}\" is a number, not a top-level domain"
+        ));
     }
     if tld.contains('_') {
         return Err(format!("the top-level domain \"{tld}\" contains '_'"));
@@ -477,7 +483,10 @@ pub(crate) fn parse_inet_aton(s: &str) -> Result<Ipv4Addr, String> {
         );
     }
     if parts.len() > 4 {
-        return Err(format!("it has {} parts; an address has at most 4", parts.len()));
+        return Err(format!(
+            "it has {} parts; an address has at most 4",
+            parts.len()
+        ));
     }
     let mut values = Vec::with_capacity(parts.len());
     for part in &parts {
@@ -500,7 +509,10 @@ pub(crate) fn parse_inet_aton(s: &str) -> Result<Ipv4Addr, String> {
         return Err(if n == 4 {
             format!("octet {} is above 255", parts[n - 1])
         } else {
-            format!("the last part {} is too large for a {n}-part address", parts[n - 1])
+            format!(
+                "the last part {} is too large for a {n}-part address",
+                parts[n - 1]
+            )
         });
     }
     let mut addr: u64 = 0;
@@ -515,15 +527,18 @@ pub(crate) fn parse_inet_aton(s: &str) -> Result<Ipv4Addr, String> {
 fn parse_inet_part(part: &str) -> Result<u64, String> {
     let bad = || format!("\"{}\" is not a number", shorten(part));
     if part.is_empty() {
-        return Err("it has an empty part (two dots in a row, or a leading or trailing dot)".into());
+        return Err(
+            "it has an empty part (two dots in a row, or a leading or trailing dot)".into(),
+        );
     }
-    let (digits, radix) = if let Some(h) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
-        (h, 16)
-    } else if part.len() > 1 && part.starts_with('0') {
-        (&part[1..], 8)
-    } else {
-        (part, 10)
-    };
+    let (digits, radix) =
+        if let Some(h) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (h, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (part, 10)
+        };
     if digits.is_empty() {
         return Err(bad());
     }
@@ -619,16 +634,16 @@ fn canonical_hash(kind: Kind, s: &str) -> Result<String, ObservableError> {
     if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(invalid(
             kind,
-            format!("it contains {c:?} at position {}; only hexadecimal digits 0-9 and a-f are allowed", i + 1),
+            format!(
+                "it contains {c:?} at position {}; only hexadecimal digits 0-9 and a-f are allowed",
+                i + 1
+            ),
         ));
     }
     if s.len() != want {
         return Err(invalid(
             kind,
-            format!(
-                "expected {want} hexadecimal characters, found {}",
-                s.len()
-            ),
+            format!("expected {want} hexadecimal characters, found {}", s.len()),
         ));
     }
     Ok(s.to_ascii_lowercase())
@@ -644,7 +659,8 @@ fn is_local_special(c: char) -> bool {
 
 fn canonical_email(s: &str) -> Result<String, String> {
     let mut s = s.trim();
-    let had_mailto = s.len() >= 7 && s.is_char_boundary(7) && s[..7].eq_ignore_ascii_case("mailto:");
+    let had_mailto =
+        s.len() >= 7 && s.is_char_boundary(7) && s[..7].eq_ignore_ascii_case("mailto:");
     if had_mailto {
         s = s[7..].trim_start();
     }
@@ -672,7 +688,8 @@ fn canonical_email(s: &str) -> Result<String, String> {
     if local.chars().count() > 64 {
         return Err("the part before '@' is longer than 64 characters".into());
     }
-    let domain = canonical_domain(domain).map_err(|r| format!("the domain after '@' is not valid: {r}"))?;
+    let domain =
+        canonical_domain(domain).map_err(|r| format!("the domain after '@' is not valid: {r}"))?;
     Ok(format!("{}@{}", local.to_lowercase(), domain))
 }
 
@@ -690,7 +707,10 @@ mod tests {
 
     fn err(kind: Kind, input: &str) -> String {
         match canonicalize(kind, input) {
-            Ok(o) => panic!("canonicalize({kind}, {input:?}) unexpectedly gave {:?}", o.value),
+            Ok(o) => panic!(
+                "canonicalize({kind}, {input:?}) unexpectedly gave {:?}",
+                o.value
+            ),
             Err(e) => e.to_string(),
         }
     }
@@ -742,7 +762,10 @@ mod tests {
 
     #[test]
     fn common_errors() {
-        assert_eq!(canonicalize(Kind::Domain, "   "), Err(ObservableError::Empty));
+        assert_eq!(
+            canonicalize(Kind::Domain, "   "),
+            Err(ObservableError::Empty)
+        );
         assert_eq!(canonicalize(Kind::Domain, ""), Err(ObservableError::Empty));
         let long = "a".repeat(MAX_VALUE_LEN + 1);
         assert_eq!(
@@ -782,7 +805,10 @@ mod tests {
             assert_eq!(ok(Kind::Domain, input), want, "{input}");
         }
         let label63 = "a".repeat(63);
-        assert_eq!(ok(Kind::Domain, &format!("{label63}.com")), format!("{label63}.com"));
+        assert_eq!(
+            ok(Kind::Domain, &format!("{label63}.com")),
+            format!("{label63}.com")
+        );
         let long = format!("{0}.{0}.{0}.{1}.com", label63, "a".repeat(57));
         assert_eq!(long.len(), 253);
         assert_eq!(ok(Kind::Domain, &long), long);
@@ -944,7 +970,10 @@ mod tests {
             ("MAILTO:user@evil.example?subject=hi", "user@evil.example"),
             ("<user@evil.example>", "user@evil.example"),
             ("mailto:<user@evil.example>", "user@evil.example"),
-            ("first.last+tag@sub.evil.example.", "first.last+tag@sub.evil.example"),
+            (
+                "first.last+tag@sub.evil.example.",
+                "first.last+tag@sub.evil.example",
+            ),
             ("taro..yamada.@docomo.ne.jp", "taro..yamada.@docomo.ne.jp"),
             ("info@例え.jp", "info@xn--r8jz45g.jp"),
             ("Ünïcode@example.com", "ünïcode@example.com"),
@@ -953,7 +982,10 @@ mod tests {
             assert_eq!(ok(Kind::Email, input), want, "{input}");
         }
         let local64 = "a".repeat(64);
-        assert_eq!(ok(Kind::Email, &format!("{local64}@x.com")), format!("{local64}@x.com"));
+        assert_eq!(
+            ok(Kind::Email, &format!("{local64}@x.com")),
+            format!("{local64}@x.com")
+        );
         for (input, needle) in [
             ("user.example.com", "it has no '@'"),
             ("@example.com", "before '@' is empty"),
@@ -986,14 +1018,26 @@ mod tests {
     #[test]
     fn detection() {
         let cases: &[(&str, Kind, &str)] = &[
+            ("evil.example", Kind::Domain, "evil.example"),
+            ("corp.internal", Kind::Domain, "corp.internal"),
             ("192.168.1.1", Kind::Ipv4, "192.168.1.1"),
             ("192[.]168[.]1[.]1", Kind::Ipv4, "192.168.1.1"),
             ("10.1.2.3/8", Kind::Ipv4, "10.0.0.0/8"),
+            ("0300.0250.0.1", Kind::Ipv4, "192.168.0.1"),
+            ("0xc0.0xa8.0.1", Kind::Ipv4, "192.168.0.1"),
             ("2001:db8::1", Kind::Ipv6, "2001:db8::1"),
             ("[2001:db8::1]", Kind::Ipv6, "2001:db8::1"),
             ("2001:db8::/32", Kind::Ipv6, "2001:db8::/32"),
-            ("44d88612fea8a8f36de82e1278abb02f", Kind::Md5, "44d88612fea8a8f36de82e1278abb02f"),
-            ("3395856CE81F2B7382DEE72602F798B642F14140", Kind::Sha1, "3395856ce81f2b7382dee72602f798b642f14140"),
+            (
+                "44d88612fea8a8f36de82e1278abb02f",
+                Kind::Md5,
+                "44d88612fea8a8f36de82e1278abb02f",
+            ),
+            (
+                "3395856CE81F2B7382DEE72602F798B642F14140",
+                Kind::Sha1,
+                "3395856ce81f2b7382dee72602f798b642f14140",
+            ),
             (
                 "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
                 Kind::Sha256,
@@ -1003,11 +1047,23 @@ mod tests {
             ("user[@]corp.internal", Kind::Email, "user@corp.internal"),
             ("mailto:a@example.com", Kind::Email, "a@example.com"),
             ("http://Evil.Example/x", Kind::Url, "http://evil.example/x"),
-            ("hxxps://evil[.]example/x", Kind::Url, "https://evil.example/x"),
-            ("http://user@evil.example/", Kind::Url, "http://evil.example/"),
+            (
+                "hxxps://evil[.]example/x",
+                Kind::Url,
+                "https://evil.example/x",
+            ),
+            (
+                "http://user@evil.example/",
+                Kind::Url,
+                "http://evil.example/",
+            ),
             ("http://192.0.2.1:8080/a", Kind::Url, "http://192.0.2.1/a"),
             ("evil.com/gate.php", Kind::Url, "http://evil.com/gate.php"),
-            ("evil.com:8080/gate.php", Kind::Url, "http://evil.com/gate.php"),
+            (
+                "evil.com:8080/gate.php",
+                Kind::Url,
+                "http://evil.com/gate.php",
+            ),
             ("192.0.2.1/gate.php", Kind::Url, "http://192.0.2.1/gate.php"),
             ("evil[.]com", Kind::Domain, "evil.com"),
             ("Sub.Evil.co.jp.", Kind::Domain, "sub.evil.co.jp"),
@@ -1026,8 +1082,7 @@ mod tests {
     fn detection_failures() {
         for input in [
             "3232235777",
-            "corp.internal",
-            "evil.example",
+            "printer.local",
             "invoice.pdf",
             "1.2.3",
             "hello world",
@@ -1045,10 +1100,17 @@ mod tests {
             detect("1.2.3.300").unwrap_err().to_string(),
             "not a valid ipv4 address: octet 300 is above 255"
         );
+        assert_eq!(
+            detect("10.0.19041.1").unwrap_err().to_string(),
+            "not a valid ipv4 address: octet 19041 is above 255"
+        );
         assert!(matches!(detect(""), Err(ObservableError::Empty)));
         assert!(matches!(
             detect("http://localhost/"),
-            Err(ObservableError::Invalid { kind: Kind::Url, .. })
+            Err(ObservableError::Invalid {
+                kind: Kind::Url,
+                ..
+            })
         ));
         assert_eq!(
             detect("hello").unwrap_err().to_string(),
@@ -1063,12 +1125,19 @@ mod tests {
 
     #[test]
     fn networks() {
-        let net = |k, v| ip_network(&canonicalize(k, v).unwrap()).unwrap().to_string();
+        let net = |k, v| {
+            ip_network(&canonicalize(k, v).unwrap())
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(net(Kind::Ipv4, "10.1.2.3"), "10.1.2.3/32");
         assert_eq!(net(Kind::Ipv4, "10.1.2.3/8"), "10.0.0.0/8");
         assert_eq!(net(Kind::Ipv6, "2001:db8::1"), "2001:db8::1/128");
         assert_eq!(net(Kind::Ipv6, "2001:db8::1/32"), "2001:db8::/32");
-        assert_eq!(ip_network(&canonicalize(Kind::Domain, "evil.com").unwrap()), None);
+        assert_eq!(
+            ip_network(&canonicalize(Kind::Domain, "evil.com").unwrap()),
+            None
+        );
         let inner = ip_network(&canonicalize(Kind::Ipv4, "10.9.8.7").unwrap()).unwrap();
         let outer = ip_network(&canonicalize(Kind::Ipv4, "10.0.0.0/8").unwrap()).unwrap();
         assert!(outer.contains(&inner));

@@ -375,7 +375,10 @@ mod tests {
         let p = policy();
         for tlp in Tlp::ALL {
             let r = report(tlp, Audience::Community, 1, false);
-            assert_eq!(p.can_read(&Viewer::Public, &r, Channel::Api), tlp == Tlp::Clear);
+            assert_eq!(
+                p.can_read(&Viewer::Public, &r, Channel::Api),
+                tlp == Tlp::Clear
+            );
         }
     }
 
@@ -397,8 +400,16 @@ mod tests {
     fn red_needs_named_orgs_and_never_goes_to_bulk() {
         let p = policy();
         let everyone = report(Tlp::Red, Audience::Community, 1, false);
-        assert!(!p.can_read(&member(2, "finance", Role::Analyst), &everyone, Channel::Api));
-        assert!(p.can_read(&member(1, "finance", Role::Analyst), &everyone, Channel::Api));
+        assert!(!p.can_read(
+            &member(2, "finance", Role::Analyst),
+            &everyone,
+            Channel::Api
+        ));
+        assert!(p.can_read(
+            &member(1, "finance", Role::Analyst),
+            &everyone,
+            Channel::Api
+        ));
         let named = report(Tlp::Red, orgs(&[2]), 1, false);
         assert!(!p.can_read(&member(2, "finance", Role::Consumer), &named, Channel::Feed));
         assert!(!p.can_read(&member(1, "finance", Role::Consumer), &named, Channel::Feed));
@@ -461,7 +472,10 @@ mod tests {
         assert_eq!(Count::orgs(2), Count::FewerThan3);
         assert_eq!(Count::orgs(3), Count::Exact(3));
         assert_eq!(Count::gated(2, 1000), Count::FewerThan3);
-        assert_eq!(serde_json::to_string(&Count::gated(5, 1000)).unwrap(), "1000");
+        assert_eq!(
+            serde_json::to_string(&Count::gated(5, 1000)).unwrap(),
+            "1000"
+        );
         assert_eq!(
             serde_json::to_string(&Count::FewerThan3).unwrap(),
             "\"fewer than 3\""
@@ -473,9 +487,18 @@ mod tests {
         let p = policy();
         let v = member(1, "finance", Role::Analyst);
         let no_reports: [ReportAccess; 0] = [];
-        let two = SightingPresence { orgs: 2, by_viewer: false };
-        let own = SightingPresence { orgs: 1, by_viewer: true };
-        let three = SightingPresence { orgs: 3, by_viewer: false };
+        let two = SightingPresence {
+            orgs: 2,
+            by_viewer: false,
+        };
+        let own = SightingPresence {
+            orgs: 1,
+            by_viewer: true,
+        };
+        let three = SightingPresence {
+            orgs: 3,
+            by_viewer: false,
+        };
         assert!(!p.can_see_indicator(&v, &no_reports, two, Channel::Api));
         assert!(p.can_see_indicator(&v, &no_reports, own, Channel::Api));
         assert!(p.can_see_indicator(&v, &no_reports, three, Channel::Api));

@@ -20,7 +20,11 @@ const DEFAULTS: [(&str, &str, &str); 11] = [
     ("railway", "Railway", "鉄道"),
     ("electricity", "Electricity", "電力"),
     ("gas", "Gas", "ガス"),
-    ("government", "Government & administrative services", "政府・行政サービス"),
+    (
+        "government",
+        "Government & administrative services",
+        "政府・行政サービス",
+    ),
     ("medical", "Medical", "医療"),
     ("water", "Water", "水道"),
     ("logistics", "Logistics", "物流"),

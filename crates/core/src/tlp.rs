@@ -25,7 +25,13 @@ pub enum Tlp {
 pub struct UnknownTlp(pub String);
 
 impl Tlp {
-    pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,8 +110,14 @@ mod tests {
     fn leaving_the_hub_and_bulk_rules() {
         let leave: Vec<_> = Tlp::ALL.into_iter().filter(|t| t.may_leave_hub()).collect();
         assert_eq!(leave, vec![Tlp::Clear, Tlp::Green]);
-        let bulk: Vec<_> = Tlp::ALL.into_iter().filter(|t| t.allowed_in_bulk()).collect();
-        assert_eq!(bulk, vec![Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict]);
+        let bulk: Vec<_> = Tlp::ALL
+            .into_iter()
+            .filter(|t| t.allowed_in_bulk())
+            .collect();
+        assert_eq!(
+            bulk,
+            vec![Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict]
+        );
         assert!(Tlp::Clear < Tlp::Red);
     }
 }

@@ -234,13 +234,14 @@ fn canonical_host(authority: &[u8]) -> Result<String, UrlError> {
         None => host_port,
     };
     if host.contains(&b':') {
-        return Err(UrlError::BadHost(String::from_utf8_lossy(host).into_owned()));
+        return Err(UrlError::BadHost(
+            String::from_utf8_lossy(host).into_owned(),
+        ));
     }
     let mut host = collapse_dots(host);
     if !host.is_ascii() {
         if let Ok(text) = std::str::from_utf8(&host) {
-            if let Ok(ascii) =
-                idna::domain_to_ascii_cow(text.as_bytes(), idna::AsciiDenyList::URL)
+            if let Ok(ascii) = idna::domain_to_ascii_cow(text.as_bytes(), idna::AsciiDenyList::URL)
             {
                 // Keep IDNA's answer only if it is a plain DNS name; UTS 46
                 // maps some symbols to '/' or other delimiters.
@@ -277,7 +278,9 @@ fn check_port(after: &[u8]) -> Result<(), UrlError> {
         Some((b':', digits)) => Err(UrlError::BadPort(
             String::from_utf8_lossy(digits).into_owned(),
         )),
-        Some(_) => Err(UrlError::BadIpv6(String::from_utf8_lossy(after).into_owned())),
+        Some(_) => Err(UrlError::BadIpv6(
+            String::from_utf8_lossy(after).into_owned(),
+        )),
     }
 }
 
@@ -531,7 +534,11 @@ mod tests {
     #[test]
     fn google_vectors() {
         for (input, want) in GOOGLE_VECTORS {
-            assert_eq!(canonicalize(input).as_deref(), Ok(*want), "Canonicalize({input:?})");
+            assert_eq!(
+                canonicalize(input).as_deref(),
+                Ok(*want),
+                "Canonicalize({input:?})"
+            );
             // And each answer is a fixed point.
             assert_eq!(canonicalize(want).as_deref(), Ok(*want), "again {want:?}");
         }
@@ -566,7 +573,10 @@ mod tests {
             // Defanged input.
             ("hxxp://evil[.]example/a", "http://evil.example/a"),
             ("hxxps[:]//evil[.]example", "https://evil.example/"),
-            ("hXXps[://]evil(.)example/x?y=1", "https://evil.example/x?y=1"),
+            (
+                "hXXps[://]evil(.)example/x?y=1",
+                "https://evil.example/x?y=1",
+            ),
             ("fxp://files[.]example/a.zip", "ftp://files.example/a.zip"),
             // Schemes.
             ("FTP://Files.Example/", "ftp://files.example/"),
@@ -576,7 +586,10 @@ mod tests {
             ("//cdn.example/lib.js", "http://cdn.example/lib.js"),
             // Userinfo and port.
             ("http://paypal.com@evil.example/", "http://evil.example/"),
-            ("http://user:pass@evil.example:8080/x", "http://evil.example/x"),
+            (
+                "http://user:pass@evil.example:8080/x",
+                "http://evil.example/x",
+            ),
             ("http://a@b@evil.example/", "http://evil.example/"),
             ("evil.example:8080/x", "http://evil.example/x"),
             ("evil.example:", "http://evil.example/"),
@@ -590,7 +603,10 @@ mod tests {
             ("http://195.8323083/", "http://195.127.0.11/"),
             ("http://1.2.3.4.5/", "http://1.2.3.4.5/"),
             ("http://300.1.1.1/", "http://300.1.1.1/"),
-            ("http://%30%78%63%33%2e%30%78%37%66%2e0.11/", "http://195.127.0.11/"),
+            (
+                "http://%30%78%63%33%2e%30%78%37%66%2e0.11/",
+                "http://195.127.0.11/",
+            ),
             // IPv6 literals.
             ("http://[2001:DB8:0000::1]/a", "http://[2001:db8::1]/a"),
             ("http://[2001:db8::1]:8080/a", "http://[2001:db8::1]/a"),
@@ -606,7 +622,10 @@ mod tests {
             ("http://..evil...example../", "http://evil.example/"),
             ("http://some%1bhost.com/%1b", "http://some%1Bhost.com/%1B"),
             // Paths.
-            ("http://a.com/foo/.././bar/./../foo.html", "http://a.com/foo.html"),
+            (
+                "http://a.com/foo/.././bar/./../foo.html",
+                "http://a.com/foo.html",
+            ),
             ("http://a.com//a//b///c////", "http://a.com/a/b/c/"),
             ("http://a.com/a/b/.", "http://a.com/a/b/"),
             ("http://a.com/../../x", "http://a.com/x"),
@@ -650,10 +669,22 @@ mod tests {
             ("?query#ref", UrlError::NoHost),
             ("http://...", UrlError::NoHost),
             ("http://user@/x", UrlError::NoHost),
-            ("mailto:bryner@google.com", UrlError::BadScheme("mailto".into())),
-            ("javascript:alert(1)", UrlError::BadScheme("javascript".into())),
-            ("http:www.google.com:8080/foo.html", UrlError::BadScheme("http".into())),
-            ("www.google.com:xxyy/foo.html", UrlError::BadPort("xxyy".into())),
+            (
+                "mailto:bryner@google.com",
+                UrlError::BadScheme("mailto".into()),
+            ),
+            (
+                "javascript:alert(1)",
+                UrlError::BadScheme("javascript".into()),
+            ),
+            (
+                "http:www.google.com:8080/foo.html",
+                UrlError::BadScheme("http".into()),
+            ),
+            (
+                "www.google.com:xxyy/foo.html",
+                UrlError::BadPort("xxyy".into()),
+            ),
             ("http://evil.example:80a/", UrlError::BadPort("80a".into())),
             ("http://[::1/", UrlError::BadIpv6("[::1".into())),
             ("http://[nope]/", UrlError::BadIpv6("nope".into())),
@@ -665,7 +696,10 @@ mod tests {
             assert_eq!(canonicalize(input).as_ref(), Err(want), "{input:?}");
         }
         let long = format!("http://a.com/{}", "a".repeat(MAX_URL_LEN));
-        assert_eq!(canonicalize(&long), Err(UrlError::TooLong { max: MAX_URL_LEN }));
+        assert_eq!(
+            canonicalize(&long),
+            Err(UrlError::TooLong { max: MAX_URL_LEN })
+        );
         let just_fits = format!("http://a.com/{}", "a".repeat(MAX_URL_LEN - 13));
         assert_eq!(just_fits.len(), MAX_URL_LEN);
         assert!(canonicalize(&just_fits).is_ok());
@@ -830,7 +864,10 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(hash_prefix("abc"), [0xba, 0x78, 0x16, 0xbf]);
-        assert_eq!(hash_prefix("evil.example/"), full_hash("evil.example/")[..4]);
+        assert_eq!(
+            hash_prefix("evil.example/"),
+            full_hash("evil.example/")[..4]
+        );
     }
 
     fn url_strategy() -> impl Strategy<Value = String> {

@@ -70,7 +70,8 @@ impl<T: std::hash::Hash + Eq + Copy> Networks<T> {
 
     /// Ids of networks of length <= `len` containing `addr`; `mask(addr, l)` keeps the first l bits.
     fn containing(&self, addr: T, len: u8, mask: impl Fn(T, u8) -> T, out: &mut Vec<(u8, T, Id)>) {
-        for (&l, map) in self.by_len.range(..=len) {
+        // Longest prefix first: the most specific network is the most telling match.
+        for (&l, map) in self.by_len.range(..=len).rev() {
             let net = mask(addr, l);
             if let Some(ids) = map.get(&net) {
                 out.extend(ids.iter().map(|id| (l, net, *id)));
@@ -162,10 +163,8 @@ impl Index {
             self.exact.remove(&obs);
         }
         match obs.kind {
-            Kind::Domain => {
-                if self.domains.get(&obs.value) == Some(&id) {
-                    self.domains.remove(&obs.value);
-                }
+            Kind::Domain if self.domains.get(&obs.value) == Some(&id) => {
+                self.domains.remove(&obs.value);
             }
             Kind::Url => {
                 let expr = url::listed_expression(&obs.value);
@@ -194,7 +193,10 @@ impl Index {
     pub fn lookup(&self, query: &Observable) -> Vec<Match> {
         let mut found: Vec<Match> = Vec::new();
         if let Some(&id) = self.exact.get(query) {
-            found.push(Match { id, how: MatchKind::Exact });
+            found.push(Match {
+                id,
+                how: MatchKind::Exact,
+            });
         }
         match query.kind {
             Kind::Domain => self.parent_domains(&query.value, false, &mut found),
@@ -211,8 +213,8 @@ impl Index {
             }
             Kind::Md5 | Kind::Sha1 | Kind::Sha256 => {}
         }
-        // Keep the strongest match per id, in a stable order.
-        found.sort_by_key(|m| (m.how, m.id));
+        // Keep the strongest match per id; within a kind, discovery order (nearest parent first).
+        found.sort_by_key(|m| m.how);
         let mut seen = std::collections::HashSet::new();
         found.retain(|m| seen.insert(m.id));
         found
@@ -222,7 +224,10 @@ impl Index {
     fn parent_domains(&self, host: &str, include_self: bool, out: &mut Vec<Match>) {
         if include_self {
             if let Some(&id) = self.domains.get(host) {
-                out.push(Match { id, how: MatchKind::ParentDomain });
+                out.push(Match {
+                    id,
+                    how: MatchKind::ParentDomain,
+                });
             }
         }
         let mut rest = host;
@@ -232,7 +237,10 @@ impl Index {
                 break;
             }
             if let Some(&id) = self.domains.get(parent) {
-                out.push(Match { id, how: MatchKind::ParentDomain });
+                out.push(Match {
+                    id,
+                    how: MatchKind::ParentDomain,
+                });
             }
             rest = parent;
         }
@@ -241,7 +249,10 @@ impl Index {
     fn url_matches(&self, canonical: &str, out: &mut Vec<Match>) {
         for expr in url::lookup_expressions(canonical) {
             if let Some(ids) = self.url_expressions.get(&expr) {
-                out.extend(ids.iter().map(|&id| Match { id, how: MatchKind::UrlExpression }));
+                out.extend(ids.iter().map(|&id| Match {
+                    id,
+                    how: MatchKind::UrlExpression,
+                }));
             }
         }
         let Some(parts) = url::split(canonical) else {
@@ -259,7 +270,10 @@ impl Index {
             }
         } else {
             if let Some(&id) = self.domains.get(host) {
-                out.push(Match { id, how: MatchKind::UrlExpression });
+                out.push(Match {
+                    id,
+                    how: MatchKind::UrlExpression,
+                });
             }
             self.parent_domains(host, false, out);
         }
@@ -269,7 +283,8 @@ impl Index {
         match net {
             IpNet::V4(n) => {
                 let mut hits = Vec::new();
-                self.v4.containing(u32::from(n.network()), n.prefix_len(), mask_v4, &mut hits);
+                self.v4
+                    .containing(u32::from(n.network()), n.prefix_len(), mask_v4, &mut hits);
                 for (len, base, id) in hits {
                     let how = if len == n.prefix_len() && base == u32::from(n.network()) {
                         MatchKind::Exact
@@ -281,7 +296,8 @@ impl Index {
             }
             IpNet::V6(n) => {
                 let mut hits = Vec::new();
-                self.v6.containing(u128::from(n.network()), n.prefix_len(), mask_v6, &mut hits);
+                self.v6
+                    .containing(u128::from(n.network()), n.prefix_len(), mask_v6, &mut hits);
                 for (len, base, id) in hits {
                     let how = if len == n.prefix_len() && base == u128::from(n.network()) {
                         MatchKind::Exact
@@ -313,13 +329,22 @@ mod tests {
     }
 
     fn hits(ix: &Index, kind: Kind, v: &str) -> Vec<(Id, MatchKind)> {
-        ix.lookup(&o(kind, v)).into_iter().map(|m| (m.id, m.how)).collect()
+        ix.lookup(&o(kind, v))
+            .into_iter()
+            .map(|m| (m.id, m.how))
+            .collect()
     }
 
     #[test]
     fn domains_match_exactly_and_as_parents() {
-        let ix = index(&[(1, Kind::Domain, "evil.example"), (2, Kind::Domain, "b.evil.example")]);
-        assert_eq!(hits(&ix, Kind::Domain, "evil.example"), vec![(1, MatchKind::Exact)]);
+        let ix = index(&[
+            (1, Kind::Domain, "evil.example"),
+            (2, Kind::Domain, "b.evil.example"),
+        ]);
+        assert_eq!(
+            hits(&ix, Kind::Domain, "evil.example"),
+            vec![(1, MatchKind::Exact)]
+        );
         assert_eq!(
             hits(&ix, Kind::Domain, "a.b.evil.example"),
             vec![(2, MatchKind::ParentDomain), (1, MatchKind::ParentDomain)]
@@ -358,7 +383,10 @@ mod tests {
             vec![(3, MatchKind::Exact)]
         );
         assert_eq!(hits(&ix, Kind::Url, "http://host.example/a/b.html"), vec![]);
-        assert_eq!(hits(&ix, Kind::Url, "http://192.0.2.77/x"), vec![(4, MatchKind::Cidr)]);
+        assert_eq!(
+            hits(&ix, Kind::Url, "http://192.0.2.77/x"),
+            vec![(4, MatchKind::Cidr)]
+        );
     }
 
     #[test]
@@ -371,28 +399,52 @@ mod tests {
         ]);
         assert_eq!(
             hits(&ix, Kind::Ipv4, "198.51.100.7"),
-            vec![(2, MatchKind::Exact), (1, MatchKind::Cidr), (4, MatchKind::Cidr)]
+            vec![
+                (2, MatchKind::Exact),
+                (1, MatchKind::Cidr),
+                (4, MatchKind::Cidr)
+            ]
         );
         assert_eq!(
             hits(&ix, Kind::Ipv4, "198.51.100.128/25"),
             vec![(1, MatchKind::Cidr), (4, MatchKind::Cidr)]
         );
-        assert_eq!(hits(&ix, Kind::Ipv6, "2001:db8:1::5"), vec![(3, MatchKind::Cidr)]);
+        assert_eq!(
+            hits(&ix, Kind::Ipv6, "2001:db8:1::5"),
+            vec![(3, MatchKind::Cidr)]
+        );
         assert_eq!(hits(&ix, Kind::Ipv6, "2001:db9::1"), vec![]);
     }
 
     #[test]
     fn emails_match_their_domain_and_hashes_exactly() {
         let h = "d41d8cd98f00b204e9800998ecf8427e";
-        let ix = index(&[(1, Kind::Domain, "evil.example"), (2, Kind::Md5, h), (3, Kind::Email, "a@b.example")]);
-        assert_eq!(hits(&ix, Kind::Email, "ceo@mail.evil.example"), vec![(1, MatchKind::ParentDomain)]);
-        assert_eq!(hits(&ix, Kind::Email, "a@b.example"), vec![(3, MatchKind::Exact)]);
-        assert_eq!(hits(&ix, Kind::Md5, &h.to_uppercase()), vec![(2, MatchKind::Exact)]);
+        let ix = index(&[
+            (1, Kind::Domain, "evil.example"),
+            (2, Kind::Md5, h),
+            (3, Kind::Email, "a@b.example"),
+        ]);
+        assert_eq!(
+            hits(&ix, Kind::Email, "ceo@mail.evil.example"),
+            vec![(1, MatchKind::ParentDomain)]
+        );
+        assert_eq!(
+            hits(&ix, Kind::Email, "a@b.example"),
+            vec![(3, MatchKind::Exact)]
+        );
+        assert_eq!(
+            hits(&ix, Kind::Md5, &h.to_uppercase()),
+            vec![(2, MatchKind::Exact)]
+        );
     }
 
     #[test]
     fn removal_forgets_everything() {
-        let mut ix = index(&[(1, Kind::Domain, "evil.example"), (2, Kind::Url, "http://u.example/x"), (3, Kind::Ipv4, "10.0.0.0/8")]);
+        let mut ix = index(&[
+            (1, Kind::Domain, "evil.example"),
+            (2, Kind::Url, "http://u.example/x"),
+            (3, Kind::Ipv4, "10.0.0.0/8"),
+        ]);
         for id in [1, 2, 3] {
             ix.remove(id);
         }

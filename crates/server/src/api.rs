@@ -45,7 +45,10 @@ impl FromRequestParts<AppState> for Caller {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(|t| t.trim().to_string())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
         let hub = state.hub.clone();
@@ -55,7 +58,9 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Runs Hub work on the blocking pool.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(ApiError::internal)?
@@ -102,35 +107,57 @@ fn encode_cursor(prefix: char, n: i64) -> String {
 }
 
 fn decode_cursor(prefix: char, s: &str) -> ApiResult<i64> {
-    let bad = || ApiError::invalid("cursor", "cursor is not one this hub issued; start again without it");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            "cursor is not one this hub issued; start again without it",
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix(prefix).and_then(|n| n.parse().ok()).ok_or_else(bad)
+    text.strip_prefix(prefix)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)
 }
 
 fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
     match limit {
         None => Ok(100),
         Some(n) if (1..=limits::PAGE_MAX).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::invalid("limit", format!("limit must be between 1 and {}", limits::PAGE_MAX))),
+        Some(_) => Err(ApiError::invalid(
+            "limit",
+            format!("limit must be between 1 and {}", limits::PAGE_MAX),
+        )),
     }
 }
 
 fn parse_tlp(field: &str, s: &str) -> ApiResult<Tlp> {
-    s.parse().map_err(|e: kyojo_core::tlp::UnknownTlp| ApiError::invalid(field, e.to_string()))
+    s.parse()
+        .map_err(|e: kyojo_core::tlp::UnknownTlp| ApiError::invalid(field, e.to_string()))
 }
 
 fn parse_incident(field: &str, s: &str) -> ApiResult<IncidentType> {
     IncidentType::parse(s).ok_or_else(|| {
         let known: Vec<_> = IncidentType::ALL.iter().map(|t| t.as_str()).collect();
-        ApiError::invalid(field, format!("unknown incident type {s:?}; use one of {}", known.join(", ")))
+        ApiError::invalid(
+            field,
+            format!(
+                "unknown incident type {s:?}; use one of {}",
+                known.join(", ")
+            ),
+        )
     })
 }
 
 fn parse_kind(field: &str, s: &str) -> ApiResult<Kind> {
     s.parse().map_err(|_| {
         let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        ApiError::invalid(field, format!("unknown type {s:?}; use one of {}", known.join(", ")))
+        ApiError::invalid(
+            field,
+            format!("unknown type {s:?}; use one of {}", known.join(", ")),
+        )
     })
 }
 
@@ -140,7 +167,10 @@ fn check_sector(hub: &Hub, field: &str, s: &str) -> ApiResult<String> {
     } else {
         Err(ApiError::invalid(
             field,
-            format!("unknown sector {s:?}; known sectors: {}", hub.config.sector_slugs().join(", ")),
+            format!(
+                "unknown sector {s:?}; known sectors: {}",
+                hub.config.sector_slugs().join(", ")
+            ),
         ))
     }
 }
@@ -151,7 +181,13 @@ fn check_title(title: &str) -> ApiResult<String> {
         return Err(ApiError::invalid("title", "title must not be empty"));
     }
     if t.chars().count() > limits::TITLE_MAX_CHARS {
-        return Err(ApiError::invalid("title", format!("title is longer than {} characters", limits::TITLE_MAX_CHARS)));
+        return Err(ApiError::invalid(
+            "title",
+            format!(
+                "title is longer than {} characters",
+                limits::TITLE_MAX_CHARS
+            ),
+        ));
     }
     Ok(t.to_string())
 }
@@ -160,7 +196,10 @@ fn check_description(d: &str) -> ApiResult<String> {
     if d.len() > limits::DESCRIPTION_MAX_BYTES {
         return Err(ApiError::invalid(
             "description",
-            format!("description is longer than {} bytes", limits::DESCRIPTION_MAX_BYTES),
+            format!(
+                "description is longer than {} bytes",
+                limits::DESCRIPTION_MAX_BYTES
+            ),
         ));
     }
     Ok(d.to_string())
@@ -168,25 +207,36 @@ fn check_description(d: &str) -> ApiResult<String> {
 
 /// `"community"`, `{"sectors": [...]}` or `{"orgs": [...]}` (organization names).
 fn parse_audience(hub: &Hub, v: &Value) -> ApiResult<Audience> {
-    let shape = || ApiError::invalid("audience", "audience must be \"community\", {\"sectors\": [...]} or {\"orgs\": [...]}");
+    let shape = || {
+        ApiError::invalid(
+            "audience",
+            "audience must be \"community\", {\"sectors\": [...]} or {\"orgs\": [...]}",
+        )
+    };
     match v {
         Value::String(s) if s == "community" => Ok(Audience::Community),
         Value::Object(map) if map.len() == 1 => {
             let (key, list) = map.iter().next().ok_or_else(shape)?;
             let items = list.as_array().ok_or_else(shape)?;
             if items.is_empty() {
-                return Err(ApiError::invalid(format!("audience.{key}"), "list must not be empty"));
+                return Err(ApiError::invalid(
+                    format!("audience.{key}"),
+                    "list must not be empty",
+                ));
             }
             if items.len() > limits::AUDIENCE_MAX {
-                return Err(ApiError::invalid(format!("audience.{key}"), format!("at most {} entries", limits::AUDIENCE_MAX)));
+                return Err(ApiError::invalid(
+                    format!("audience.{key}"),
+                    format!("at most {} entries", limits::AUDIENCE_MAX),
+                ));
             }
             let names = items
                 .iter()
                 .enumerate()
                 .map(|(i, it)| {
-                    it.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| ApiError::invalid(format!("audience.{key}[{i}]"), "must be a string"))
+                    it.as_str().map(str::to_string).ok_or_else(|| {
+                        ApiError::invalid(format!("audience.{key}[{i}]"), "must be a string")
+                    })
                 })
                 .collect::<ApiResult<Vec<String>>>()?;
             match key.as_str() {
@@ -201,7 +251,10 @@ fn parse_audience(hub: &Hub, v: &Value) -> ApiResult<Audience> {
                     let mut ids = BTreeSet::new();
                     for (i, name) in names.iter().enumerate() {
                         let org = hub.org_by_name(name)?.ok_or_else(|| {
-                            ApiError::invalid(format!("audience.orgs[{i}]"), format!("no organization named {name:?}"))
+                            ApiError::invalid(
+                                format!("audience.orgs[{i}]"),
+                                format!("no organization named {name:?}"),
+                            )
                         })?;
                         ids.insert(org.id);
                     }
@@ -221,21 +274,36 @@ fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
         Value::Object(map) => {
             for key in map.keys() {
                 if key != "type" && key != "value" {
-                    return Err(ApiError::invalid(format!("{field}.{key}"), "unknown field; use type and value"));
+                    return Err(ApiError::invalid(
+                        format!("{field}.{key}"),
+                        "unknown field; use type and value",
+                    ));
                 }
             }
             let kind = match map.get("type") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(parse_kind(&format!("{field}.type"), s)?),
-                Some(_) => return Err(ApiError::invalid(format!("{field}.type"), "must be a string")),
+                Some(_) => {
+                    return Err(ApiError::invalid(
+                        format!("{field}.type"),
+                        "must be a string",
+                    ))
+                }
             };
-            let value = map
-                .get("value")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::invalid(format!("{field}.value"), "value is required and must be a string"))?;
+            let value = map.get("value").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::invalid(
+                    format!("{field}.value"),
+                    "value is required and must be a string",
+                )
+            })?;
             (kind, value)
         }
-        _ => return Err(ApiError::invalid(field, "must be {\"type\": ..., \"value\": ...} or a string")),
+        _ => {
+            return Err(ApiError::invalid(
+                field,
+                "must be {\"type\": ..., \"value\": ...} or a string",
+            ))
+        }
     };
     let result = match kind {
         Some(k) => canonicalize(k, value),
@@ -252,7 +320,11 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Obs
         let obs = parse_indicator(&format!("indicators[{i}]"), v)?;
         let raw = match v {
             Value::String(s) => s.clone(),
-            _ => v.get("value").and_then(Value::as_str).unwrap_or_default().to_string(),
+            _ => v
+                .get("value")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         };
         if seen.insert(obs.clone()) {
             out.push((obs, raw));
@@ -260,7 +332,10 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Obs
     }
     if let Some(text) = text {
         if text.len() > limits::TEXT_MAX_BYTES {
-            return Err(ApiError::invalid("text", format!("text is longer than {} bytes", limits::TEXT_MAX_BYTES)));
+            return Err(ApiError::invalid(
+                "text",
+                format!("text is longer than {} bytes", limits::TEXT_MAX_BYTES),
+            ));
         }
         for e in extract(text) {
             if seen.insert(e.observable.clone()) {
@@ -269,7 +344,10 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Obs
         }
     }
     if out.len() > limits::INDICATORS_MAX {
-        return Err(ApiError::invalid("indicators", format!("at most {} indicators per report", limits::INDICATORS_MAX)));
+        return Err(ApiError::invalid(
+            "indicators",
+            format!("at most {} indicators per report", limits::INDICATORS_MAX),
+        ));
     }
     Ok(out)
 }
@@ -298,8 +376,16 @@ fn audience_view(hub: &Hub, a: &Audience) -> ApiResult<Value> {
     })
 }
 
-fn report_view(hub: &Hub, viewer: &Viewer, r: &ReportRecord, inputs: Option<&[(Observable, String)]>) -> ApiResult<Value> {
-    let org = author(hub, &r.access)?.map(|o| OrgView { name: o.name, sector: o.sector });
+fn report_view(
+    hub: &Hub,
+    viewer: &Viewer,
+    r: &ReportRecord,
+    inputs: Option<&[(Observable, String)]>,
+) -> ApiResult<Value> {
+    let org = author(hub, &r.access)?.map(|o| OrgView {
+        name: o.name,
+        sector: o.sector,
+    });
     let indicators: Vec<Value> = r
         .indicators
         .iter()
@@ -339,8 +425,19 @@ fn indicator_summary(obs: &Observable, a: &Assessment) -> Value {
     })
 }
 
-fn report_ref(hub: &Hub, viewer: &Viewer, access: &ReportAccess, uid: &[u8; 16], title: &str, incident: IncidentType, created_at: Millis) -> ApiResult<Value> {
-    let org = author(hub, access)?.map(|o| OrgView { name: o.name, sector: o.sector });
+fn report_ref(
+    hub: &Hub,
+    viewer: &Viewer,
+    access: &ReportAccess,
+    uid: &[u8; 16],
+    title: &str,
+    incident: IncidentType,
+    created_at: Millis,
+) -> ApiResult<Value> {
+    let org = author(hub, access)?.map(|o| OrgView {
+        name: o.name,
+        sector: o.sector,
+    });
     Ok(json!({
         "id": uuid::Uuid::from_bytes(*uid).to_string(),
         "title": title,
@@ -376,15 +473,21 @@ pub struct ReportIn {
 pub async fn create_report(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-    JsonBody(input): JsonBody<ReportIn>,
+    body: Result<JsonBody<ReportIn>, ApiError>,
 ) -> ApiResult<Response> {
+    // Who may do this is answered before what they sent is judged.
+    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    let JsonBody(input) = body?;
     let hub = state.hub.clone();
     let body = blocking(move || {
-        require(&viewer, kyojo_core::policy::Action::WriteReports)?;
         let title = check_title(&input.title)?;
         let description = check_description(&input.description)?;
         let incident_type = parse_incident("incident_type", &input.incident_type)?;
-        let sector = input.sector.as_deref().map(|s| check_sector(&hub, "sector", s)).transpose()?;
+        let sector = input
+            .sector
+            .as_deref()
+            .map(|s| check_sector(&hub, "sector", s))
+            .transpose()?;
         let tlp = parse_tlp("tlp", &input.tlp)?;
         let audience = parse_audience(&hub, &input.audience)?;
         let inputs = collect_indicators(&input.indicators, input.text.as_deref())?;
@@ -402,8 +505,16 @@ pub async fn create_report(
         report_view(&hub, &viewer, &rec, Some(&inputs))
     })
     .await?;
-    let location = format!("/api/v1/reports/{}", body["id"].as_str().unwrap_or_default());
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+    let location = format!(
+        "/api/v1/reports/{}",
+        body["id"].as_str().unwrap_or_default()
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
 }
 
 pub async fn get_report(
@@ -421,7 +532,9 @@ pub async fn get_report(
     .map(Json)
 }
 
-fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
 
@@ -444,29 +557,51 @@ pub async fn update_report(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     Path(id): Path<String>,
-    JsonBody(input): JsonBody<ReportPatchIn>,
+    body: Result<JsonBody<ReportPatchIn>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    let JsonBody(input) = body?;
     let uid = parse_uid(&id)?;
     let hub = state.hub.clone();
     blocking(move || {
-        require(&viewer, kyojo_core::policy::Action::WriteReports)?;
         let indicators = match (&input.indicators, &input.text) {
             (None, None) => None,
-            (items, text) => Some(collect_indicators(items.as_deref().unwrap_or(&[]), text.as_deref())?),
+            (items, text) => Some(collect_indicators(
+                items.as_deref().unwrap_or(&[]),
+                text.as_deref(),
+            )?),
         };
         let change = ReportChange {
             title: input.title.as_deref().map(check_title).transpose()?,
-            description: input.description.as_deref().map(check_description).transpose()?,
-            incident_type: input.incident_type.as_deref().map(|s| parse_incident("incident_type", s)).transpose()?,
+            description: input
+                .description
+                .as_deref()
+                .map(check_description)
+                .transpose()?,
+            incident_type: input
+                .incident_type
+                .as_deref()
+                .map(|s| parse_incident("incident_type", s))
+                .transpose()?,
             sector: match input.sector {
                 None => None,
                 Some(None) => Some(None),
                 Some(Some(s)) => Some(Some(check_sector(&hub, "sector", &s)?)),
             },
-            tlp: input.tlp.as_deref().map(|s| parse_tlp("tlp", s)).transpose()?,
-            audience: input.audience.as_ref().map(|a| parse_audience(&hub, a)).transpose()?,
+            tlp: input
+                .tlp
+                .as_deref()
+                .map(|s| parse_tlp("tlp", s))
+                .transpose()?,
+            audience: input
+                .audience
+                .as_ref()
+                .map(|a| parse_audience(&hub, a))
+                .transpose()?,
             anonymous: input.anonymous,
-            indicators: indicators.as_ref().map(|v| v.iter().map(|(o, _)| o.clone()).collect()),
+            indicators: indicators
+                .as_ref()
+                .map(|v| v.iter().map(|(o, _)| o.clone()).collect()),
         };
         let rec = hub.update_report(&viewer, &uid, change, now_millis())?;
         report_view(&hub, &viewer, &rec, indicators.as_deref())
@@ -507,19 +642,41 @@ pub async fn list_reports(
     let hub = state.hub.clone();
     blocking(move || {
         let limit = page_limit(q.limit)?;
-        let before = q.cursor.as_deref().map(|c| decode_cursor('r', c)).transpose()?;
+        let before = q
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor('r', c))
+            .transpose()?;
         let filter = ReportFilter {
-            since: q.since.as_deref().map(|s| parse_time("since", s)).transpose()?,
-            until: q.until.as_deref().map(|s| parse_time("until", s)).transpose()?,
-            sector: q.sector.as_deref().map(|s| check_sector(&hub, "sector", s)).transpose()?,
-            incident_type: q.incident_type.as_deref().map(|s| parse_incident("incident_type", s)).transpose()?,
+            since: q
+                .since
+                .as_deref()
+                .map(|s| parse_time("since", s))
+                .transpose()?,
+            until: q
+                .until
+                .as_deref()
+                .map(|s| parse_time("until", s))
+                .transpose()?,
+            sector: q
+                .sector
+                .as_deref()
+                .map(|s| check_sector(&hub, "sector", s))
+                .transpose()?,
+            incident_type: q
+                .incident_type
+                .as_deref()
+                .map(|s| parse_incident("incident_type", s))
+                .transpose()?,
             mine: q.mine.unwrap_or(false),
         };
         if filter.mine && viewer == Viewer::Public {
             return Err(ApiError::unauthorized("mine=true needs a token"));
         }
-        let (reports, next) = hub.list_reports(&viewer, &filter, before, limit)?;
-        let items = reports
+        let page = hub.list_reports(&viewer, &filter, before, limit)?;
+        let next = page.next;
+        let items = page
+            .items
             .iter()
             .map(|r| report_view(&hub, &viewer, r, None))
             .collect::<ApiResult<Vec<_>>>()?;
@@ -555,11 +712,24 @@ pub async fn list_indicators(
     let hub = state.hub.clone();
     blocking(move || {
         let limit = page_limit(q.limit)?;
-        let after = q.cursor.as_deref().map(|c| decode_cursor('i', c)).transpose()?;
+        let after = q
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor('i', c))
+            .transpose()?;
         let kind_field = if q.kind.is_some() { "kind" } else { "type" };
-        let kind = q.kind.or(q.type_).map(|k| parse_kind(kind_field, &k)).transpose()?;
+        let kind = q
+            .kind
+            .or(q.type_)
+            .map(|k| parse_kind(kind_field, &k))
+            .transpose()?;
         let text = match q.q {
-            Some(t) if t.len() > 256 => return Err(ApiError::invalid("q", "search text is longer than 256 bytes")),
+            Some(t) if t.len() > 256 => {
+                return Err(ApiError::invalid(
+                    "q",
+                    "search text is longer than 256 bytes",
+                ))
+            }
             Some(t) if !t.trim().is_empty() => Some(t.trim().to_lowercase()),
             _ => None,
         };
@@ -572,8 +742,13 @@ pub async fn list_indicators(
             last_seen_after: time("last_seen_after", &q.last_seen_after)?,
             last_seen_before: time("last_seen_before", &q.last_seen_before)?,
         };
-        let (rows, next) = hub.list_indicators(&viewer, &filter, after, limit)?;
-        let items: Vec<Value> = rows.iter().map(|(r, a)| indicator_summary(&r.observable, a)).collect();
+        let page = hub.list_indicators(&viewer, &filter, after, limit)?;
+        let next = page.next;
+        let items: Vec<Value> = page
+            .items
+            .iter()
+            .map(|(r, a)| indicator_summary(&r.observable, a))
+            .collect();
         Ok(json!({ "indicators": items, "next_cursor": next.map(|n| encode_cursor('i', n)) }))
     })
     .await
@@ -617,12 +792,18 @@ pub async fn get_indicator(
 // ---- handlers: sightings -----------------------------------------------------------
 
 fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting> {
-    let map = v
-        .as_object()
-        .ok_or_else(|| ApiError::invalid(field, "each sighting is {\"type\", \"value\", \"seen_at\", \"count\"}"))?;
+    let map = v.as_object().ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            "each sighting is {\"type\", \"value\", \"seen_at\", \"count\"}",
+        )
+    })?;
     for key in map.keys() {
         if !matches!(key.as_str(), "type" | "value" | "seen_at" | "count") {
-            return Err(ApiError::invalid(format!("{field}.{key}"), "unknown field; use type, value, seen_at, count"));
+            return Err(ApiError::invalid(
+                format!("{field}.{key}"),
+                "unknown field; use type, value, seen_at, count",
+            ));
         }
     }
     let observable = parse_indicator(
@@ -632,47 +813,90 @@ fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting>
     let seen_at = match map.get("seen_at") {
         None | Some(Value::Null) => now,
         Some(Value::String(s)) => parse_time(&format!("{field}.seen_at"), s)?,
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .and_then(|s| s.checked_mul(1000))
-            .ok_or_else(|| ApiError::invalid(format!("{field}.seen_at"), "seconds since the epoch must be a whole number"))?,
-        Some(_) => return Err(ApiError::invalid(format!("{field}.seen_at"), "must be RFC 3339 text or seconds since the epoch")),
+        Some(Value::Number(n)) => {
+            n.as_i64()
+                .and_then(|s| s.checked_mul(1000))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("{field}.seen_at"),
+                        "seconds since the epoch must be a whole number",
+                    )
+                })?
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                format!("{field}.seen_at"),
+                "must be RFC 3339 text or seconds since the epoch",
+            ))
+        }
     };
     if seen_at < 0 || seen_at > now + 86_400_000 {
-        return Err(ApiError::invalid(format!("{field}.seen_at"), "must be after 1970 and not more than a day in the future"));
+        return Err(ApiError::invalid(
+            format!("{field}.seen_at"),
+            "must be after 1970 and not more than a day in the future",
+        ));
     }
     let count = match map.get("count") {
         None | Some(Value::Null) => 1,
         Some(v) => v
             .as_u64()
             .filter(|n| (1..=limits::SIGHTING_COUNT_MAX).contains(n))
-            .ok_or_else(|| ApiError::invalid(format!("{field}.count"), format!("count must be a whole number from 1 to {}", limits::SIGHTING_COUNT_MAX)))?,
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    format!("{field}.count"),
+                    format!(
+                        "count must be a whole number from 1 to {}",
+                        limits::SIGHTING_COUNT_MAX
+                    ),
+                )
+            })?,
     };
-    Ok(NewSighting { observable, seen_at, count })
+    Ok(NewSighting {
+        observable,
+        seen_at,
+        count,
+    })
 }
 
 /// `{"sightings": [...]}` or a bare array. All or nothing: one bad item refuses the batch.
 pub async fn post_sightings(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-    JsonBody(body): JsonBody<Value>,
+    body: Result<JsonBody<Value>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    require(&viewer, kyojo_core::policy::Action::PostSightings)?;
+    let JsonBody(body) = body?;
     let hub = state.hub.clone();
     blocking(move || {
-        require(&viewer, kyojo_core::policy::Action::PostSightings)?;
         let items: &[Value] = match &body {
             Value::Array(a) => a,
             Value::Object(m) if m.len() == 1 => match m.get("sightings") {
                 Some(Value::Array(a)) => a,
-                _ => return Err(ApiError::invalid("sightings", "send {\"sightings\": [...]} or an array of sightings")),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "sightings",
+                        "send {\"sightings\": [...]} or an array of sightings",
+                    ))
+                }
             },
-            _ => return Err(ApiError::invalid("sightings", "send {\"sightings\": [...]} or an array of sightings")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "sightings",
+                    "send {\"sightings\": [...]} or an array of sightings",
+                ))
+            }
         };
         if items.is_empty() {
             return Err(ApiError::invalid("sightings", "the batch is empty"));
         }
         if items.len() > limits::SIGHTINGS_BATCH_MAX {
-            return Err(ApiError::invalid("sightings", format!("at most {} sightings per batch", limits::SIGHTINGS_BATCH_MAX)));
+            return Err(ApiError::invalid(
+                "sightings",
+                format!(
+                    "at most {} sightings per batch",
+                    limits::SIGHTINGS_BATCH_MAX
+                ),
+            ));
         }
         let now = now_millis();
         let batch = items
@@ -699,10 +923,17 @@ pub struct LookupIn {
 pub async fn lookup(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-    JsonBody(input): JsonBody<LookupIn>,
+    body: Result<JsonBody<LookupIn>, ApiError>,
 ) -> ApiResult<Json<Value>> {
+    if !viewer.may(kyojo_core::policy::Action::Lookup) {
+        return Err(ApiError::forbidden("this token may not look values up"));
+    }
+    let JsonBody(input) = body?;
     if input.values.len() > limits::LOOKUP_MAX {
-        return Err(ApiError::invalid("values", format!("at most {} values per lookup", limits::LOOKUP_MAX)));
+        return Err(ApiError::invalid(
+            "values",
+            format!("at most {} values per lookup", limits::LOOKUP_MAX),
+        ));
     }
     let hub = state.hub.clone();
     blocking(move || {
@@ -750,11 +981,15 @@ pub async fn lookup(
 
 pub async fn me(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
     let Viewer::Member(m) = viewer else {
-        return Err(ApiError::unauthorized("this needs a token: send Authorization: Bearer <token>"));
+        return Err(ApiError::unauthorized(
+            "this needs a token: send Authorization: Bearer <token>",
+        ));
     };
     let hub = state.hub.clone();
     blocking(move || {
-        let org = hub.org(m.org)?.ok_or_else(|| ApiError::not_found("organization"))?;
+        let org = hub
+            .org(m.org)?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
         Ok(json!({ "organization": org.name, "sector": org.sector, "role": m.role }))
     })
     .await
@@ -765,7 +1000,10 @@ pub async fn sectors(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "sectors": state.hub.config.sectors }))
 }
 
-pub async fn list_orgs(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
+pub async fn list_orgs(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+) -> ApiResult<Json<Value>> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let hub = state.hub.clone();
     blocking(move || {
@@ -786,12 +1024,19 @@ pub struct OrgIn {
 pub async fn create_org(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-    JsonBody(input): JsonBody<OrgIn>,
+    body: Result<JsonBody<OrgIn>, ApiError>,
 ) -> ApiResult<Response> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
+    let JsonBody(input) = body?;
     let hub = state.hub.clone();
     let org = blocking(move || hub.add_org(&input.name, &input.sector)).await?;
-    Ok((StatusCode::CREATED, Json(json!({"name": org.name, "sector": org.sector, "created_at": rfc3339(org.created_at)}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({"name": org.name, "sector": org.sector, "created_at": rfc3339(org.created_at)}),
+        ),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -805,15 +1050,23 @@ pub struct TokenIn {
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-    JsonBody(input): JsonBody<TokenIn>,
+    body: Result<JsonBody<TokenIn>, ApiError>,
 ) -> ApiResult<Response> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
-    let role = Role::parse(&input.role)
-        .ok_or_else(|| ApiError::invalid("role", "role must be admin, analyst, sensor or consumer"))?;
+    let JsonBody(input) = body?;
+    let role = Role::parse(&input.role).ok_or_else(|| {
+        ApiError::invalid("role", "role must be admin, analyst, sensor or consumer")
+    })?;
     let hub = state.hub.clone();
     let (rec, token) = blocking(move || {
         hub.create_token(&input.org, role, input.label.as_deref())
-            .map_err(|e| if e.status == StatusCode::NOT_FOUND { ApiError::invalid("org", e.message) } else { e })
+            .map_err(|e| {
+                if e.status == StatusCode::NOT_FOUND {
+                    ApiError::invalid("org", e.message)
+                } else {
+                    e
+                }
+            })
     })
     .await?;
     Ok((
@@ -849,13 +1102,28 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         let store = hub.store();
         let counts = [
             ("kyojo_reports", "Reports stored.", store.count_reports()?),
-            ("kyojo_indicators", "Indicators stored.", store.count_indicators()?),
-            ("kyojo_sighting_rows", "Daily sighting aggregates stored.", store.count_sighting_rows()?),
+            (
+                "kyojo_indicators",
+                "Indicators stored.",
+                store.count_indicators()?,
+            ),
+            (
+                "kyojo_sighting_rows",
+                "Daily sighting aggregates stored.",
+                store.count_sighting_rows()?,
+            ),
         ];
         Ok(hub.metrics.render(&counts))
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// Answers for unknown paths.
@@ -864,5 +1132,9 @@ pub async fn not_found() -> ApiError {
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed on this path")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed on this path",
+    )
 }

@@ -56,13 +56,22 @@ mod tests {
         let (id, secret) = parse(&t.token).unwrap();
         assert_eq!(id, t.public_id);
         assert!(secret_matches(secret, &t.secret_hash));
-        assert!(!secret_matches(&secret.replace('a', "b").replace('0', "1"), &t.secret_hash));
+        assert!(!secret_matches(
+            &secret.replace('a', "b").replace('0', "1"),
+            &t.secret_hash
+        ));
         assert_ne!(mint().token, t.token);
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "kyj_", "kyj_abc_def", "Bearer x", &format!("kyj_{}_{}", "g".repeat(16), "0".repeat(64))] {
+        for bad in [
+            "",
+            "kyj_",
+            "kyj_abc_def",
+            "Bearer x",
+            &format!("kyj_{}_{}", "g".repeat(16), "0".repeat(64)),
+        ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
     }

@@ -51,13 +51,21 @@ impl Config {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => return Err(ConfigError::Read { path: shown, source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: shown,
+                    source,
+                })
+            }
         };
         let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: shown.clone(),
             message: e.to_string(),
         })?;
-        config.validate().map_err(|message| ConfigError::Invalid { path: shown, message })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: shown,
+            message,
+        })?;
         Ok(config)
     }
 

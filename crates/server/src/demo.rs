@@ -88,8 +88,10 @@ const ORGS: [(&str, &str, u32); 11] = [
     ("Naniwa Shinkin Bank", "finance", 3),
 ];
 
-/// Organizations (indexes into [`ORGS`]) whose sensors post sightings.
-const SIGHTING_ORGS: [usize; 7] = [2, 1, 0, 3, 4, 6, 7];
+/// Members (indexes into [`ORGS`]) whose sensors post sightings besides the
+/// sensor network and the ISP: Sakura Bank, Kanto Power, Minato Rail, Kobe
+/// Port Logistics, Chiyoda City Office.
+const SIGHTING_MEMBERS: [usize; 5] = [0, 3, 4, 6, 7];
 /// Index of the sensor organization in [`ORGS`]: it sights everything hot and the leftovers.
 const SENSOR: usize = 2;
 /// Index of the ISP in [`ORGS`]: it also sights everything hot.
@@ -125,11 +127,9 @@ pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, ApiError> {
             let author = &orgs[r.author];
             hub.create_report(&as_member(author, Role::Analyst), r.draft.clone(), r.at)?;
         }
-        for ((s, org), batch) in batches.range((slot, 0)..=(slot, usize::MAX)) {
-            debug_assert_eq!(*s, slot);
-            let mut batch = batch.clone();
+        for ((_, org), batch) in batches.range_mut((slot, 0)..=(slot, usize::MAX)) {
             batch.sort_by_key(|b| b.seen_at);
-            hub.add_sightings(&as_member(&orgs[*org], Role::Sensor), &batch)?;
+            hub.add_sightings(&as_member(&orgs[*org], Role::Sensor), batch)?;
         }
     }
     summary(hub, true)
@@ -201,10 +201,14 @@ fn as_member(org: &Org, role: Role) -> Viewer {
 /// A random instant of the UTC calendar day `slot` days before `now`'s, never after `now`.
 fn time_in_slot(rng: &mut StdRng, now: Millis, slot: i64) -> Millis {
     let start = (day_of(now) - slot) * DAY;
-    let end = (start + DAY).min(now + 1);
-    rng.gen_range(start..end.max(start + 1))
+    let end = (start + DAY).min(now + 1).max(start + 1);
+    // Always draw from the same range, so that `now` never changes what the
+    // RNG yields next: the content stays the same, only its dates move.
+    let offset = rng.gen_range(0..DAY);
+    start + offset % (end - start)
 }
 
+/// One item of a constant, non-empty table, with probability proportional to its weight.
 fn pick_weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)]) -> T {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
     let mut x = rng.gen_range(0..total.max(1));
@@ -217,7 +221,8 @@ fn pick_weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)]) -> T {
     items[items.len() - 1].0
 }
 
-fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+/// One item of a constant, non-empty table.
+fn pick<'a, T, const N: usize>(rng: &mut StdRng, items: &'a [T; N]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
 }
 
@@ -379,18 +384,20 @@ impl Pools {
             .collect();
         let urls = fill(rng, Kind::Url, |rng| {
             let scheme = if rng.gen_bool(0.6) { "https" } else { "http" };
-            let host = if rng.gen_bool(0.85) || addresses.is_empty() {
-                pick(rng, &hosts).clone()
+            let list = if rng.gen_bool(0.85) || addresses.is_empty() {
+                &hosts
             } else {
-                pick(rng, &addresses).clone()
+                &addresses
             };
+            // No host (no domain survived canonicalization) makes a URL that is skipped.
+            let host = list.choose(rng).cloned().unwrap_or_default();
             let template = *pick(rng, &URL_PATHS);
             let path = fill_template(rng, template);
             format!("{scheme}://{host}{path}")
         });
         let emails = fill(rng, Kind::Email, |rng| {
             let mailbox = pick(rng, &MAILBOXES);
-            let host = pick(rng, &hosts);
+            let host = hosts.choose(rng).cloned().unwrap_or_default();
             if rng.gen_bool(0.3) {
                 format!("{mailbox}{}@{host}", rng.gen_range(1..1000))
             } else {
@@ -688,7 +695,9 @@ fn plan_reports(
                 Tlp::Amber => {
                     let mut sectors = BTreeSet::from([org.sector.clone()]);
                     if rng.gen_bool(0.3) {
-                        sectors.insert(pick(rng, orgs).sector.clone());
+                        if let Some(other) = orgs.choose(rng) {
+                            sectors.insert(other.sector.clone());
+                        }
                     }
                     Audience::Sectors(sectors)
                 }
@@ -706,12 +715,18 @@ fn plan_reports(
             let lure = rng.gen_range(0..LURES_EN.len());
             let (title, description) = if rng.gen_bool(0.5) {
                 (
-                    pick(rng, en).replace("{lure}", LURES_EN[lure]),
+                    en.choose(rng)
+                        .copied()
+                        .unwrap_or_default()
+                        .replace("{lure}", LURES_EN[lure]),
                     desc_en.replace("{lure}", LURES_EN[lure]),
                 )
             } else {
                 (
-                    pick(rng, ja).replace("{lure}", LURES_JA[lure]),
+                    ja.choose(rng)
+                        .copied()
+                        .unwrap_or_default()
+                        .replace("{lure}", LURES_JA[lure]),
                     desc_ja.replace("{lure}", LURES_JA[lure]),
                 )
             };
@@ -807,11 +822,6 @@ fn plan_sightings(
     ];
     let shared: Vec<&Observable> = hot_kinds.iter().flat_map(|k| pools.shared(*k)).collect();
     let every: Vec<&Observable> = Kind::ALL.iter().flat_map(|k| pools.pool(*k)).collect();
-    let members: Vec<usize> = SIGHTING_ORGS
-        .iter()
-        .copied()
-        .filter(|o| *o != SENSOR && *o != ISP)
-        .collect();
     if shared.is_empty() || every.is_empty() {
         return batches;
     }
@@ -819,9 +829,9 @@ fn plan_sightings(
         let hot: Vec<&Observable> = shared.choose_multiple(rng, HOT_PER_DAY).copied().collect();
         for obs in hot {
             let mut who = vec![SENSOR, ISP];
-            who.extend(members.iter().copied().filter(|_| rng.gen_bool(0.4)));
+            who.extend(SIGHTING_MEMBERS.into_iter().filter(|_| rng.gen_bool(0.4)));
             if who.len() < 3 {
-                who.push(*pick(rng, &members));
+                who.push(*pick(rng, &SIGHTING_MEMBERS));
             }
             for org in who {
                 sight(&mut batches, rng, now, slot, org, obs, true);
@@ -829,15 +839,19 @@ fn plan_sightings(
             used.insert(obs.clone());
         }
         for _ in 0..WARM_PER_DAY {
-            let obs = *pick(rng, &every);
+            let Some(obs) = every.choose(rng).copied() else {
+                break;
+            };
             sight(&mut batches, rng, now, slot, SENSOR, obs, false);
-            let other = *pick(rng, &members);
+            let other = *pick(rng, &SIGHTING_MEMBERS);
             sight(&mut batches, rng, now, slot, other, obs, false);
             used.insert(obs.clone());
         }
-        for org in SIGHTING_ORGS {
+        for org in [SENSOR, ISP].into_iter().chain(SIGHTING_MEMBERS) {
             for _ in 0..PRIVATE_PER_DAY {
-                let obs = *pick(rng, &every);
+                let Some(obs) = every.choose(rng).copied() else {
+                    break;
+                };
                 sight(&mut batches, rng, now, slot, org, obs, false);
                 used.insert(obs.clone());
             }
@@ -1048,12 +1062,17 @@ mod tests {
     }
 
     #[test]
-    fn content_is_deterministic() {
+    fn content_is_deterministic_and_moves_with_now() {
         let (_a, hub_a) = open();
         let (_b, hub_b) = open();
-        let now = 1_750_000_000_000;
-        seed(&hub_a, now).unwrap();
-        seed(&hub_b, now).unwrap();
+        let now_a = 1_750_000_000_000;
+        let now_b = now_a + 3 * DAY + 12_345_678;
+        let sa = seed(&hub_a, now_a).unwrap();
+        let sb = seed(&hub_b, now_b).unwrap();
+        assert_eq!(
+            (sa.orgs, sa.reports, sa.sighting_rows, sa.indicators),
+            (sb.orgs, sb.reports, sb.sighting_rows, sb.indicators)
+        );
         let values = |hub: &Hub| {
             let mut v: Vec<Observable> = hub
                 .store()
@@ -1069,18 +1088,26 @@ mod tests {
             v
         };
         assert_eq!(values(&hub_a), values(&hub_b));
-        let titles = |hub: &Hub| {
-            hub.store()
+        let reports = |hub: &Hub, now: Millis| {
+            let mut v: Vec<_> = hub
+                .store()
                 .scan_reports(&kyojo_store::ReportScan {
                     limit: 10_000,
                     ..Default::default()
                 })
                 .unwrap()
                 .into_iter()
-                .map(|r| (r.created_at, r.title))
-                .collect::<Vec<_>>()
+                .map(|r| {
+                    let mut indicators = r.indicators;
+                    indicators.sort();
+                    let days_ago = day_of(now) - day_of(r.created_at);
+                    (days_ago, r.title, r.access.tlp, r.incident_type, indicators)
+                })
+                .collect();
+            v.sort();
+            v
         };
-        assert_eq!(titles(&hub_a), titles(&hub_b));
+        assert_eq!(reports(&hub_a, now_a), reports(&hub_b, now_b));
     }
 
     #[test]

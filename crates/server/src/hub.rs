@@ -318,7 +318,10 @@ impl Hub {
             .ok_or_else(|| ApiError::not_found(&format!("organization {org_name:?}")))?;
         if let Some(l) = label {
             if l.chars().count() > 100 || l.chars().any(char::is_control) {
-                return Err(ApiError::invalid("label", "label must be at most 100 printable characters"));
+                return Err(ApiError::invalid(
+                    "label",
+                    "label must be at most 100 printable characters",
+                ));
             }
         }
         let minted = auth::mint();
@@ -372,7 +375,12 @@ impl Hub {
         Ok(())
     }
 
-    pub fn create_report(&self, viewer: &Viewer, draft: ReportDraft, now: Millis) -> ApiResult<ReportRecord> {
+    pub fn create_report(
+        &self,
+        viewer: &Viewer,
+        draft: ReportDraft,
+        now: Millis,
+    ) -> ApiResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
         self.check_audience(&draft.audience, draft.tlp)?;
         let mut uid = [0u8; 16];
@@ -429,7 +437,10 @@ impl Hub {
     ) -> ApiResult<ReportRecord> {
         let (member, current) = self.owned_report(viewer, uid)?;
         let tlp = change.tlp.unwrap_or(current.access.tlp);
-        let audience = change.audience.clone().unwrap_or(current.access.audience.clone());
+        let audience = change
+            .audience
+            .clone()
+            .unwrap_or(current.access.audience.clone());
         self.check_audience(&audience, tlp)?;
         let owner = change
             .anonymous
@@ -470,13 +481,9 @@ impl Hub {
         filter: &ReportFilter,
         before: Option<i64>,
         limit: usize,
-    ) -> ApiResult<(Vec<ReportRecord>, Option<i64>)> {
+    ) -> ApiResult<Page<ReportRecord>> {
         require_read(viewer)?;
-        let mut out = Vec::with_capacity(limit);
-        let mut cursor = before;
-        let mut scanned = 0usize;
-        let chunk = (limit * 2).clamp(100, 2_000);
-        loop {
+        paginate(limit, before, |cursor, chunk| {
             let rows = self.store.scan_reports(&ReportScan {
                 before: cursor,
                 since: filter.since,
@@ -485,32 +492,26 @@ impl Hub {
                 incident_type: filter.incident_type,
                 limit: chunk,
             })?;
-            let exhausted = rows.len() < chunk;
-            for r in rows {
-                scanned += 1;
-                cursor = Some(r.rowid);
-                let readable = self.policy.can_read(viewer, &r.access, Channel::Api);
-                let wanted = !filter.mine || self.policy.is_owner(viewer, &r.access);
-                if readable && wanted {
-                    out.push(r);
-                    if out.len() == limit {
-                        return Ok((out, cursor));
-                    }
-                }
-            }
-            if exhausted {
-                return Ok((out, None));
-            }
-            if scanned >= SCAN_BUDGET {
-                return Ok((out, cursor));
-            }
-        }
+            Ok(rows
+                .into_iter()
+                .map(|r| {
+                    let readable = self.policy.can_read(viewer, &r.access, Channel::Api);
+                    let wanted = !filter.mine || self.policy.is_owner(viewer, &r.access);
+                    (r.rowid, (readable && wanted).then_some(r))
+                })
+                .collect())
+        })
     }
 
     // ---- indicators -------------------------------------------------------------
 
     /// Applies the rules to one indicator's facts.
-    pub fn assess(&self, viewer: &Viewer, links: &[ReportLink], sightings: &[SightingSummary]) -> Assessment {
+    pub fn assess(
+        &self,
+        viewer: &Viewer,
+        links: &[ReportLink],
+        sightings: &[SightingSummary],
+    ) -> Assessment {
         let reports: Vec<ReportLink> = links
             .iter()
             .filter(|l| self.policy.can_read(viewer, &l.access, Channel::Api))
@@ -522,9 +523,12 @@ impl Hub {
             orgs: sighting_orgs.len() as u64,
             by_viewer: my_org.is_some_and(|o| sighting_orgs.contains(&o)),
         };
-        let visible = self
-            .policy
-            .can_see_indicator(viewer, links.iter().map(|l| &l.access), presence, Channel::Api);
+        let visible = self.policy.can_see_indicator(
+            viewer,
+            links.iter().map(|l| &l.access),
+            presence,
+            Channel::Api,
+        );
         let sightings_visible = visible && self.policy.can_see_sightings(viewer, Channel::Api);
         let mut first = reports.iter().map(|r| r.created_at).min();
         let mut last = reports.iter().map(|r| r.created_at).max();
@@ -552,7 +556,11 @@ impl Hub {
     }
 
     /// Assessments for many indicators at once (two queries, whatever the count).
-    pub fn assess_many(&self, viewer: &Viewer, ids: &[IndicatorId]) -> ApiResult<HashMap<IndicatorId, Assessment>> {
+    pub fn assess_many(
+        &self,
+        viewer: &Viewer,
+        ids: &[IndicatorId],
+    ) -> ApiResult<HashMap<IndicatorId, Assessment>> {
         let mut links: HashMap<IndicatorId, Vec<ReportLink>> = HashMap::new();
         for l in self.store.report_links(ids)? {
             links.entry(l.indicator).or_default().push(l);
@@ -577,50 +585,44 @@ impl Hub {
         filter: &IndicatorFilter,
         after: Option<IndicatorId>,
         limit: usize,
-    ) -> ApiResult<(Vec<(IndicatorRecord, Assessment)>, Option<IndicatorId>)> {
+    ) -> ApiResult<Page<(IndicatorRecord, Assessment)>> {
         if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
             return Err(ApiError::forbidden("this token may not read indicators"));
         }
-        let mut out = Vec::with_capacity(limit);
-        let mut cursor = after;
-        let mut scanned = 0usize;
-        let chunk = (limit * 2).clamp(100, 2_000);
-        loop {
+        paginate(limit, after, |cursor, chunk| {
             let rows = self.store.scan_indicators(&IndicatorScan {
                 after: cursor,
                 kind: filter.kind,
                 text: filter.text.clone(),
                 limit: chunk,
             })?;
-            let exhausted = rows.len() < chunk;
             let ids: Vec<IndicatorId> = rows.iter().map(|r| r.id).collect();
             let mut assessments = self.assess_many(viewer, &ids)?;
-            for rec in rows {
-                scanned += 1;
-                cursor = Some(rec.id);
-                let Some(a) = assessments.remove(&rec.id) else { continue };
-                if a.visible && seen_within(&a, filter) {
-                    out.push((rec, a));
-                    if out.len() == limit {
-                        return Ok((out, cursor));
-                    }
-                }
-            }
-            if exhausted {
-                return Ok((out, None));
-            }
-            if scanned >= SCAN_BUDGET {
-                return Ok((out, cursor));
-            }
-        }
+            Ok(rows
+                .into_iter()
+                .map(|rec| {
+                    let kept = assessments
+                        .remove(&rec.id)
+                        .filter(|a| a.visible && seen_within(a, filter));
+                    (rec.id, kept.map(|a| (rec, a)))
+                })
+                .collect())
+        })
     }
 
-    pub fn indicator_detail(&self, viewer: &Viewer, obs: &Observable) -> ApiResult<IndicatorDetail> {
+    pub fn indicator_detail(
+        &self,
+        viewer: &Viewer,
+        obs: &Observable,
+    ) -> ApiResult<IndicatorDetail> {
         if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
             return Err(ApiError::forbidden("this token may not read indicators"));
         }
         let not_found = || ApiError::not_found("indicator");
-        let record = self.store.indicator(obs.kind, &obs.value)?.ok_or_else(not_found)?;
+        let record = self
+            .store
+            .indicator(obs.kind, &obs.value)?
+            .ok_or_else(not_found)?;
         let links = self.store.report_links(&[record.id])?;
         let sums = self.store.sighting_summaries(&[record.id])?;
         let assessment = self.assess(viewer, &links, &sums);
@@ -632,7 +634,11 @@ impl Hub {
         } else {
             None
         };
-        Ok(IndicatorDetail { record, assessment, sightings })
+        Ok(IndicatorDetail {
+            record,
+            assessment,
+            sightings,
+        })
     }
 
     fn sighting_picture(&self, viewer: &Viewer, id: IndicatorId) -> ApiResult<SightingPicture> {
@@ -658,12 +664,29 @@ impl Hub {
                 m.1 = m.1.max(r.last_seen);
             }
         }
-        let gate = |(orgs, n): (HashSet<OrgId>, u64)| (Count::gated(orgs.len() as u64, n), Count::orgs(orgs.len() as u64));
+        let gate = |(orgs, n): (HashSet<OrgId>, u64)| {
+            (
+                Count::gated(orgs.len() as u64, n),
+                Count::orgs(orgs.len() as u64),
+            )
+        };
         Ok(SightingPicture {
             total: Count::gated(all.len() as u64, total),
             orgs: Count::orgs(all.len() as u64),
-            by_day: by_day.into_iter().map(|(d, v)| { let (a, b) = gate(v); (d, a, b) }).collect(),
-            by_sector: by_sector.into_iter().map(|(s, v)| { let (a, b) = gate(v); (s, a, b) }).collect(),
+            by_day: by_day
+                .into_iter()
+                .map(|(d, v)| {
+                    let (a, b) = gate(v);
+                    (d, a, b)
+                })
+                .collect(),
+            by_sector: by_sector
+                .into_iter()
+                .map(|(s, v)| {
+                    let (a, b) = gate(v);
+                    (s, a, b)
+                })
+                .collect(),
             mine,
         })
     }
@@ -684,7 +707,11 @@ impl Hub {
     // ---- lookups --------------------------------------------------------------------
 
     /// Matches for each query that the viewer may see, in query order.
-    pub fn lookup(&self, viewer: &Viewer, queries: &[Observable]) -> ApiResult<Vec<Vec<LookupHit>>> {
+    pub fn lookup(
+        &self,
+        viewer: &Viewer,
+        queries: &[Observable],
+    ) -> ApiResult<Vec<Vec<LookupHit>>> {
         if !viewer.may(kyojo_core::policy::Action::Lookup) {
             return Err(ApiError::forbidden("this token may not look values up"));
         }
@@ -722,9 +749,58 @@ impl Hub {
     }
 }
 
+/// One page of a list and the cursor to continue from (None: the list is done).
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<i64>,
+}
+
+/// Fills a page from chunks of rows in cursor order. `next_chunk(cursor, n)`
+/// returns up to `n` rows after the cursor as (cursor key, kept item or None).
+/// Stops when the page is full, the rows run out, or [`SCAN_BUDGET`] rows were
+/// read (then a short page comes back with a cursor to go on).
+fn paginate<T>(
+    limit: usize,
+    start: Option<i64>,
+    mut next_chunk: impl FnMut(Option<i64>, usize) -> ApiResult<Vec<(i64, Option<T>)>>,
+) -> ApiResult<Page<T>> {
+    let mut items = Vec::with_capacity(limit);
+    let mut cursor = start;
+    let mut scanned = 0usize;
+    let chunk = (limit * 2).clamp(100, 2_000);
+    loop {
+        let rows = next_chunk(cursor, chunk)?;
+        let exhausted = rows.len() < chunk;
+        for (key, kept) in rows {
+            scanned += 1;
+            cursor = Some(key);
+            if let Some(item) = kept {
+                items.push(item);
+                if items.len() == limit {
+                    return Ok(Page {
+                        items,
+                        next: cursor,
+                    });
+                }
+            }
+        }
+        if exhausted {
+            return Ok(Page { items, next: None });
+        }
+        if scanned >= SCAN_BUDGET {
+            return Ok(Page {
+                items,
+                next: cursor,
+            });
+        }
+    }
+}
+
 fn seen_within(a: &Assessment, f: &IndicatorFilter) -> bool {
-    let after = |t: Option<Millis>, bound: Option<Millis>| bound.is_none_or(|b| t.is_some_and(|t| t >= b));
-    let before = |t: Option<Millis>, bound: Option<Millis>| bound.is_none_or(|b| t.is_some_and(|t| t < b));
+    let after =
+        |t: Option<Millis>, bound: Option<Millis>| bound.is_none_or(|b| t.is_some_and(|t| t >= b));
+    let before =
+        |t: Option<Millis>, bound: Option<Millis>| bound.is_none_or(|b| t.is_some_and(|t| t < b));
     after(a.first_seen, f.first_seen_after)
         && before(a.first_seen, f.first_seen_before)
         && after(a.last_seen, f.last_seen_after)

@@ -39,7 +39,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(hub: Arc<Hub>) -> Self {
-        let limiter = RateLimiter::new(hub.config.rate_limit_per_second, hub.config.rate_limit_burst);
+        let limiter = RateLimiter::new(
+            hub.config.rate_limit_per_second,
+            hub.config.rate_limit_burst,
+        );
         AppState {
             hub,
             limiter: Arc::new(limiter),
@@ -54,7 +57,9 @@ pub fn router(state: AppState) -> Router {
         .route("/reports", get(api::list_reports).post(api::create_report))
         .route(
             "/reports/{id}",
-            get(api::get_report).patch(api::update_report).delete(api::delete_report),
+            get(api::get_report)
+                .patch(api::update_report)
+                .delete(api::delete_report),
         )
         .route("/sightings", post(api::post_sightings))
         .route("/indicators", get(api::list_indicators))
@@ -90,7 +95,10 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let resp = next.run(req).await;
     let secs = started.elapsed().as_secs_f64();
     let status = resp.status().as_u16();
-    state.hub.metrics.record_request(&route, &method, status, secs);
+    state
+        .hub
+        .metrics
+        .record_request(&route, &method, status, secs);
     tracing::info!(target: "kyojo::http", %method, %route, status, ms = secs * 1000.0, "request");
     resp
 }
@@ -123,7 +131,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(AppState::new(hub));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

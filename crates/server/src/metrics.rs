@@ -55,7 +55,10 @@ impl Metrics {
     /// Renders every metric; `extra` gauges come from the caller (store counts).
     pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP kyojo_http_requests_total HTTP requests by route template, method and status.");
+        let _ = writeln!(
+            out,
+            "# HELP kyojo_http_requests_total HTTP requests by route template, method and status."
+        );
         let _ = writeln!(out, "# TYPE kyojo_http_requests_total counter");
         for ((route, method, status), n) in self.requests.lock().iter() {
             let _ = writeln!(
@@ -67,21 +70,49 @@ impl Metrics {
                 n
             );
         }
-        let _ = writeln!(out, "# HELP kyojo_http_request_duration_seconds Time spent answering, by route template.");
+        let _ = writeln!(
+            out,
+            "# HELP kyojo_http_request_duration_seconds Time spent answering, by route template."
+        );
         let _ = writeln!(out, "# TYPE kyojo_http_request_duration_seconds summary");
         for (route, (count, sum)) in self.request_seconds.lock().iter() {
             let r = escape(route);
-            let _ = writeln!(out, "kyojo_http_request_duration_seconds_sum{{route=\"{r}\"}} {sum}");
-            let _ = writeln!(out, "kyojo_http_request_duration_seconds_count{{route=\"{r}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "kyojo_http_request_duration_seconds_sum{{route=\"{r}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "kyojo_http_request_duration_seconds_count{{route=\"{r}\"}} {count}"
+            );
         }
         let counters = [
-            ("kyojo_reports_created_total", "Reports shared since start.", self.reports_created.get()),
-            ("kyojo_sightings_accepted_total", "Sightings accepted since start.", self.sightings_accepted.get()),
-            ("kyojo_lookup_values_total", "Values looked up since start.", self.lookup_values.get()),
-            ("kyojo_rate_limited_total", "Requests refused with 429 since start.", self.rate_limited.get()),
+            (
+                "kyojo_reports_created_total",
+                "Reports shared since start.",
+                self.reports_created.get(),
+            ),
+            (
+                "kyojo_sightings_accepted_total",
+                "Sightings accepted since start.",
+                self.sightings_accepted.get(),
+            ),
+            (
+                "kyojo_lookup_values_total",
+                "Values looked up since start.",
+                self.lookup_values.get(),
+            ),
+            (
+                "kyojo_rate_limited_total",
+                "Requests refused with 429 since start.",
+                self.rate_limited.get(),
+            ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         }
         let _ = writeln!(
             out,
@@ -96,7 +127,9 @@ impl Metrics {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -110,9 +143,13 @@ mod tests {
         m.record_request("/api/v1/reports", "POST", 201, 0.03);
         m.lookup_values.add(5);
         let text = m.render(&[("kyojo_reports", "Reports stored.", 7)]);
-        assert!(text.contains("kyojo_http_requests_total{route=\"/api/v1/reports\",method=\"POST\",status=\"201\"} 2"));
+        assert!(text.contains(
+            "kyojo_http_requests_total{route=\"/api/v1/reports\",method=\"POST\",status=\"201\"} 2"
+        ));
         assert!(text.contains("kyojo_lookup_values_total 5"));
         assert!(text.contains("kyojo_reports 7"));
-        assert!(text.contains("kyojo_http_request_duration_seconds_count{route=\"/api/v1/reports\"} 2"));
+        assert!(
+            text.contains("kyojo_http_request_duration_seconds_count{route=\"/api/v1/reports\"} 2")
+        );
     }
 }

@@ -39,7 +39,12 @@ async fn share_returns_canonical_indicators_from_fields_and_pasted_text() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["type"].as_str().unwrap().to_string(), i["value"].as_str().unwrap().to_string()))
+        .map(|i| {
+            (
+                i["type"].as_str().unwrap().to_string(),
+                i["value"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let want = [
         ("domain", "evil.example"),
@@ -49,14 +54,21 @@ async fn share_returns_canonical_indicators_from_fields_and_pasted_text() {
         ("email", "alerts@bank-notice.test"),
         ("md5", "d41d8cd98f00b204e9800998ecf8427e"),
     ];
-    assert_eq!(got, want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        want.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(r.body["indicators"][0]["input"], "Evil[.]Example.");
     assert_eq!(r.body["organization"]["name"], "Sakura Bank");
     assert_eq!(r.body["mine"], true);
     assert_eq!(r.body["tlp"], "AMBER");
     assert_eq!(r.body["audience"], json!({"sectors": ["finance"]}));
 
-    let again = t.get(&format!("/api/v1/reports/{id}"), Some(&analyst)).await;
+    let again = t
+        .get(&format!("/api/v1/reports/{id}"), Some(&analyst))
+        .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["indicators"].as_array().unwrap().len(), 6);
     assert_eq!(again.body["title"], "Phishing wave against bank customers");
@@ -72,11 +84,41 @@ async fn tlp_and_audience_rules_hold_for_reports() {
     let consumer = t.member("ISP", "telecom", Role::Consumer);
     let sensor = t.member("Sensor", "general", Role::Sensor);
 
-    let clear = t.share(&owner, report("clear", "CLEAR", json!({"sectors": ["finance"]}), json!([]))).await;
-    let green = t.share(&owner, report("green", "GREEN", json!("community"), json!([]))).await;
-    let amber = t.share(&owner, report("amber", "AMBER", json!({"sectors": ["finance"]}), json!([]))).await;
-    let strict = t.share(&owner, report("strict", "AMBER+STRICT", json!({"orgs": ["Named Org"]}), json!([]))).await;
-    let red = t.share(&owner, report("red", "RED", json!({"orgs": ["Named Org"]}), json!([]))).await;
+    let clear = t
+        .share(
+            &owner,
+            report("clear", "CLEAR", json!({"sectors": ["finance"]}), json!([])),
+        )
+        .await;
+    let green = t
+        .share(
+            &owner,
+            report("green", "GREEN", json!("community"), json!([])),
+        )
+        .await;
+    let amber = t
+        .share(
+            &owner,
+            report("amber", "AMBER", json!({"sectors": ["finance"]}), json!([])),
+        )
+        .await;
+    let strict = t
+        .share(
+            &owner,
+            report(
+                "strict",
+                "AMBER+STRICT",
+                json!({"orgs": ["Named Org"]}),
+                json!([]),
+            ),
+        )
+        .await;
+    let red = t
+        .share(
+            &owner,
+            report("red", "RED", json!({"orgs": ["Named Org"]}), json!([])),
+        )
+        .await;
 
     let can = |id: &str, tok: Option<&str>| {
         let path = format!("/api/v1/reports/{id}");
@@ -103,22 +145,60 @@ async fn tlp_and_audience_rules_hold_for_reports() {
         assert_eq!(can(id, Some(&finance)).await, StatusCode::NOT_FOUND);
     }
     // Roles: consumers and sensors do not read reports.
-    assert_error(&t.get(&format!("/api/v1/reports/{green}"), Some(&consumer)).await, 403, "forbidden", None);
-    assert_error(&t.get(&format!("/api/v1/reports/{green}"), Some(&sensor)).await, 403, "forbidden", None);
+    assert_error(
+        &t.get(&format!("/api/v1/reports/{green}"), Some(&consumer))
+            .await,
+        403,
+        "forbidden",
+        None,
+    );
+    assert_error(
+        &t.get(&format!("/api/v1/reports/{green}"), Some(&sensor))
+            .await,
+        403,
+        "forbidden",
+        None,
+    );
 
     // Listings apply the same rules.
     let titles = |r: Resp| -> Vec<String> {
-        r.body["reports"].as_array().unwrap().iter().map(|x| x["title"].as_str().unwrap().to_string()).collect()
+        r.body["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["title"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(titles(t.get("/api/v1/reports", None).await), vec!["clear"]);
-    assert_eq!(titles(t.get("/api/v1/reports", Some(&water)).await), vec!["green", "clear"]);
-    assert_eq!(titles(t.get("/api/v1/reports", Some(&named)).await), vec!["red", "strict", "green", "clear"]);
-    assert_eq!(titles(t.get("/api/v1/reports", Some(&finance)).await), vec!["amber", "green", "clear"]);
+    assert_eq!(
+        titles(t.get("/api/v1/reports", Some(&water)).await),
+        vec!["green", "clear"]
+    );
+    assert_eq!(
+        titles(t.get("/api/v1/reports", Some(&named)).await),
+        vec!["red", "strict", "green", "clear"]
+    );
+    assert_eq!(
+        titles(t.get("/api/v1/reports", Some(&finance)).await),
+        vec!["amber", "green", "clear"]
+    );
 
     // RED needs named organizations.
-    let r = t.post("/api/v1/reports", Some(&owner), report("bad red", "RED", json!("community"), json!([]))).await;
+    let r = t
+        .post(
+            "/api/v1/reports",
+            Some(&owner),
+            report("bad red", "RED", json!("community"), json!([])),
+        )
+        .await;
     assert_error(&r, 400, "invalid_input", Some("audience"));
-    let r = t.post("/api/v1/reports", Some(&owner), report("bad red", "RED", json!({"sectors": ["finance"]}), json!([]))).await;
+    let r = t
+        .post(
+            "/api/v1/reports",
+            Some(&owner),
+            report("bad red", "RED", json!({"sectors": ["finance"]}), json!([])),
+        )
+        .await;
     assert_error(&r, 400, "invalid_input", Some("audience"));
 }
 
@@ -131,31 +211,65 @@ async fn an_indicator_never_reveals_a_report_the_caller_cannot_see() {
     let secret = t
         .share(&owner, report("secret finance report", "AMBER", json!({"sectors": ["finance"]}), json!([{"type": "domain", "value": "only-amber.example"}, {"type": "domain", "value": "both.example"}])))
         .await;
-    let open = t.share(&owner, report("open report", "GREEN", json!("community"), shared)).await;
+    let open = t
+        .share(
+            &owner,
+            report("open report", "GREEN", json!("community"), shared),
+        )
+        .await;
 
-    let d = t.get("/api/v1/indicators/domain/both.example", Some(&water)).await;
+    let d = t
+        .get("/api/v1/indicators/domain/both.example", Some(&water))
+        .await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.text);
-    let ids: Vec<&str> = d.body["reports"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = d.body["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![open.as_str()]);
     assert!(!d.text.contains(&secret) && !d.text.contains("secret finance report"));
     assert_eq!(d.body["reports"].as_array().unwrap().len(), 1);
 
-    let hidden = t.get("/api/v1/indicators/domain/only-amber.example", Some(&water)).await;
+    let hidden = t
+        .get("/api/v1/indicators/domain/only-amber.example", Some(&water))
+        .await;
     assert_error(&hidden, 404, "not_found", None);
-    let seen = t.get("/api/v1/indicators/domain/only-amber.example", Some(&owner)).await;
+    let seen = t
+        .get("/api/v1/indicators/domain/only-amber.example", Some(&owner))
+        .await;
     assert_eq!(seen.status, StatusCode::OK);
 
     // Listing: the AMBER-only indicator is absent for water, present for finance.
     let values = |r: Resp| -> Vec<String> {
-        r.body["indicators"].as_array().unwrap().iter().map(|x| x["value"].as_str().unwrap().to_string()).collect()
+        r.body["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["value"].as_str().unwrap().to_string())
+            .collect()
     };
-    assert_eq!(values(t.get("/api/v1/indicators", Some(&water)).await), vec!["both.example"]);
-    assert_eq!(values(t.get("/api/v1/indicators", Some(&owner)).await), vec!["only-amber.example", "both.example"]);
+    assert_eq!(
+        values(t.get("/api/v1/indicators", Some(&water)).await),
+        vec!["both.example"]
+    );
+    assert_eq!(
+        values(t.get("/api/v1/indicators", Some(&owner)).await),
+        vec!["only-amber.example", "both.example"]
+    );
     // Lookup: same.
-    assert_eq!(t.lookup(Some(&water), &["x.only-amber.example"]).await, vec![]);
+    assert_eq!(
+        t.lookup(Some(&water), &["x.only-amber.example"]).await,
+        vec![]
+    );
     assert_eq!(
         t.lookup(Some(&owner), &["x.only-amber.example"]).await,
-        vec![("x.only-amber.example".into(), "only-amber.example".into(), "parent_domain".into())]
+        vec![(
+            "x.only-amber.example".into(),
+            "only-amber.example".into(),
+            "parent_domain".into()
+        )]
     );
     // Public sees neither (GREEN is not public).
     assert_eq!(t.lookup(None, &["both.example"]).await, vec![]);
@@ -168,7 +282,12 @@ async fn anonymous_reports_hide_their_organization_but_not_from_it() {
     let colleague = t.member("Shy Hospital", "medical", Role::Analyst);
     let peer = t.member("Peer Clinic", "medical", Role::Analyst);
     let body = |title: &str| {
-        let mut b = report(title, "GREEN", json!("community"), json!(["anon-one.example"]));
+        let mut b = report(
+            title,
+            "GREEN",
+            json!("community"),
+            json!(["anon-one.example"]),
+        );
         b["anonymous"] = json!(true);
         b
     };
@@ -185,40 +304,85 @@ async fn anonymous_reports_hide_their_organization_but_not_from_it() {
     }
     let list = t.get("/api/v1/reports", Some(&peer)).await;
     assert!(!list.text.contains("Shy Hospital"));
-    let ind = t.get("/api/v1/indicators/domain/anon-one.example", Some(&peer)).await;
+    let ind = t
+        .get("/api/v1/indicators/domain/anon-one.example", Some(&peer))
+        .await;
     assert!(!ind.text.contains("Shy Hospital"), "{}", ind.text);
     assert_eq!(ind.body["seen_by_orgs"], "fewer than 3");
 
     // Its own organization (any of its tokens) sees it as its own and may edit and delete it.
     let mine = t.get("/api/v1/reports?mine=true", Some(&colleague)).await;
-    let ids: Vec<&str> = mine.body["reports"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = mine.body["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![second.as_str(), first.as_str()]);
     let peer_mine = t.get("/api/v1/reports?mine=true", Some(&peer)).await;
     assert_eq!(peer_mine.body["reports"], json!([]));
-    let p = t.call(Method::PATCH, &format!("/api/v1/reports/{first}"), Some(&colleague), Some(json!({"title": "edited"}))).await;
+    let p = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/reports/{first}"),
+            Some(&colleague),
+            Some(json!({"title": "edited"})),
+        )
+        .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     assert_eq!(p.body["title"], "edited");
     assert_eq!(p.body["organization"], Value::Null);
-    let p = t.call(Method::PATCH, &format!("/api/v1/reports/{first}"), Some(&peer), Some(json!({"title": "hijack"}))).await;
+    let p = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/reports/{first}"),
+            Some(&peer),
+            Some(json!({"title": "hijack"})),
+        )
+        .await;
     assert_error(&p, 403, "forbidden", None);
 
     // In the database: no organization column in clear, and the two seals differ.
     let conn = owner_columns(&t);
-    assert!(conn.iter().all(|(org, seal)| org.is_none() && seal.as_ref().is_some_and(|s| s.len() == 32)));
-    assert_ne!(conn[0].1, conn[1].1, "seals must not link reports of one organization");
+    assert!(conn
+        .iter()
+        .all(|(org, seal)| org.is_none() && seal.as_ref().is_some_and(|s| s.len() == 32)));
+    assert_ne!(
+        conn[0].1, conn[1].1,
+        "seals must not link reports of one organization"
+    );
 
-    let d = t.call(Method::DELETE, &format!("/api/v1/reports/{first}"), Some(&owner), None).await;
+    let d = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/reports/{first}"),
+            Some(&owner),
+            None,
+        )
+        .await;
     assert_eq!(d.status, StatusCode::NO_CONTENT);
-    assert_eq!(t.get(&format!("/api/v1/reports/{first}"), Some(&owner)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&format!("/api/v1/reports/{first}"), Some(&owner))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// (owner_org, owner_seal) of every report, read straight from the SQLite
 /// file through a fresh connection independent of the hub's own.
 fn owner_columns(t: &TestHub) -> Vec<(Option<i64>, Option<Vec<u8>>)> {
     let path = t.dir.path().join("kyojo.sqlite");
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let mut stmt = conn.prepare("SELECT owner_org, owner_seal FROM reports ORDER BY id").unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT owner_org, owner_seal FROM reports ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 #[tokio::test]
@@ -226,7 +390,17 @@ async fn owners_edit_and_delete_others_cannot() {
     let t = start().await;
     let owner = t.member("Owner", "finance", Role::Analyst);
     let peer = t.member("Peer", "finance", Role::Analyst);
-    let id = t.share(&owner, report("to edit", "GREEN", json!("community"), json!(["edit-me.example"]))).await;
+    let id = t
+        .share(
+            &owner,
+            report(
+                "to edit",
+                "GREEN",
+                json!("community"),
+                json!(["edit-me.example"]),
+            ),
+        )
+        .await;
     let path = format!("/api/v1/reports/{id}");
 
     let r = t
@@ -234,22 +408,52 @@ async fn owners_edit_and_delete_others_cannot() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["tlp"], "AMBER");
-    assert_eq!(r.body["indicators"], json!([{"type": "domain", "value": "new-one.example", "input": "new-one.example"}]));
+    assert_eq!(
+        r.body["indicators"],
+        json!([{"type": "domain", "value": "new-one.example", "input": "new-one.example"}])
+    );
     // The peer (finance) is no longer in the audience (gas).
-    assert_eq!(t.get(&path, Some(&peer)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&path, Some(&peer)).await.status,
+        StatusCode::NOT_FOUND
+    );
     // The dropped indicator left the index; the new one is in it.
     assert_eq!(t.lookup(Some(&owner), &["edit-me.example"]).await, vec![]);
     assert_eq!(t.lookup(Some(&owner), &["new-one.example"]).await.len(), 1);
 
-    let r = t.call(Method::PATCH, &path, Some(&owner), Some(json!({"tlp": "PURPLE"}))).await;
+    let r = t
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&owner),
+            Some(json!({"tlp": "PURPLE"})),
+        )
+        .await;
     assert_error(&r, 400, "invalid_input", Some("tlp"));
-    let r = t.call(Method::PATCH, &path, Some(&owner), Some(json!({"colour": "red"}))).await;
+    let r = t
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&owner),
+            Some(json!({"colour": "red"})),
+        )
+        .await;
     assert_error(&r, 400, "invalid_input", None);
 
     let r = t.call(Method::DELETE, &path, Some(&peer), None).await;
     assert_error(&r, 404, "not_found", None);
-    assert_eq!(t.call(Method::DELETE, &path, Some(&owner), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(t.call(Method::DELETE, &path, Some(&owner), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.call(Method::DELETE, &path, Some(&owner), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.call(Method::DELETE, &path, Some(&owner), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(t.lookup(Some(&owner), &["new-one.example"]).await, vec![]);
 }
 
@@ -288,18 +492,53 @@ async fn reports_paginate_with_cursors_and_filter() {
     let want: Vec<String> = (0..25).rev().map(|i| format!("r{i:02}")).collect();
     assert_eq!(seen, want);
 
-    let r = t.get("/api/v1/reports?incident_type=malware&sector=water", Some(&a)).await;
+    let r = t
+        .get(
+            "/api/v1/reports?incident_type=malware&sector=water",
+            Some(&a),
+        )
+        .await;
     assert_eq!(r.body["reports"].as_array().unwrap().len(), 5);
     let r = t.get("/api/v1/reports?since=2999-01-01", Some(&a)).await;
     assert_eq!(r.body["reports"], json!([]));
-    let r = t.get("/api/v1/reports?until=2999-01-01T00:00:00Z&limit=1000", Some(&a)).await;
+    let r = t
+        .get(
+            "/api/v1/reports?until=2999-01-01T00:00:00Z&limit=1000",
+            Some(&a),
+        )
+        .await;
     assert_eq!(r.body["reports"].as_array().unwrap().len(), 25);
 
-    assert_error(&t.get("/api/v1/reports?cursor=garbage", Some(&a)).await, 400, "invalid_input", Some("cursor"));
-    assert_error(&t.get("/api/v1/reports?limit=0", Some(&a)).await, 400, "invalid_input", Some("limit"));
-    assert_error(&t.get("/api/v1/reports?since=yesterday", Some(&a)).await, 400, "invalid_input", Some("since"));
-    assert_error(&t.get("/api/v1/reports?sector=mars", Some(&a)).await, 400, "invalid_input", Some("sector"));
-    assert_error(&t.get("/api/v1/reports?incident_type=x", Some(&a)).await, 400, "invalid_input", Some("incident_type"));
+    assert_error(
+        &t.get("/api/v1/reports?cursor=garbage", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("cursor"),
+    );
+    assert_error(
+        &t.get("/api/v1/reports?limit=0", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("limit"),
+    );
+    assert_error(
+        &t.get("/api/v1/reports?since=yesterday", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("since"),
+    );
+    assert_error(
+        &t.get("/api/v1/reports?sector=mars", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("sector"),
+    );
+    assert_error(
+        &t.get("/api/v1/reports?incident_type=x", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("incident_type"),
+    );
 }
 
 #[tokio::test]
@@ -319,13 +558,28 @@ async fn sightings_aggregate_and_small_groups_stay_hidden() {
     let item = |day: &str, count: u64| json!({"type": "ipv4", "value": "203.0.113.9", "seen_at": format!("{day}T10:00:00Z"), "count": count});
 
     // Two organizations: the indicator is not yet visible to a third.
-    let r = post(&sensors[0], json!({"sightings": [item("2026-11-01", 5), item("2026-11-01", 7), item("2026-11-02", 1)]})).await;
+    let r = post(
+        &sensors[0],
+        json!({"sightings": [item("2026-11-01", 5), item("2026-11-01", 7), item("2026-11-02", 1)]}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["accepted"], 3);
     post(&sensors[1], json!([item("2026-11-01", 10)])).await;
-    assert_error(&t.get("/api/v1/indicators/ipv4/203.0.113.9", Some(&viewer)).await, 404, "not_found", None);
+    assert_error(
+        &t.get("/api/v1/indicators/ipv4/203.0.113.9", Some(&viewer))
+            .await,
+        404,
+        "not_found",
+        None,
+    );
     // ...but the sighting organization sees its own exactly.
-    let own = t.get("/api/v1/indicators/ipv4/203.0.113.9", Some(&t.member("S1", "finance", Role::Analyst))).await;
+    let own = t
+        .get(
+            "/api/v1/indicators/ipv4/203.0.113.9",
+            Some(&t.member("S1", "finance", Role::Analyst)),
+        )
+        .await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.text);
     assert_eq!(own.body["sightings"]["mine"]["total"], 13);
     assert_eq!(own.body["sightings"]["total"], "fewer than 3");
@@ -333,42 +587,92 @@ async fn sightings_aggregate_and_small_groups_stay_hidden() {
 
     // A third organization: counts appear where three organizations contributed.
     post(&sensors[2], json!([item("2026-11-01", 100)])).await;
-    let d = t.get("/api/v1/indicators/ipv4/203.0.113.9", Some(&viewer)).await;
+    let d = t
+        .get("/api/v1/indicators/ipv4/203.0.113.9", Some(&viewer))
+        .await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.text);
     let s = &d.body["sightings"];
     assert_eq!(s["total"], 123);
     assert_eq!(s["orgs"], 3);
     assert_eq!(d.body["seen_by_orgs"], 3);
-    assert_eq!(s["by_day"], json!([
-        {"day": "2026-11-01", "sightings": 122, "orgs": 3},
-        {"day": "2026-11-02", "sightings": "fewer than 3", "orgs": "fewer than 3"}
-    ]));
-    assert_eq!(s["by_sector"], json!([
-        {"sector": "finance", "sightings": "fewer than 3", "orgs": "fewer than 3"},
-        {"sector": "water", "sightings": "fewer than 3", "orgs": "fewer than 3"}
-    ]));
+    assert_eq!(
+        s["by_day"],
+        json!([
+            {"day": "2026-11-01", "sightings": 122, "orgs": 3},
+            {"day": "2026-11-02", "sightings": "fewer than 3", "orgs": "fewer than 3"}
+        ])
+    );
+    assert_eq!(
+        s["by_sector"],
+        json!([
+            {"sector": "finance", "sightings": "fewer than 3", "orgs": "fewer than 3"},
+            {"sector": "water", "sightings": "fewer than 3", "orgs": "fewer than 3"}
+        ])
+    );
     assert_eq!(s["mine"], Value::Null);
     assert_eq!(d.body["first_seen"], "2026-11-01T10:00:00.000Z");
     assert_eq!(d.body["last_seen"], "2026-11-02T10:00:00.000Z");
     // Public never sees sightings.
-    assert_error(&t.get("/api/v1/indicators/ipv4/203.0.113.9", None).await, 404, "not_found", None);
+    assert_error(
+        &t.get("/api/v1/indicators/ipv4/203.0.113.9", None).await,
+        404,
+        "not_found",
+        None,
+    );
 
     // A bad item refuses the whole batch and stores nothing.
     let before = t.hub.store().count_sighting_rows().unwrap();
-    let r = post(&sensors[0], json!([item("2026-11-05", 1), {"type": "ipv4", "value": "300.1.1.1"}])).await;
+    let r = post(
+        &sensors[0],
+        json!([item("2026-11-05", 1), {"type": "ipv4", "value": "300.1.1.1"}]),
+    )
+    .await;
     assert_error(&r, 400, "invalid_input", Some("sightings[1].value"));
-    let r = post(&sensors[0], json!([{"type": "domain", "value": "ok.example", "count": 0}])).await;
+    let r = post(
+        &sensors[0],
+        json!([{"type": "domain", "value": "ok.example", "count": 0}]),
+    )
+    .await;
     assert_error(&r, 400, "invalid_input", Some("sightings[0].count"));
-    let r = post(&sensors[0], json!([{"type": "domain", "value": "ok.example", "seen_at": "2999-01-01"}])).await;
+    let r = post(
+        &sensors[0],
+        json!([{"type": "domain", "value": "ok.example", "seen_at": "2999-01-01"}]),
+    )
+    .await;
     assert_error(&r, 400, "invalid_input", Some("sightings[0].seen_at"));
     assert_eq!(t.hub.store().count_sighting_rows().unwrap(), before);
-    assert!(t.hub.store().indicator(kyojo_core::Kind::Domain, "ok.example").unwrap().is_none());
+    assert!(t
+        .hub
+        .store()
+        .indicator(kyojo_core::Kind::Domain, "ok.example")
+        .unwrap()
+        .is_none());
 
     // Sensors post sightings and nothing else; analysts may not post sightings? They may: but consumers may not.
     let consumer = t.member("ISP", "telecom", Role::Consumer);
-    assert_error(&post(&consumer, json!([item("2026-11-01", 1)])).await, 403, "forbidden", None);
-    assert_error(&t.get("/api/v1/reports", Some(&sensors[0])).await, 403, "forbidden", None);
-    assert_error(&t.post("/api/v1/lookup", Some(&sensors[0]), json!({"values": ["a.example"]})).await, 403, "forbidden", None);
+    assert_error(
+        &post(&consumer, json!([item("2026-11-01", 1)])).await,
+        403,
+        "forbidden",
+        None,
+    );
+    assert_error(
+        &t.get("/api/v1/reports", Some(&sensors[0])).await,
+        403,
+        "forbidden",
+        None,
+    );
+    assert_error(
+        &t.post(
+            "/api/v1/lookup",
+            Some(&sensors[0]),
+            json!({"values": ["a.example"]}),
+        )
+        .await,
+        403,
+        "forbidden",
+        None,
+    );
 }
 
 #[tokio::test]
@@ -410,10 +714,26 @@ async fn lookups_say_how_each_value_matched() {
         got,
         vec![
             ("evil.example".into(), "evil.example".into(), "exact".into()),
-            ("a.b.evil.example".into(), "evil.example".into(), "parent_domain".into()),
-            ("http://phish.example/login/step2.php?x=1".into(), "http://phish.example/login/".into(), "url_expression".into()),
-            ("198.51.100.200".into(), "198.51.100.0/24".into(), "cidr".into()),
-            ("2001:db8:bad:1::1".into(), "2001:db8:bad::/48".into(), "cidr".into()),
+            (
+                "a.b.evil.example".into(),
+                "evil.example".into(),
+                "parent_domain".into()
+            ),
+            (
+                "http://phish.example/login/step2.php?x=1".into(),
+                "http://phish.example/login/".into(),
+                "url_expression".into()
+            ),
+            (
+                "198.51.100.200".into(),
+                "198.51.100.0/24".into(),
+                "cidr".into()
+            ),
+            (
+                "2001:db8:bad:1::1".into(),
+                "2001:db8:bad::/48".into(),
+                "cidr".into()
+            ),
             (
                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
@@ -422,17 +742,30 @@ async fn lookups_say_how_each_value_matched() {
         ]
     );
     // Per-value errors do not fail the batch; typed values are honoured.
-    let r = t.post("/api/v1/lookup", Some(&consumer), json!({"values": ["not a thing!", {"type": "domain", "value": "evil[.]example"}]})).await;
+    let r = t
+        .post(
+            "/api/v1/lookup",
+            Some(&consumer),
+            json!({"values": ["not a thing!", {"type": "domain", "value": "evil[.]example"}]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["results"][0]["error"].as_str().is_some());
     assert_eq!(r.body["results"][1]["canonical"], "evil.example");
-    assert_eq!(r.body["results"][1]["matches"][0]["incident_types"], json!(["phishing"]));
+    assert_eq!(
+        r.body["results"][1]["matches"][0]["incident_types"],
+        json!(["phishing"])
+    );
     // Limits.
     let many: Vec<String> = (0..10_001).map(|i| format!("h{i}.example")).collect();
-    let r = t.post("/api/v1/lookup", Some(&consumer), json!({ "values": many })).await;
+    let r = t
+        .post("/api/v1/lookup", Some(&consumer), json!({ "values": many }))
+        .await;
     assert_error(&r, 400, "invalid_input", Some("values"));
     let max: Vec<String> = (0..10_000).map(|i| format!("h{i}.example")).collect();
-    let r = t.post("/api/v1/lookup", Some(&consumer), json!({ "values": max })).await;
+    let r = t
+        .post("/api/v1/lookup", Some(&consumer), json!({ "values": max }))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["results"].as_array().unwrap().len(), 10_000);
 }
@@ -441,23 +774,61 @@ async fn lookups_say_how_each_value_matched() {
 async fn public_lookups_see_clear_only() {
     let t = start().await;
     let a = t.member("A", "finance", Role::Analyst);
-    t.share(&a, report("public", "CLEAR", json!("community"), json!(["public-bad.example"]))).await;
-    t.share(&a, report("members", "GREEN", json!("community"), json!(["members-bad.example"]))).await;
-    let got = t.lookup(None, &["public-bad.example", "members-bad.example"]).await;
-    assert_eq!(got, vec![("public-bad.example".into(), "public-bad.example".into(), "exact".into())]);
+    t.share(
+        &a,
+        report(
+            "public",
+            "CLEAR",
+            json!("community"),
+            json!(["public-bad.example"]),
+        ),
+    )
+    .await;
+    t.share(
+        &a,
+        report(
+            "members",
+            "GREEN",
+            json!("community"),
+            json!(["members-bad.example"]),
+        ),
+    )
+    .await;
+    let got = t
+        .lookup(None, &["public-bad.example", "members-bad.example"])
+        .await;
+    assert_eq!(
+        got,
+        vec![(
+            "public-bad.example".into(),
+            "public-bad.example".into(),
+            "exact".into()
+        )]
+    );
 }
 
 #[tokio::test]
 async fn indicators_list_filters_and_pages() {
     let t = start().await;
     let a = t.member("A", "finance", Role::Analyst);
-    let mut items: Vec<Value> = (0..30).map(|i| json!(format!("list{i:02}.example"))).collect();
+    let mut items: Vec<Value> = (0..30)
+        .map(|i| json!(format!("list{i:02}.example")))
+        .collect();
     items.push(json!({"type": "ipv4", "value": "192.0.2.55"}));
-    t.share(&a, report("many", "GREEN", json!("community"), json!(items))).await;
+    t.share(
+        &a,
+        report("many", "GREEN", json!("community"), json!(items)),
+    )
+    .await;
     let mut all = Vec::new();
     let mut cursor = String::new();
     loop {
-        let r = t.get(&format!("/api/v1/indicators?kind=domain&limit=7{cursor}"), Some(&a)).await;
+        let r = t
+            .get(
+                &format!("/api/v1/indicators?kind=domain&limit=7{cursor}"),
+                Some(&a),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         for i in r.body["indicators"].as_array().unwrap() {
             assert_eq!(i["type"], "domain");
@@ -474,19 +845,60 @@ async fn indicators_list_filters_and_pages() {
     assert_eq!(r.body["indicators"].as_array().unwrap().len(), 10);
     let r = t.get("/api/v1/indicators?type=ipv4", Some(&a)).await;
     assert_eq!(r.body["indicators"][0]["value"], "192.0.2.55");
-    let r = t.get("/api/v1/indicators?first_seen_after=2999-01-01", Some(&a)).await;
+    let r = t
+        .get("/api/v1/indicators?first_seen_after=2999-01-01", Some(&a))
+        .await;
     assert_eq!(r.body["indicators"], json!([]));
-    let r = t.get("/api/v1/indicators?last_seen_before=2999-01-01&limit=1000", Some(&a)).await;
+    let r = t
+        .get(
+            "/api/v1/indicators?last_seen_before=2999-01-01&limit=1000",
+            Some(&a),
+        )
+        .await;
     assert_eq!(r.body["indicators"].as_array().unwrap().len(), 31);
-    assert_error(&t.get("/api/v1/indicators?kind=bogus", Some(&a)).await, 400, "invalid_input", Some("kind"));
-    assert_error(&t.get("/api/v1/indicators/bogus/x", Some(&a)).await, 400, "invalid_input", Some("type"));
-    assert_error(&t.get("/api/v1/indicators/ipv4/999.1.1.1", Some(&a)).await, 400, "invalid_input", Some("value"));
+    assert_error(
+        &t.get("/api/v1/indicators?kind=bogus", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("kind"),
+    );
+    assert_error(
+        &t.get("/api/v1/indicators/bogus/x", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("type"),
+    );
+    assert_error(
+        &t.get("/api/v1/indicators/ipv4/999.1.1.1", Some(&a)).await,
+        400,
+        "invalid_input",
+        Some("value"),
+    );
     // URL values travel in the path unencoded.
-    t.share(&a, report("url", "GREEN", json!("community"), json!(["http://path.example/a/b?c=d"]))).await;
-    let r = t.get("/api/v1/indicators/url/http://path.example/a/b?c=d", Some(&a)).await;
+    t.share(
+        &a,
+        report(
+            "url",
+            "GREEN",
+            json!("community"),
+            json!(["http://path.example/a/b?c=d"]),
+        ),
+    )
+    .await;
+    let r = t
+        .get(
+            "/api/v1/indicators/url/http://path.example/a/b?c=d",
+            Some(&a),
+        )
+        .await;
     // The query string is not part of the path: the indicator is found without it only if listed so.
     assert!(r.status == StatusCode::OK || r.status == StatusCode::NOT_FOUND);
-    let r = t.get("/api/v1/indicators/url/http%3A%2F%2Fpath.example%2Fa%2Fb%3Fc%3Dd", Some(&a)).await;
+    let r = t
+        .get(
+            "/api/v1/indicators/url/http%3A%2F%2Fpath.example%2Fa%2Fb%3Fc%3Dd",
+            Some(&a),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["value"], "http://path.example/a/b?c=d");
 }
@@ -500,82 +912,276 @@ async fn errors_have_the_right_status_and_shape() {
 
     // 400: field named, for each kind of mistake.
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"title": "", "incident_type": "phishing", "tlp": "GREEN", "audience": "community"}), "title"),
-        (json!({"title": "x".repeat(201), "incident_type": "phishing", "tlp": "GREEN", "audience": "community"}), "title"),
-        (json!({"title": "t", "incident_type": "alien", "tlp": "GREEN", "audience": "community"}), "incident_type"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "BLUE", "audience": "community"}), "tlp"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "everyone"}), "audience"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": {"sectors": ["mars"]}}), "audience.sectors[0]"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": {"orgs": ["Nobody"]}}), "audience.orgs[0]"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "indicators": [{"type": "ipv4", "value": "1.2.3"}, {"type": "md5", "value": "abc"}]}), "indicators[1].value"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "indicators": [{"type": "colour", "value": "red"}]}), "indicators[0].type"),
-        (json!({"incident_type": "phishing", "tlp": "GREEN", "audience": "community"}), "title"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "anonymous": "yes"}), "anonymous"),
-        (json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "sector": "mars"}), "sector"),
+        (
+            json!({"title": "", "incident_type": "phishing", "tlp": "GREEN", "audience": "community"}),
+            "title",
+        ),
+        (
+            json!({"title": "x".repeat(201), "incident_type": "phishing", "tlp": "GREEN", "audience": "community"}),
+            "title",
+        ),
+        (
+            json!({"title": "t", "incident_type": "alien", "tlp": "GREEN", "audience": "community"}),
+            "incident_type",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "BLUE", "audience": "community"}),
+            "tlp",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "everyone"}),
+            "audience",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": {"sectors": ["mars"]}}),
+            "audience.sectors[0]",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": {"orgs": ["Nobody"]}}),
+            "audience.orgs[0]",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "indicators": [{"type": "ipv4", "value": "1.2.3"}, {"type": "md5", "value": "abc"}]}),
+            "indicators[1].value",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "indicators": [{"type": "colour", "value": "red"}]}),
+            "indicators[0].type",
+        ),
+        (
+            json!({"incident_type": "phishing", "tlp": "GREEN", "audience": "community"}),
+            "title",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "anonymous": "yes"}),
+            "anonymous",
+        ),
+        (
+            json!({"title": "t", "incident_type": "phishing", "tlp": "GREEN", "audience": "community", "sector": "mars"}),
+            "sector",
+        ),
     ];
     for (body, field) in cases {
         let r = t.post("/api/v1/reports", Some(&a), body).await;
         assert_error(&r, 400, "invalid_input", Some(field));
     }
-    assert_eq!(t.hub.store().count_reports().unwrap(), 0, "nothing half-written");
+    assert_eq!(
+        t.hub.store().count_reports().unwrap(),
+        0,
+        "nothing half-written"
+    );
     // Malformed JSON.
-    let r = t.client.post(format!("{}/api/v1/reports", t.base)).bearer_auth(&a).header("content-type", "application/json").body("{\"title\":").send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/reports", t.base))
+        .bearer_auth(&a)
+        .header("content-type", "application/json")
+        .body("{\"title\":")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["field"], "body");
     // 415.
-    let r = t.client.post(format!("{}/api/v1/reports", t.base)).bearer_auth(&a).body("title=x").send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/reports", t.base))
+        .bearer_auth(&a)
+        .body("title=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
     // 401: missing, malformed, unknown, revoked.
-    assert_error(&t.post("/api/v1/reports", None, json!({})).await, 401, "unauthorized", None);
-    let r = t.client.get(format!("{}/api/v1/me", t.base)).header("authorization", "Basic abc").send().await.unwrap();
+    assert_error(
+        &t.post("/api/v1/reports", None, json!({})).await,
+        401,
+        "unauthorized",
+        None,
+    );
+    let r = t
+        .client
+        .get(format!("{}/api/v1/me", t.base))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_error(&t.get("/api/v1/me", Some("kyj_0000000000000000_0000000000000000000000000000000000000000000000000000000000000000")).await, 401, "unauthorized", None);
-    assert_error(&t.get("/api/v1/me", Some(&(a.clone() + "x"))).await, 401, "unauthorized", None);
+    assert_error(
+        &t.get("/api/v1/me", Some(&(a.clone() + "x"))).await,
+        401,
+        "unauthorized",
+        None,
+    );
     let me = t.get("/api/v1/me", Some(&a)).await;
-    assert_eq!(me.body, json!({"organization": "A", "sector": "finance", "role": "analyst"}));
+    assert_eq!(
+        me.body,
+        json!({"organization": "A", "sector": "finance", "role": "analyst"})
+    );
     assert!(t.hub.revoke_token(&a).unwrap());
-    assert_error(&t.get("/api/v1/me", Some(&a)).await, 401, "unauthorized", None);
+    assert_error(
+        &t.get("/api/v1/me", Some(&a)).await,
+        401,
+        "unauthorized",
+        None,
+    );
     // 403.
-    assert_error(&t.post("/api/v1/reports", Some(&consumer), report("t", "GREEN", json!("community"), json!([]))).await, 403, "forbidden", None);
-    assert_error(&t.post("/api/v1/orgs", Some(&consumer), json!({"name": "X", "sector": "gas"})).await, 403, "forbidden", None);
+    assert_error(
+        &t.post(
+            "/api/v1/reports",
+            Some(&consumer),
+            report("t", "GREEN", json!("community"), json!([])),
+        )
+        .await,
+        403,
+        "forbidden",
+        None,
+    );
+    assert_error(
+        &t.post(
+            "/api/v1/orgs",
+            Some(&consumer),
+            json!({"name": "X", "sector": "gas"}),
+        )
+        .await,
+        403,
+        "forbidden",
+        None,
+    );
     // 404: unknown report id, malformed id, unknown route.
     let b = t.member("B", "finance", Role::Analyst);
-    assert_error(&t.get("/api/v1/reports/00000000-0000-4000-8000-000000000000", Some(&b)).await, 404, "not_found", None);
-    assert_error(&t.get("/api/v1/reports/not-a-uuid", Some(&b)).await, 404, "not_found", None);
-    assert_error(&t.get("/api/v1/nothing-here", Some(&b)).await, 404, "not_found", None);
+    assert_error(
+        &t.get(
+            "/api/v1/reports/00000000-0000-4000-8000-000000000000",
+            Some(&b),
+        )
+        .await,
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &t.get("/api/v1/reports/not-a-uuid", Some(&b)).await,
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &t.get("/api/v1/nothing-here", Some(&b)).await,
+        404,
+        "not_found",
+        None,
+    );
     // 405.
-    assert_error(&t.call(Method::PUT, "/api/v1/reports", Some(&b), None).await, 405, "method_not_allowed", None);
+    assert_error(
+        &t.call(Method::PUT, "/api/v1/reports", Some(&b), None).await,
+        405,
+        "method_not_allowed",
+        None,
+    );
     // 409: duplicate organization through the admin API; 201 first.
-    let r = t.post("/api/v1/orgs", Some(&admin), json!({"name": "New Org", "sector": "gas"})).await;
+    let r = t
+        .post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"name": "New Org", "sector": "gas"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_error(&t.post("/api/v1/orgs", Some(&admin), json!({"name": "New Org", "sector": "gas"})).await, 409, "conflict", None);
-    assert_error(&t.post("/api/v1/orgs", Some(&admin), json!({"name": "Other", "sector": "mars"})).await, 400, "invalid_input", Some("sector"));
+    assert_error(
+        &t.post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"name": "New Org", "sector": "gas"}),
+        )
+        .await,
+        409,
+        "conflict",
+        None,
+    );
+    assert_error(
+        &t.post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"name": "Other", "sector": "mars"}),
+        )
+        .await,
+        400,
+        "invalid_input",
+        Some("sector"),
+    );
     // Admin mints and revokes tokens over the API.
-    let r = t.post("/api/v1/tokens", Some(&admin), json!({"org": "New Org", "role": "consumer"})).await;
+    let r = t
+        .post(
+            "/api/v1/tokens",
+            Some(&admin),
+            json!({"org": "New Org", "role": "consumer"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let tok = r.body["token"].as_str().unwrap().to_string();
     assert_eq!(t.get("/api/v1/me", Some(&tok)).await.status, StatusCode::OK);
     let id = r.body["id"].as_str().unwrap();
-    assert_eq!(t.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&admin), None).await.status, StatusCode::NO_CONTENT);
-    assert_error(&t.get("/api/v1/me", Some(&tok)).await, 401, "unauthorized", None);
-    assert_error(&t.post("/api/v1/tokens", Some(&admin), json!({"org": "Nobody", "role": "consumer"})).await, 400, "invalid_input", Some("org"));
+    assert_eq!(
+        t.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        &t.get("/api/v1/me", Some(&tok)).await,
+        401,
+        "unauthorized",
+        None,
+    );
+    assert_error(
+        &t.post(
+            "/api/v1/tokens",
+            Some(&admin),
+            json!({"org": "Nobody", "role": "consumer"}),
+        )
+        .await,
+        400,
+        "invalid_input",
+        Some("org"),
+    );
 }
 
 #[tokio::test]
 async fn oversized_bodies_get_413_and_floods_get_429() {
-    let t = start_with_config("max_body_bytes = 4096\nrate_limit_per_second = 1.0\nrate_limit_burst = 5.0\n").await;
+    let t = start_with_config(
+        "max_body_bytes = 4096\nrate_limit_per_second = 1.0\nrate_limit_burst = 5.0\n",
+    )
+    .await;
     let a = t.member("A", "finance", Role::Analyst);
     let big = report(&"x".repeat(10), "GREEN", json!("community"), json!([]));
     let mut big = big;
     big["description"] = json!("y".repeat(8000));
-    assert_error(&t.post("/api/v1/reports", Some(&a), big).await, 413, "too_large", None);
+    assert_error(
+        &t.post("/api/v1/reports", Some(&a), big).await,
+        413,
+        "too_large",
+        None,
+    );
     let mut statuses = Vec::new();
     for _ in 0..10 {
         statuses.push(t.get("/api/v1/me", Some(&a)).await);
     }
-    let limited: Vec<&Resp> = statuses.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).collect();
-    assert!(limited.len() >= 4, "expected most of the burst-exceeding requests refused");
+    let limited: Vec<&Resp> = statuses
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(
+        limited.len() >= 4,
+        "expected most of the burst-exceeding requests refused"
+    );
     assert_error(limited[0], 429, "rate_limited", None);
     assert_eq!(limited[0].headers["retry-after"], "1");
 }
@@ -605,8 +1211,17 @@ async fn health_and_metrics() {
     assert_eq!(h.body, json!({"status": "ok", "indicators": 1}));
     let m = t.get("/metrics", None).await;
     assert_eq!(m.status, StatusCode::OK);
-    assert!(m.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
-    assert!(m.text.contains("kyojo_http_requests_total{route=\"/api/v1/reports\",method=\"POST\",status=\"201\"} 1"), "{}", m.text);
+    assert!(m.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(
+        m.text.contains(
+            "kyojo_http_requests_total{route=\"/api/v1/reports\",method=\"POST\",status=\"201\"} 1"
+        ),
+        "{}",
+        m.text
+    );
     assert!(m.text.contains("kyojo_reports 1"));
     assert!(m.text.contains("kyojo_index_indicators 1"));
     assert!(!m.text.contains("Secret Org Name"));

@@ -197,7 +197,8 @@ fn indicator_row(r: &Row<'_>) -> rusqlite::Result<IndicatorRecord> {
 }
 
 fn blob16(v: Vec<u8>) -> rusqlite::Result<[u8; 16]> {
-    v.try_into().map_err(|_| corrupt("report uid is not 16 bytes"))
+    v.try_into()
+        .map_err(|_| corrupt("report uid is not 16 bytes"))
 }
 
 fn audience_to_sql(a: &Audience) -> (&'static str, String) {
@@ -340,7 +341,9 @@ fn upsert_indicator(
         )?
         .execute(params![obs.kind.as_str(), obs.value, now])?;
     let rec = tx
-        .prepare_cached("SELECT id, kind, value, created_at FROM indicators WHERE kind = ?1 AND value = ?2")?
+        .prepare_cached(
+            "SELECT id, kind, value, created_at FROM indicators WHERE kind = ?1 AND value = ?2",
+        )?
         .query_row(params![obs.kind.as_str(), obs.value], indicator_row)?;
     Ok((rec, inserted == 1))
 }
@@ -370,7 +373,10 @@ fn link_indicators(
 }
 
 /// Deletes indicators among `ids` that no report and no sighting refers to.
-fn delete_orphans(tx: &rusqlite::Transaction<'_>, ids: &[IndicatorId]) -> Result<Vec<IndicatorRecord>> {
+fn delete_orphans(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[IndicatorId],
+) -> Result<Vec<IndicatorRecord>> {
     let mut removed = Vec::new();
     for id in ids {
         let rec = tx
@@ -470,9 +476,11 @@ impl Store for SqliteStore {
 
     fn org_by_name(&self, name: &str) -> Result<Option<Org>> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT id, name, sector, created_at FROM orgs WHERE name = ?1")?
-                .query_row([name], org_row)
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT id, name, sector, created_at FROM orgs WHERE name = ?1")?
+                    .query_row([name], org_row)
+                    .optional()?,
+            )
         })
     }
 
@@ -496,7 +504,8 @@ impl Store for SqliteStore {
 
     fn list_orgs(&self) -> Result<Vec<Org>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id, name, sector, created_at FROM orgs ORDER BY name")?;
+            let mut stmt =
+                c.prepare_cached("SELECT id, name, sector, created_at FROM orgs ORDER BY name")?;
             let rows = stmt.query_map([], org_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -507,7 +516,14 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO tokens (public_id, org_id, role, label, secret_hash, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![t.public_id, t.org, t.role.as_str(), t.label, &t.secret_hash[..], t.created_at],
+                params![
+                    t.public_id,
+                    t.org,
+                    t.role.as_str(),
+                    t.label,
+                    &t.secret_hash[..],
+                    t.created_at
+                ],
             )?;
             let sql = format!("{TOKEN_SELECT} WHERE t.public_id = ?1");
             Ok(tx.query_row(&sql, [&t.public_id], token_row)?)
@@ -594,7 +610,11 @@ impl Store for SqliteStore {
         self.read(|c| load_report(c, uid))
     }
 
-    fn update_report(&self, uid: &[u8; 16], p: &ReportPatch) -> Result<(ReportRecord, IndicatorChanges)> {
+    fn update_report(
+        &self,
+        uid: &[u8; 16],
+        p: &ReportPatch,
+    ) -> Result<(ReportRecord, IndicatorChanges)> {
         let changes = self.write(|tx| {
             let sql = format!("SELECT {REPORT_COLS} FROM reports r WHERE r.uid = ?1");
             let current = tx
@@ -632,7 +652,10 @@ impl Store for SqliteStore {
             let mut changes = IndicatorChanges::default();
             if let Some(indicators) = &p.indicators {
                 let before = linked_ids(tx, current.rowid)?;
-                tx.execute("DELETE FROM report_indicators WHERE report_id = ?1", [current.rowid])?;
+                tx.execute(
+                    "DELETE FROM report_indicators WHERE report_id = ?1",
+                    [current.rowid],
+                )?;
                 changes.added = link_indicators(tx, current.rowid, indicators, p.updated_at)?;
                 changes.removed = delete_orphans(tx, &before)?;
             }
@@ -647,11 +670,16 @@ impl Store for SqliteStore {
     fn delete_report(&self, uid: &[u8; 16]) -> Result<IndicatorChanges> {
         self.write(|tx| {
             let rowid: ReportRowId = tx
-                .query_row("SELECT id FROM reports WHERE uid = ?1", [&uid[..]], |r| r.get(0))
+                .query_row("SELECT id FROM reports WHERE uid = ?1", [&uid[..]], |r| {
+                    r.get(0)
+                })
                 .optional()?
                 .ok_or_else(|| StoreError::NotFound("report".into()))?;
             let before = linked_ids(tx, rowid)?;
-            tx.execute("DELETE FROM report_indicators WHERE report_id = ?1", [rowid])?;
+            tx.execute(
+                "DELETE FROM report_indicators WHERE report_id = ?1",
+                [rowid],
+            )?;
             tx.execute("DELETE FROM reports WHERE id = ?1", [rowid])?;
             Ok(IndicatorChanges {
                 added: Vec::new(),
@@ -696,7 +724,9 @@ impl Store for SqliteStore {
     }
 
     fn count_reports(&self) -> Result<u64> {
-        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64))
+        self.read(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64)
+        })
     }
 
     fn indicator(&self, kind: Kind, value: &str) -> Result<Option<IndicatorRecord>> {
@@ -729,7 +759,8 @@ impl Store for SqliteStore {
 
     fn scan_indicators(&self, s: &IndicatorScan) -> Result<Vec<IndicatorRecord>> {
         self.read(|c| {
-            let mut sql = "SELECT id, kind, value, created_at FROM indicators WHERE 1 = 1".to_string();
+            let mut sql =
+                "SELECT id, kind, value, created_at FROM indicators WHERE 1 = 1".to_string();
             let mut args: Vec<rusqlite::types::Value> = Vec::new();
             if let Some(after) = s.after {
                 sql.push_str(" AND id > ?");
@@ -834,7 +865,8 @@ impl Store for SqliteStore {
 
     fn for_each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, kind, value, created_at FROM indicators ORDER BY id")?;
+            let mut stmt =
+                c.prepare("SELECT id, kind, value, created_at FROM indicators ORDER BY id")?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 f(indicator_row(row)?);
@@ -844,7 +876,11 @@ impl Store for SqliteStore {
     }
 
     fn count_indicators(&self) -> Result<u64> {
-        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM indicators", [], |r| r.get::<_, i64>(0))? as u64))
+        self.read(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM indicators", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+        })
     }
 
     fn add_sightings(&self, org: OrgId, batch: &[NewSighting]) -> Result<SightingsWritten> {
@@ -873,7 +909,9 @@ impl Store for SqliteStore {
     }
 
     fn count_sighting_rows(&self) -> Result<u64> {
-        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM sightings", [], |r| r.get::<_, i64>(0))? as u64))
+        self.read(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM sightings", [], |r| r.get::<_, i64>(0))? as u64)
+        })
     }
 }
 
@@ -919,7 +957,10 @@ mod tests {
         }
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.list_orgs().unwrap().len(), 1);
-        assert!(matches!(s.create_org("acme", "gas", 2), Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            s.create_org("acme", "gas", 2),
+            Err(StoreError::Conflict(_))
+        ));
     }
 
     #[test]
@@ -927,8 +968,12 @@ mod tests {
         let (_d, s) = open();
         let org = s.create_org("acme", "finance", 1).unwrap();
         let seal = [9u8; 32];
-        s.insert_report(&new_report(1, Owner::Sealed(seal), vec![obs(Kind::Domain, "evil.example")]))
-            .unwrap();
+        s.insert_report(&new_report(
+            1,
+            Owner::Sealed(seal),
+            vec![obs(Kind::Domain, "evil.example")],
+        ))
+        .unwrap();
         let owner_org: Option<i64> = s
             .read(|c| Ok(c.query_row("SELECT owner_org FROM reports", [], |r| r.get(0))?))
             .unwrap();
@@ -945,13 +990,24 @@ mod tests {
         let a = obs(Kind::Domain, "a.example");
         let b = obs(Kind::Ipv4, "192.0.2.1");
         let (rec, ch) = s
-            .insert_report(&new_report(1, Owner::Org(org.id), vec![a.clone(), b.clone(), a.clone()]))
+            .insert_report(&new_report(
+                1,
+                Owner::Org(org.id),
+                vec![a.clone(), b.clone(), a.clone()],
+            ))
             .unwrap();
         assert_eq!(rec.indicators, vec![a.clone(), b.clone()]);
         assert_eq!(ch.added.len(), 2);
         // A sighting keeps b alive after the report drops it.
-        s.add_sightings(org.id, &[NewSighting { observable: b.clone(), seen_at: 5, count: 2 }])
-            .unwrap();
+        s.add_sightings(
+            org.id,
+            &[NewSighting {
+                observable: b.clone(),
+                seen_at: 5,
+                count: 2,
+            }],
+        )
+        .unwrap();
         let (rec, ch) = s
             .update_report(
                 &[1; 16],
@@ -965,12 +1021,21 @@ mod tests {
             .unwrap();
         assert_eq!(rec.title, "new");
         assert_eq!(rec.updated_at, 2000);
-        assert_eq!(ch.removed.iter().map(|r| r.observable.clone()).collect::<Vec<_>>(), vec![a.clone()]);
+        assert_eq!(
+            ch.removed
+                .iter()
+                .map(|r| r.observable.clone())
+                .collect::<Vec<_>>(),
+            vec![a.clone()]
+        );
         assert!(s.indicator(Kind::Ipv4, "192.0.2.1").unwrap().is_some());
         let ch = s.delete_report(&[1; 16]).unwrap();
         assert_eq!(ch.removed.len(), 1);
         assert!(s.report_by_uid(&[1; 16]).unwrap().is_none());
-        assert!(matches!(s.delete_report(&[1; 16]), Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            s.delete_report(&[1; 16]),
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[test]
@@ -980,14 +1045,28 @@ mod tests {
         let o2 = s.create_org("two", "water", 1).unwrap();
         let x = obs(Kind::Domain, "x.example");
         let day = 86_400_000;
-        let batch = |t: i64, n: u64| NewSighting { observable: x.clone(), seen_at: t, count: n };
-        let w = s.add_sightings(o1.id, &[batch(day + 10, 1), batch(day + 20, 4)]).unwrap();
+        let batch = |t: i64, n: u64| NewSighting {
+            observable: x.clone(),
+            seen_at: t,
+            count: n,
+        };
+        let w = s
+            .add_sightings(o1.id, &[batch(day + 10, 1), batch(day + 20, 4)])
+            .unwrap();
         assert_eq!(w.accepted, 2);
         assert_eq!(w.new_indicators.len(), 1);
         s.add_sightings(o2.id, &[batch(2 * day + 1, 7)]).unwrap();
         let rows = s.sightings_of(w.new_indicators[0].id).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].count, rows[0].first_seen, rows[0].last_seen, rows[0].day), (5, day + 10, day + 20, 1));
+        assert_eq!(
+            (
+                rows[0].count,
+                rows[0].first_seen,
+                rows[0].last_seen,
+                rows[0].day
+            ),
+            (5, day + 10, day + 20, 1)
+        );
         assert_eq!(rows[1].org_sector, "water");
         let sums = s.sighting_summaries(&[w.new_indicators[0].id]).unwrap();
         assert_eq!(sums.len(), 2);
@@ -1011,7 +1090,10 @@ mod tests {
         assert_eq!(t.org.name, "acme");
         assert!(s.revoke_token("abc", 4).unwrap());
         assert!(!s.revoke_token("abc", 5).unwrap());
-        assert_eq!(s.token_by_public_id("abc").unwrap().unwrap().revoked_at, Some(4));
+        assert_eq!(
+            s.token_by_public_id("abc").unwrap().unwrap().revoked_at,
+            Some(4)
+        );
     }
 
     #[test]
@@ -1019,21 +1101,45 @@ mod tests {
         let (_d, s) = open();
         let org = s.create_org("acme", "finance", 1).unwrap();
         for i in 0..10u8 {
-            let mut r = new_report(i, Owner::Org(org.id), vec![obs(Kind::Domain, &format!("d{i}.example"))]);
+            let mut r = new_report(
+                i,
+                Owner::Org(org.id),
+                vec![obs(Kind::Domain, &format!("d{i}.example"))],
+            );
             r.created_at = 1000 + i as i64;
             if i % 2 == 0 {
                 r.incident_type = IncidentType::Malware;
             }
             s.insert_report(&r).unwrap();
         }
-        let page = s.scan_reports(&ReportScan { limit: 3, ..Default::default() }).unwrap();
-        assert_eq!(page.iter().map(|r| r.created_at).collect::<Vec<_>>(), vec![1009, 1008, 1007]);
-        let next = s
-            .scan_reports(&ReportScan { before: Some(page[2].rowid), limit: 100, incident_type: Some(IncidentType::Malware), ..Default::default() })
+        let page = s
+            .scan_reports(&ReportScan {
+                limit: 3,
+                ..Default::default()
+            })
             .unwrap();
-        assert_eq!(next.iter().map(|r| r.created_at).collect::<Vec<_>>(), vec![1006, 1004, 1002, 1000]);
+        assert_eq!(
+            page.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+            vec![1009, 1008, 1007]
+        );
+        let next = s
+            .scan_reports(&ReportScan {
+                before: Some(page[2].rowid),
+                limit: 100,
+                incident_type: Some(IncidentType::Malware),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            next.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+            vec![1006, 1004, 1002, 1000]
+        );
         let found = s
-            .scan_indicators(&IndicatorScan { text: Some("d7".into()), limit: 10, ..Default::default() })
+            .scan_indicators(&IndicatorScan {
+                text: Some("d7".into()),
+                limit: 10,
+                ..Default::default()
+            })
             .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].observable.value, "d7.example");

@@ -36,7 +36,9 @@ pub async fn start_with_config(config: &str) -> TestHub {
         std::fs::write(dir.path().join("kyojo.toml"), config).expect("write config");
     }
     let hub = Arc::new(Hub::open(dir.path()).expect("open hub"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kyojo_server::serve(listener, hub.clone(), async move {
@@ -67,8 +69,16 @@ impl TestHub {
         self.hub.create_token(org, role, None).expect("token").1
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -80,7 +90,12 @@ impl TestHub {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -99,15 +114,24 @@ impl TestHub {
     }
 
     /// Which of `values` a lookup by `token` matches, as (canonical, indicator value, match).
-    pub async fn lookup(&self, token: Option<&str>, values: &[&str]) -> Vec<(String, String, String)> {
-        let r = self.post("/api/v1/lookup", token, json!({ "values": values })).await;
+    pub async fn lookup(
+        &self,
+        token: Option<&str>,
+        values: &[&str],
+    ) -> Vec<(String, String, String)> {
+        let r = self
+            .post("/api/v1/lookup", token, json!({ "values": values }))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let mut out = Vec::new();
         for res in r.body["results"].as_array().expect("results") {
             for m in res["matches"].as_array().expect("matches") {
                 out.push((
                     res["canonical"].as_str().unwrap_or_default().to_string(),
-                    m["indicator"]["value"].as_str().unwrap_or_default().to_string(),
+                    m["indicator"]["value"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                     m["match"].as_str().unwrap_or_default().to_string(),
                 ));
             }
@@ -132,7 +156,13 @@ pub fn report(title: &str, tlp: &str, audience: Value, indicators: Value) -> Val
 pub fn assert_error(r: &Resp, status: u16, code: &str, field: Option<&str>) {
     assert_eq!(r.status.as_u16(), status, "{}", r.text);
     assert_eq!(r.body["error"]["code"], code, "{}", r.text);
-    assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{}",
+        r.text
+    );
     if let Some(f) = field {
         assert_eq!(r.body["error"]["field"], f, "{}", r.text);
     }
