@@ -109,6 +109,16 @@ fn audience_json(a: &Aud) -> Value {
     }
 }
 
+/// The report ids in a `{"reports": [...]}` body.
+fn report_ids(body: &Value, key: &str) -> BTreeSet<String> {
+    body[key].as_array().map_or_else(BTreeSet::new, |items| {
+        items
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect()
+    })
+}
+
 async fn check_seed(seed: u64) {
     let t = start().await;
     let tokens: Vec<String> = ORGS
@@ -143,12 +153,7 @@ async fn check_seed(seed: u64) {
         // Listing.
         let list = t.get("/api/v1/reports?limit=1000", token).await;
         assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-        let listed: BTreeSet<String> = list.body["reports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_string())
-            .collect();
+        let listed = report_ids(&list.body, "reports");
         assert_eq!(
             listed.iter().collect::<BTreeSet<_>>(),
             expected,
@@ -213,12 +218,7 @@ async fn check_seed(seed: u64) {
         if expected.is_empty() {
             assert_eq!(d.status, StatusCode::NOT_FOUND);
         } else {
-            let ids: BTreeSet<String> = d.body["reports"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_str().unwrap().to_string())
-                .collect();
+            let ids = report_ids(&d.body, "reports");
             assert_eq!(
                 ids.iter().collect::<BTreeSet<_>>(),
                 expected,
@@ -229,12 +229,7 @@ async fn check_seed(seed: u64) {
         // Its own organization finds each of its reports, anonymous or not.
         if let Some(v) = viewer {
             let mine = t.get("/api/v1/reports?mine=true&limit=1000", token).await;
-            let got: BTreeSet<String> = mine.body["reports"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_str().unwrap().to_string())
-                .collect();
+            let got = report_ids(&mine.body, "reports");
             let want: BTreeSet<String> = reports
                 .iter()
                 .filter(|(_, m)| m.owner == v)

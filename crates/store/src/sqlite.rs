@@ -326,6 +326,26 @@ fn placeholders(n: usize) -> String {
 /// SQLite limits bound parameters; large id lists are queried in chunks.
 const CHUNK: usize = 500;
 
+/// Runs `sql` (whose `{in}` stands for the `IN (...)` list) over `ids` in
+/// chunks, mapping every row.
+fn query_in<T>(
+    conn: &Connection,
+    ids: &[i64],
+    sql: &str,
+    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let sql = sql.replace("{in}", &placeholders(chunk.len()));
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(chunk.iter()))?;
+        while let Some(row) = rows.next()? {
+            out.push(map(row)?);
+        }
+    }
+    Ok(out)
+}
+
 // ---- helpers used inside write transactions ------------------------------------
 
 /// Finds or creates the indicator; returns its record and whether it is new.
@@ -486,19 +506,12 @@ impl Store for SqliteStore {
 
     fn orgs_by_id(&self, ids: &[OrgId]) -> Result<Vec<Org>> {
         self.read(|c| {
-            let mut out = Vec::new();
-            for chunk in ids.chunks(CHUNK) {
-                let sql = format!(
-                    "SELECT id, name, sector, created_at FROM orgs WHERE id IN ({})",
-                    placeholders(chunk.len())
-                );
-                let mut stmt = c.prepare(&sql)?;
-                let rows = stmt.query_map(params_from_iter(chunk.iter()), org_row)?;
-                for r in rows {
-                    out.push(r?);
-                }
-            }
-            Ok(out)
+            query_in(
+                c,
+                ids,
+                "SELECT id, name, sector, created_at FROM orgs WHERE id IN ({in})",
+                org_row,
+            )
         })
     }
 
@@ -741,19 +754,12 @@ impl Store for SqliteStore {
 
     fn indicators_by_id(&self, ids: &[IndicatorId]) -> Result<Vec<IndicatorRecord>> {
         self.read(|c| {
-            let mut out = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(CHUNK) {
-                let sql = format!(
-                    "SELECT id, kind, value, created_at FROM indicators WHERE id IN ({}) ORDER BY id",
-                    placeholders(chunk.len())
-                );
-                let mut stmt = c.prepare(&sql)?;
-                let rows = stmt.query_map(params_from_iter(chunk.iter()), indicator_row)?;
-                for r in rows {
-                    out.push(r?);
-                }
-            }
-            Ok(out)
+            query_in(
+                c,
+                ids,
+                "SELECT id, kind, value, created_at FROM indicators WHERE id IN ({in}) ORDER BY id",
+                indicator_row,
+            )
         })
     }
 
@@ -784,47 +790,35 @@ impl Store for SqliteStore {
     }
 
     fn report_links(&self, ids: &[IndicatorId]) -> Result<Vec<ReportLink>> {
+        let sql = format!(
+            "SELECT ri.indicator_id AS indicator_id, {REPORT_COLS} FROM report_indicators ri
+             JOIN reports r ON r.id = ri.report_id
+             WHERE ri.indicator_id IN ({{in}}) ORDER BY ri.indicator_id, r.id DESC"
+        );
         self.read(|c| {
-            let mut out = Vec::new();
-            for chunk in ids.chunks(CHUNK) {
-                let sql = format!(
-                    "SELECT ri.indicator_id AS indicator_id, {REPORT_COLS} FROM report_indicators ri
-                     JOIN reports r ON r.id = ri.report_id
-                     WHERE ri.indicator_id IN ({}) ORDER BY ri.indicator_id, r.id DESC",
-                    placeholders(chunk.len())
-                );
-                let mut stmt = c.prepare(&sql)?;
-                let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
-                    let incident: String = r.get("incident_type")?;
-                    Ok(ReportLink {
-                        indicator: r.get("indicator_id")?,
-                        report: r.get("id")?,
-                        uid: blob16(r.get("uid")?)?,
-                        title: r.get("title")?,
-                        incident_type: incident_of(&incident)?,
-                        access: access_row(r)?,
-                        created_at: r.get("created_at")?,
-                    })
-                })?;
-                for r in rows {
-                    out.push(r?);
-                }
-            }
-            Ok(out)
+            query_in(c, ids, &sql, |r| {
+                let incident: String = r.get("incident_type")?;
+                Ok(ReportLink {
+                    indicator: r.get("indicator_id")?,
+                    report: r.get("id")?,
+                    uid: blob16(r.get("uid")?)?,
+                    title: r.get("title")?,
+                    incident_type: incident_of(&incident)?,
+                    access: access_row(r)?,
+                    created_at: r.get("created_at")?,
+                })
+            })
         })
     }
 
     fn sighting_summaries(&self, ids: &[IndicatorId]) -> Result<Vec<SightingSummary>> {
         self.read(|c| {
-            let mut out = Vec::new();
-            for chunk in ids.chunks(CHUNK) {
-                let sql = format!(
-                    "SELECT indicator_id, org_id, SUM(count), MIN(first_seen), MAX(last_seen)
-                     FROM sightings WHERE indicator_id IN ({}) GROUP BY indicator_id, org_id",
-                    placeholders(chunk.len())
-                );
-                let mut stmt = c.prepare(&sql)?;
-                let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| {
+            query_in(
+                c,
+                ids,
+                "SELECT indicator_id, org_id, SUM(count), MIN(first_seen), MAX(last_seen)
+                 FROM sightings WHERE indicator_id IN ({in}) GROUP BY indicator_id, org_id",
+                |r| {
                     Ok(SightingSummary {
                         indicator: r.get(0)?,
                         org: r.get(1)?,
@@ -832,12 +826,8 @@ impl Store for SqliteStore {
                         first_seen: r.get(3)?,
                         last_seen: r.get(4)?,
                     })
-                })?;
-                for r in rows {
-                    out.push(r?);
-                }
-            }
-            Ok(out)
+                },
+            )
         })
     }
 
