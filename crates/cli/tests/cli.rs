@@ -37,16 +37,27 @@ impl Drop for Server {
 }
 
 fn serve(data: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kyojo"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    serve_logging(data, extra, None)
+}
+
+/// Like [`serve`], with the server's log (at debug level) written to `log`.
+fn serve_logging(data: &Path, extra: &[&str], log: Option<&Path>) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kyojo"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .arg("--data")
         .arg(data)
-        .env("KYOJO_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn kyojo serve");
+        .stdout(Stdio::piped());
+    match log {
+        Some(path) => {
+            cmd.env("KYOJO_LOG", "debug")
+                .stderr(std::fs::File::create(path).expect("log file"));
+        }
+        None => {
+            cmd.env("KYOJO_LOG", "warn").stderr(Stdio::inherit());
+        }
+    }
+    let mut child = cmd.spawn().expect("spawn kyojo serve");
     let out = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -305,4 +316,58 @@ fn acknowledged_writes_survive_kill_9() {
     );
     assert_eq!(l["results"][0]["matches"][0]["match"], "parent_domain");
     let _: Value = l;
+}
+
+#[test]
+fn anonymous_reports_leave_no_organization_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    kyojo(
+        d,
+        &["org", "add", "Quiet Hospital 7f3a", "--sector", "medical"],
+    );
+    let token = stdout(&kyojo(
+        d,
+        &[
+            "token",
+            "create",
+            "--org",
+            "Quiet Hospital 7f3a",
+            "--role",
+            "analyst",
+        ],
+    ))
+    .trim()
+    .to_string();
+    let log = d.join("server.log");
+    let server = serve_logging(d, &[], Some(&log));
+    let body = json!({"title": "we were hit", "incident_type": "ransomware", "tlp": "GREEN",
+                      "audience": "community", "anonymous": true, "indicators": ["quiet-7f3a.example"]});
+    let (s, r) = http::request(
+        "POST",
+        &format!("{}/api/v1/reports", server.base),
+        &token,
+        Some(body),
+    );
+    assert_eq!(s, 201);
+    let id = r["id"].as_str().unwrap().to_string();
+    let (s, _) = http::request(
+        "GET",
+        &format!("{}/api/v1/reports/{id}", server.base),
+        &token,
+        None,
+    );
+    assert_eq!(s, 200);
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("/api/v1/reports"),
+        "the request log is there: {text}"
+    );
+    for secret in ["Quiet Hospital", "7f3a", &token[4..20]] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} appears in the log:\n{text}"
+        );
+    }
 }

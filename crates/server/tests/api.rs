@@ -1227,3 +1227,48 @@ async fn health_and_metrics() {
     assert!(!m.text.contains("Secret Org Name"));
     assert!(!m.text.contains("m.example"));
 }
+
+#[tokio::test]
+async fn the_sector_list_is_configurable_with_both_languages() {
+    let t = start_with_config(
+        "hub_name = \"Port ISAC\"\n[[sectors]]\nslug = \"ports\"\nen = \"Ports\"\nja = \"港湾\"\n[[sectors]]\nslug = \"chemicals\"\nen = \"Chemicals\"\nja = \"化学\"\n",
+    )
+    .await;
+    let s = t.get("/api/v1/sectors", None).await;
+    assert_eq!(
+        s.body["sectors"],
+        json!([{"slug": "ports", "en": "Ports", "ja": "港湾"}, {"slug": "chemicals", "en": "Chemicals", "ja": "化学"}])
+    );
+    assert!(t.hub.add_org("Harbour", "ports").is_ok());
+    let err = t.hub.add_org("Bank", "finance").unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("sector"));
+    let a = t.member("Harbour", "ports", Role::Analyst);
+    let r = t
+        .post(
+            "/api/v1/reports",
+            Some(&a),
+            report("x", "GREEN", json!({"sectors": ["finance"]}), json!([])),
+        )
+        .await;
+    assert_error(&r, 400, "invalid_input", Some("audience.sectors[0]"));
+    t.share(
+        &a,
+        report("x", "GREEN", json!({"sectors": ["chemicals"]}), json!([])),
+    )
+    .await;
+}
+
+#[test]
+fn a_broken_config_is_refused_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kyojo.toml"),
+        "[[sectors]]\nslug = \"Bad Slug\"\nen = \"x\"\nja = \"x\"\n",
+    )
+    .unwrap();
+    let err = kyojo_server::Hub::open(dir.path()).err().expect("refused");
+    assert!(err.to_string().contains("not a valid slug"), "{err}");
+    std::fs::write(dir.path().join("kyojo.toml"), "colour = 1\n").unwrap();
+    let err = kyojo_server::Hub::open(dir.path()).err().expect("refused");
+    assert!(err.to_string().contains("colour"), "{err}");
+}
