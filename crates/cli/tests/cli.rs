@@ -29,6 +29,13 @@ struct Server {
     banner: Vec<String>,
 }
 
+impl Server {
+    /// One request to this server: (status, JSON body).
+    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        http::request(method, &format!("{}{}", self.base, path), token, body)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -214,26 +221,21 @@ fn serve_demo_prints_url_and_a_token_per_role() {
     let consumer = token("consumer token:");
     let sensor = token("sensor token:");
     let admin = token("admin token:");
-    let (s, me) = http::request("GET", &format!("{}/api/v1/me", server.base), &admin, None);
+    let (s, me) = server.call("GET", "/api/v1/me", &admin, None);
     assert_eq!((s, me["role"].clone()), (200, json!("admin")));
-    let (s, reports) = http::request(
-        "GET",
-        &format!("{}/api/v1/reports?limit=5", server.base),
-        &analyst,
-        None,
-    );
+    let (s, reports) = server.call("GET", "/api/v1/reports?limit=5", &analyst, None);
     assert_eq!(s, 200);
     assert_eq!(reports["reports"].as_array().unwrap().len(), 5);
-    let (s, _) = http::request(
+    let (s, _) = server.call(
         "POST",
-        &format!("{}/api/v1/lookup", server.base),
+        "/api/v1/lookup",
         &consumer,
         Some(json!({"values": ["a.example"]})),
     );
     assert_eq!(s, 200);
-    let (s, _) = http::request(
+    let (s, _) = server.call(
         "POST",
-        &format!("{}/api/v1/sightings", server.base),
+        "/api/v1/sightings",
         &sensor,
         Some(json!([{"type": "domain", "value": "x.example"}])),
     );
@@ -242,7 +244,7 @@ fn serve_demo_prints_url_and_a_token_per_role() {
 
     // A second start seeds nothing new and mints fresh tokens; the old ones stop working.
     let again = serve(dir.path(), &["--demo"]);
-    let (s, _) = http::request("GET", &format!("{}/api/v1/me", again.base), &analyst, None);
+    let (s, _) = again.call("GET", "/api/v1/me", &analyst, None);
     assert_eq!(s, 401);
 }
 
@@ -269,18 +271,13 @@ fn acknowledged_writes_survive_kill_9() {
     for i in 0..20 {
         let body = json!({"title": format!("durable {i}"), "incident_type": "malware", "tlp": "GREEN",
                           "audience": "community", "anonymous": i % 2 == 0, "indicators": [format!("durable{i}.example")]});
-        let (s, r) = http::request(
-            "POST",
-            &format!("{}/api/v1/reports", server.base),
-            &token,
-            Some(body),
-        );
+        let (s, r) = server.call("POST", "/api/v1/reports", &token, Some(body));
         assert_eq!(s, 201);
         ids.push(r["id"].as_str().unwrap().to_string());
     }
-    let (s, _) = http::request(
+    let (s, _) = server.call(
         "POST",
-        &format!("{}/api/v1/sightings", server.base),
+        "/api/v1/sightings",
         &token,
         Some(json!([{"type": "domain", "value": "durable0.example", "count": 42}])),
     );
@@ -292,25 +289,20 @@ fn acknowledged_writes_survive_kill_9() {
 
     let server = serve(d, &[]);
     for id in &ids {
-        let (s, _) = http::request(
-            "GET",
-            &format!("{}/api/v1/reports/{id}", server.base),
-            &token,
-            None,
-        );
+        let (s, _) = server.call("GET", &format!("/api/v1/reports/{id}"), &token, None);
         assert_eq!(s, 200, "report {id} lost");
     }
-    let (_, ind) = http::request(
+    let (_, ind) = server.call(
         "GET",
-        &format!("{}/api/v1/indicators/domain/durable0.example", server.base),
+        "/api/v1/indicators/domain/durable0.example",
         &token,
         None,
     );
     assert_eq!(ind["sightings"]["mine"]["total"], 42);
     // The index was rebuilt from the store.
-    let (_, l) = http::request(
+    let (_, l) = server.call(
         "POST",
-        &format!("{}/api/v1/lookup", server.base),
+        "/api/v1/lookup",
         &token,
         Some(json!({"values": ["www.durable19.example"]})),
     );
@@ -343,20 +335,10 @@ fn anonymous_reports_leave_no_organization_in_the_log() {
     let server = serve_logging(d, &[], Some(&log));
     let body = json!({"title": "we were hit", "incident_type": "ransomware", "tlp": "GREEN",
                       "audience": "community", "anonymous": true, "indicators": ["quiet-7f3a.example"]});
-    let (s, r) = http::request(
-        "POST",
-        &format!("{}/api/v1/reports", server.base),
-        &token,
-        Some(body),
-    );
+    let (s, r) = server.call("POST", "/api/v1/reports", &token, Some(body));
     assert_eq!(s, 201);
     let id = r["id"].as_str().unwrap().to_string();
-    let (s, _) = http::request(
-        "GET",
-        &format!("{}/api/v1/reports/{id}", server.base),
-        &token,
-        None,
-    );
+    let (s, _) = server.call("GET", &format!("/api/v1/reports/{id}"), &token, None);
     assert_eq!(s, 200);
     drop(server);
     let text = std::fs::read_to_string(&log).unwrap();

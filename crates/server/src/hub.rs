@@ -664,29 +664,11 @@ impl Hub {
                 m.1 = m.1.max(r.last_seen);
             }
         }
-        let gate = |(orgs, n): (HashSet<OrgId>, u64)| {
-            (
-                Count::gated(orgs.len() as u64, n),
-                Count::orgs(orgs.len() as u64),
-            )
-        };
         Ok(SightingPicture {
             total: Count::gated(all.len() as u64, total),
             orgs: Count::orgs(all.len() as u64),
-            by_day: by_day
-                .into_iter()
-                .map(|(d, v)| {
-                    let (a, b) = gate(v);
-                    (d, a, b)
-                })
-                .collect(),
-            by_sector: by_sector
-                .into_iter()
-                .map(|(s, v)| {
-                    let (a, b) = gate(v);
-                    (s, a, b)
-                })
-                .collect(),
+            by_day: gated_rows(by_day),
+            by_sector: gated_rows(by_sector),
             mine,
         })
     }
@@ -747,6 +729,17 @@ impl Hub {
             })
             .collect())
     }
+}
+
+/// (key, sightings, organizations) per group, each count under the fewer-than-3 rule.
+fn gated_rows<K>(groups: BTreeMap<K, (HashSet<OrgId>, u64)>) -> Vec<(K, Count, Count)> {
+    groups
+        .into_iter()
+        .map(|(key, (orgs, n))| {
+            let orgs = orgs.len() as u64;
+            (key, Count::gated(orgs, n), Count::orgs(orgs))
+        })
+        .collect()
 }
 
 /// One page of a list and the cursor to continue from (None: the list is done).
