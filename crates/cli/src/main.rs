@@ -1,10 +1,12 @@
-//! The `kyojo` binary: run the hub and administer it.
+//! The `kyojo` binary: run the hub, administer it, export feeds, check URLs privately.
+
+mod check;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use kyojo_core::Role;
@@ -55,6 +57,70 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// The operator's allow list: values no rule or analyst can block.
+    Allow {
+        #[command(subcommand)]
+        command: AllowCommand,
+    },
+    /// Write a block feed to a file (what /api/v1/feeds/ serves).
+    Export {
+        /// rpz, hosts, csv or txt.
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Export what this organization may see (default: the public, TLP CLEAR only).
+        #[arg(long)]
+        org: Option<String>,
+        /// txt only: domains, urls or ips.
+        #[arg(long, default_value = "domains")]
+        kind: String,
+        /// rpz only: answer with a CNAME to the warning host instead of NXDOMAIN.
+        #[arg(long)]
+        walled_garden: bool,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Check URLs against a hub without telling it which URLs (Safe Browsing style).
+    /// Prints `listed THREAT URL` or `clean URL`; exits 0 if all clean, 1 if any listed, 2 on error.
+    Check {
+        #[arg(required = true)]
+        urls: Vec<String>,
+        /// The hub's base URL, e.g. http://127.0.0.1:8080
+        #[arg(long, env = "KYOJO_HUB")]
+        hub: String,
+        #[arg(long, env = "KYOJO_TOKEN")]
+        token: Option<String>,
+        /// Where the local prefix list is kept.
+        #[arg(long, default_value = ".kyojo-prefixes.json")]
+        cache: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AllowCommand {
+    /// Add a value (any kind; detected when --type is not given).
+    Add {
+        value: String,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(long, default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Remove a value.
+    Remove {
+        value: String,
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List the operator's entries.
+    List {
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 
@@ -114,7 +180,35 @@ fn api(e: kyojo_server::ApiError) -> anyhow::Error {
     }
 }
 
-fn main() -> Result<()> {
+fn main() {
+    let code = match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kyojo: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The operator acting from the CLI: full rights, as the hub's own administration.
+fn operator() -> kyojo_core::Viewer {
+    kyojo_core::Viewer::Member(kyojo_core::policy::Member {
+        org: 0,
+        sector: String::new(),
+        role: Role::Admin,
+    })
+}
+
+fn observable(value: &str, kind: Option<&str>) -> Result<kyojo_core::Observable> {
+    let parsed = match kind {
+        Some(k) => kyojo_core::observable::canonicalize(k.parse().map_err(|e| anyhow!("--type: {e}"))?, value),
+        None => kyojo_core::observable::detect(value),
+    };
+    parsed.map_err(|e| anyhow!("{value}: {e}"))
+}
+
+fn run() -> Result<i32> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KYOJO_LOG")
@@ -123,9 +217,75 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let done = |r: Result<()>| r.map(|()| 0);
     match cli.command {
-        Command::Serve { listen, demo, data } => serve(&listen, demo, &data),
-        Command::Org { command } => match command {
+        Command::Serve { listen, demo, data } => done(serve(&listen, demo, &data)),
+        Command::Check { urls, hub, token, cache } => {
+            let results = check::run(&check::CheckArgs { urls, hub, token, cache })?;
+            let mut listed = false;
+            for (u, threat) in results {
+                match threat {
+                    Some(t) => {
+                        listed = true;
+                        println!("listed {t} {u}");
+                    }
+                    None => println!("clean {u}"),
+                }
+            }
+            Ok(i32::from(listed))
+        }
+        Command::Export { format, out, org, kind, walled_garden, data } => {
+            use kyojo_server::feeds::{FeedFormat, FeedOptions};
+            let format = match (format.as_str(), kind.as_str()) {
+                ("rpz", _) => FeedFormat::Rpz,
+                ("hosts", _) => FeedFormat::Hosts,
+                ("csv", _) => FeedFormat::Csv,
+                ("txt", "domains") => FeedFormat::DomainsTxt,
+                ("txt", "urls") => FeedFormat::UrlsTxt,
+                ("txt", "ips") => FeedFormat::IpsTxt,
+                ("txt", other) => bail!("--kind must be domains, urls or ips, not {other:?}"),
+                (other, _) => bail!("format must be rpz, hosts, csv or txt, not {other:?}"),
+            };
+            let hub = open(&data)?;
+            let viewer = match org {
+                None => kyojo_core::Viewer::Public,
+                Some(name) => {
+                    let o = hub.org_by_name(&name).map_err(api)?.ok_or_else(|| anyhow!("no organization named {name:?}"))?;
+                    kyojo_core::Viewer::Member(kyojo_core::policy::Member { org: o.id, sector: o.sector, role: Role::Consumer })
+                }
+            };
+            let rendered = hub
+                .render_feed(&viewer, format, &FeedOptions { walled_garden, sinkhole: None })
+                .map_err(api)?;
+            let tmp = out.with_extension("partial");
+            std::fs::write(&tmp, rendered.body.as_slice()).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} entries to {}", rendered.entries, out.display());
+            Ok(0)
+        }
+        Command::Allow { command } => match command {
+            AllowCommand::Add { value, kind, comment, data } => {
+                let obs = observable(&value, kind.as_deref())?;
+                open(&data)?.allow_add(&operator(), &obs, &comment).map_err(api)?;
+                println!("{}\t{}", obs.kind, obs.value);
+                Ok(0)
+            }
+            AllowCommand::Remove { value, kind, data } => {
+                let obs = observable(&value, kind.as_deref())?;
+                if open(&data)?.allow_remove(&operator(), &obs).map_err(api)? {
+                    Ok(0)
+                } else {
+                    bail!("{} is not on the allow list", obs.value)
+                }
+            }
+            AllowCommand::List { data } => {
+                for e in open(&data)?.allow_list(&operator()).map_err(api)? {
+                    println!("{}\t{}\t{}", e.observable.kind, e.observable.value, e.comment);
+                }
+                Ok(0)
+            }
+        },
+        Command::Org { command } => done(match command {
             OrgCommand::Add { name, sector, data } => {
                 let org = open(&data)?.add_org(&name, &sector).map_err(api)?;
                 println!("{}\t{}", org.name, org.sector);
@@ -137,8 +297,8 @@ fn main() -> Result<()> {
                 }
                 Ok(())
             }
-        },
-        Command::Token { command } => match command {
+        }),
+        Command::Token { command } => done(match command {
             TokenCommand::Create {
                 org,
                 role,
@@ -185,7 +345,7 @@ fn main() -> Result<()> {
                 }
                 Ok(())
             }
-        },
+        }),
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! Nothing here does I/O, so everything here is tested exhaustively.
 
+pub mod decide;
 pub mod defang;
 pub mod extract;
 pub mod observable;

@@ -11,8 +11,8 @@
 //! * RED additionally requires an audience of named organizations and never
 //!   appears in bulk feeds or exports; AMBER and AMBER+STRICT never leave the hub.
 //! * An indicator is visible through a report the viewer may read, or, to
-//!   members only, through sightings: its own organization's, or those of at
-//!   least [`MIN_DISTINCT_ORGS`] organizations.
+//!   members only and never outside the hub, through sightings: its own
+//!   organization's, or those of at least [`MIN_DISTINCT_ORGS`] organizations.
 //! * Aggregates drawn from fewer than [`MIN_DISTINCT_ORGS`] organizations are
 //!   shown as "fewer than 3".
 //! * An anonymous report stores no organization in clear: only a seal, an
@@ -280,9 +280,10 @@ impl Policy {
             && (sightings.by_viewer || sightings.orgs >= MIN_DISTINCT_ORGS)
     }
 
-    /// Sightings are shared with members, inside the hub, as aggregates.
+    /// Sightings are shared with members, inside the hub: as aggregates in the
+    /// API, and as the basis of block feeds; never with the public or other hubs.
     pub fn can_see_sightings(&self, viewer: &Viewer, channel: Channel) -> bool {
-        channel == Channel::Api && viewer.member().is_some()
+        matches!(channel, Channel::Api | Channel::Feed) && viewer.member().is_some()
     }
 }
 
@@ -503,7 +504,9 @@ mod tests {
         assert!(p.can_see_indicator(&v, &no_reports, own, Channel::Api));
         assert!(p.can_see_indicator(&v, &no_reports, three, Channel::Api));
         assert!(!p.can_see_indicator(&Viewer::Public, &no_reports, three, Channel::Api));
-        assert!(!p.can_see_indicator(&v, &no_reports, three, Channel::Feed));
+        assert!(p.can_see_indicator(&v, &no_reports, three, Channel::Feed));
+        assert!(!p.can_see_indicator(&v, &no_reports, three, Channel::Federation));
+        assert!(!p.can_see_indicator(&Viewer::Public, &no_reports, three, Channel::Feed));
     }
 
     fn arb_tlp() -> impl Strategy<Value = Tlp> {

@@ -773,6 +773,13 @@ pub async fn get_indicator(
             .map(|l| report_ref(&hub, &viewer, &l.access, &l.uid, &l.title, l.incident_type, l.created_at))
             .collect::<ApiResult<Vec<_>>>()?;
         body["reports"] = json!(reports);
+        let state = hub.decision_state(&d.record, now_millis())?;
+        let mut decision = decision_view(&hub, &state)?;
+        if viewer == Viewer::Public {
+            // Who decided what is for members.
+            decision["history"] = json!([]);
+        }
+        body["decision"] = decision;
         body["sightings"] = match d.sightings {
             None => Value::Null,
             Some(p) => json!({
@@ -1137,4 +1144,346 @@ pub async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this method is not allowed on this path",
     )
+}
+
+// ---- Decide: decisions and the allow list ---------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionIn {
+    action: String,
+    #[serde(default)]
+    comment: String,
+    expires_at: Option<String>,
+}
+
+fn decision_view(hub: &Hub, state: &crate::decide::DecisionState) -> ApiResult<Value> {
+    let (actionable, reason, expires_at) = match &state.verdict {
+        kyojo_core::decide::Verdict::Block { reason, expires_at } => {
+            (expires_at.is_none_or(|e| e > now_millis()), reason.clone(), *expires_at)
+        }
+        kyojo_core::decide::Verdict::NotActionable { reason } => (false, reason.clone(), None),
+    };
+    let history = state
+        .history
+        .iter()
+        .map(|d| {
+            Ok(json!({
+                "action": d.action,
+                "comment": d.comment,
+                "expires_at": d.expires_at.map(rfc3339),
+                "organization": hub.org(d.org)?.map(|o| o.name),
+                "created_at": rfc3339(d.created_at),
+            }))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(json!({
+        "actionable": actionable,
+        "reason": reason,
+        "expires_at": expires_at.map(rfc3339),
+        "allow_listed": state.allowed.as_ref().map(|a| a.to_string()),
+        "history": history,
+    }))
+}
+
+/// `POST /api/v1/indicators/{kind}/{value}/decision`.
+pub async fn post_decision(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path((kind, value)): Path<(String, String)>,
+    body: Result<JsonBody<DecisionIn>, ApiError>,
+) -> ApiResult<Json<Value>> {
+    let Some(value) = value.strip_suffix("/decision") else {
+        return Err(ApiError::not_found("route"));
+    };
+    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    let JsonBody(input) = body?;
+    let kind = parse_kind("type", &kind)?;
+    let obs = canonicalize(kind, value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
+    let action = kyojo_core::decide::Action::parse(&input.action)
+        .ok_or_else(|| ApiError::invalid("action", "action must be block, allow or unset"))?;
+    if input.comment.chars().count() > 1000 {
+        return Err(ApiError::invalid("comment", "comment is longer than 1000 characters"));
+    }
+    let expires_at = input.expires_at.as_deref().map(|s| parse_time("expires_at", s)).transpose()?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let st = hub.decide(&viewer, &obs, action, input.comment.trim(), expires_at)?;
+        decision_view(&hub, &st)
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowIn {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    value: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn allowlist(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
+    let hub = state.hub.clone();
+    blocking(move || {
+        let list = hub.allow_list(&viewer)?;
+        Ok(json!({ "allowlist": list.iter().map(|e| json!({
+            "type": e.observable.kind, "value": e.observable.value, "comment": e.comment, "created_at": rfc3339(e.created_at)
+        })).collect::<Vec<_>>() }))
+    })
+    .await
+    .map(Json)
+}
+
+pub async fn allow_add(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    body: Result<JsonBody<AllowIn>, ApiError>,
+) -> ApiResult<Response> {
+    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    let JsonBody(input) = body?;
+    let obs = parse_indicator("", &json!({"type": input.kind, "value": input.value}))
+        .map_err(|e| ApiError::invalid(e.field.unwrap_or_default().trim_start_matches('.').to_string(), e.message))?;
+    if input.comment.chars().count() > 1000 {
+        return Err(ApiError::invalid("comment", "comment is longer than 1000 characters"));
+    }
+    let hub = state.hub.clone();
+    let e = blocking(move || hub.allow_add(&viewer, &obs, input.comment.trim())).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"type": e.observable.kind, "value": e.observable.value, "comment": e.comment})),
+    )
+        .into_response())
+}
+
+pub async fn allow_remove(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path((kind, value)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    let kind = parse_kind("type", &kind)?;
+    let obs = canonicalize(kind, &value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
+    let hub = state.hub.clone();
+    if blocking(move || hub.allow_remove(&viewer, &obs)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("allow-list entry"))
+    }
+}
+
+// ---- Act: feeds ------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// RPZ: `nxdomain` (default) or `walled_garden`.
+    action: Option<String>,
+    /// hosts: the address names point to (default 0.0.0.0).
+    sinkhole: Option<String>,
+}
+
+fn http_date(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .unwrap_or_default()
+}
+
+pub async fn feed(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(name): Path<String>,
+    query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let format = crate::feeds::FeedFormat::from_path(&name).ok_or_else(|| ApiError::not_found("feed"))?;
+    let walled_garden = match q.action.as_deref() {
+        None | Some("nxdomain") => false,
+        Some("walled_garden") => true,
+        Some(_) => return Err(ApiError::invalid("action", "action must be nxdomain or walled_garden")),
+    };
+    let sinkhole = q
+        .sinkhole
+        .as_deref()
+        .map(|s| s.parse::<std::net::IpAddr>().map_err(|_| ApiError::invalid("sinkhole", "sinkhole must be an IP address")))
+        .transpose()?;
+    let options = crate::feeds::FeedOptions { walled_garden, sinkhole };
+    let hub = state.hub.clone();
+    let rendered = blocking(move || hub.render_feed(&viewer, format, &options)).await?;
+    let last_modified = http_date(rendered.last_modified);
+    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(tags) => tags.split(',').any(|t| t.trim() == rendered.etag || t.trim() == "*"),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+            .is_some_and(|since| rendered.last_modified / 1000 <= since.timestamp()),
+    };
+    let common = [
+        (header::ETAG, rendered.etag.clone()),
+        (header::LAST_MODIFIED, last_modified),
+        (header::CACHE_CONTROL, "no-cache".to_string()),
+    ];
+    if not_modified {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let body = axum::body::Body::from(rendered.body.as_ref().clone());
+    Ok((
+        StatusCode::OK,
+        common,
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::HeaderName::from_static("x-kyojo-entries"), rendered.entries.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+// ---- Act: private URL checks -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixQuery {
+    /// The version the client holds; the answer is then only the changes.
+    since: Option<u64>,
+}
+
+pub async fn hash_prefixes(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    query: Result<Query<PrefixQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("since", e.body_text()))?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let (current, history) = hub.prefix_set(&viewer)?;
+        let hexes = |set: &mut dyn Iterator<Item = &[u8; 4]>| set.map(hex::encode).collect::<Vec<_>>();
+        if let Some(since) = q.since {
+            let base = if since == current.version {
+                Some(current.clone())
+            } else {
+                history.iter().find(|h| h.version == since).cloned()
+            };
+            if let Some(base) = base {
+                return Ok(json!({
+                    "version": current.version,
+                    "full": false,
+                    "additions": hexes(&mut current.prefixes.difference(&base.prefixes)),
+                    "removals": hexes(&mut base.prefixes.difference(&current.prefixes)),
+                }));
+            }
+        }
+        Ok(json!({
+            "version": current.version,
+            "full": true,
+            "prefix_bytes": 4,
+            "prefixes": hexes(&mut current.prefixes.iter()),
+        }))
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashSearchIn {
+    prefixes: Vec<String>,
+}
+
+/// `POST /api/v1/hashes:search`: full hashes for 4-byte prefixes. The hub
+/// never learns the URL; it logs nothing of the request but its route.
+pub async fn hash_search(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    body: Result<JsonBody<HashSearchIn>, ApiError>,
+) -> ApiResult<Json<Value>> {
+    if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
+        return Err(ApiError::forbidden("this token may not check hashes"));
+    }
+    let JsonBody(input) = body?;
+    if input.prefixes.len() > 1000 {
+        return Err(ApiError::invalid("prefixes", "at most 1000 prefixes per search"));
+    }
+    let prefixes = input
+        .prefixes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let bytes = hex::decode(p).ok().filter(|b| b.len() == 4);
+            bytes
+                .map(|b| [b[0], b[1], b[2], b[3]])
+                .ok_or_else(|| ApiError::invalid(format!("prefixes[{i}]"), "each prefix is 8 hex digits (4 bytes)"))
+        })
+        .collect::<ApiResult<Vec<[u8; 4]>>>()?;
+    let hub = state.hub.clone();
+    blocking(move || {
+        let found = hub.search_hashes(&viewer, &prefixes)?;
+        Ok(json!({
+            "matches": found.iter().map(|(p, f)| json!({
+                "prefix": hex::encode(p),
+                "full_hash": hex::encode(f.hash),
+                "threat_type": f.threat,
+                "expires_at": f.expires_at.map(rfc3339),
+            })).collect::<Vec<_>>(),
+            "cache_seconds": 300,
+        }))
+    })
+    .await
+    .map(Json)
+}
+
+// ---- Act: the warning page --------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct WarnQuery {
+    host: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /warn?host=...`: the page end users see when their resolver redirects them.
+pub async fn warn_page(
+    State(state): State<AppState>,
+    Query(q): Query<WarnQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    use crate::warn::{render, Lang, WarnContact};
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(q.lang.as_deref(), accept);
+    let host: String = q.host.unwrap_or_default().chars().take(253).collect();
+    let hub = state.hub.clone();
+    let lookup_host = host.clone();
+    let listing = blocking(move || hub.warning_listing(&lookup_host)).await?;
+    // Not CLEAR-listed and not listed look the same to the public: the page
+    // never confirms what the community shares only with its members.
+    let listing = listing.or_else(|| {
+        (!host.is_empty()).then(|| crate::warn::Listing {
+            threats: Vec::new(),
+            last_seen: None,
+        })
+    });
+    let cfg = &state.hub.config;
+    let contact = WarnContact {
+        hub_name: cfg.hub_name.clone(),
+        contact_en: cfg.warn_contact_en.clone(),
+        contact_ja: cfg.warn_contact_ja.clone(),
+    };
+    let html = render(lang, &host, listing.as_ref(), &contact);
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::HeaderName::from_static("referrer-policy"), "no-referrer"),
+            (header::HeaderName::from_static("x-content-type-options"), "nosniff"),
+            (header::CONTENT_LANGUAGE, lang.code()),
+            (header::VARY, "Accept-Language"),
+        ],
+        html,
+    )
+        .into_response())
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use kyojo_core::decide::{Lifetimes, Rules};
 use kyojo_core::sector::{default_sectors, is_valid_slug, Sector};
 use serde::Deserialize;
 
@@ -18,6 +19,19 @@ pub struct Config {
     pub rate_limit_per_second: f64,
     /// Requests a client may burst above the sustained rate.
     pub rate_limit_burst: f64,
+    /// When indicators stop being actionable after their last report or sighting.
+    pub lifetimes: Lifetimes,
+    /// The community rules that make indicators actionable without an analyst.
+    pub rules: Rules,
+    /// This hub's own host names: never blockable.
+    pub hub_hosts: Vec<String>,
+    /// Where RPZ's walled-garden answers send users: the host serving `/warn`.
+    pub warning_host: String,
+    /// Name of the RPZ policy zone (absolute, with the trailing dot).
+    pub rpz_zone: String,
+    /// Whom end users on the warning page should contact, in each language.
+    pub warn_contact_en: String,
+    pub warn_contact_ja: String,
 }
 
 impl Default for Config {
@@ -28,6 +42,13 @@ impl Default for Config {
             max_body_bytes: 16 * 1024 * 1024,
             rate_limit_per_second: 200.0,
             rate_limit_burst: 1000.0,
+            lifetimes: Lifetimes::default(),
+            rules: Rules::default(),
+            hub_hosts: Vec::new(),
+            warning_host: "warn.kyojo.invalid".to_string(),
+            rpz_zone: "rpz.kyojo.".to_string(),
+            warn_contact_en: "If you believe this is a mistake, contact your network administrator or provider's help desk.".to_string(),
+            warn_contact_ja: "誤りと思われる場合は、ネットワーク管理者またはご契約のプロバイダのサポート窓口にご連絡ください。".to_string(),
         }
     }
 }
@@ -91,7 +112,30 @@ impl Config {
         if !(self.rate_limit_per_second > 0.0 && self.rate_limit_burst >= 1.0) {
             return Err("rate_limit_per_second must be > 0 and rate_limit_burst >= 1".into());
         }
+        for host in self.hub_hosts.iter().chain(std::iter::once(&self.warning_host)) {
+            if kyojo_core::observable::canonicalize(kyojo_core::Kind::Domain, host)
+                .map(|o| o.value != *host)
+                .unwrap_or(true)
+            {
+                return Err(format!(
+                    "hub_hosts/warning_host: {host:?} is not a canonical host name"
+                ));
+            }
+        }
+        if !self.rpz_zone.ends_with('.')
+            || kyojo_core::observable::canonicalize(kyojo_core::Kind::Domain, &self.rpz_zone)
+                .is_err()
+        {
+            return Err("rpz_zone: must be a host name ending with a dot, like rpz.kyojo.".into());
+        }
         Ok(())
+    }
+
+    /// Host names that are never blockable: the configured ones and the warning host.
+    pub fn own_hosts(&self) -> Vec<String> {
+        let mut hosts = self.hub_hosts.clone();
+        hosts.push(self.warning_host.clone());
+        hosts
     }
 
     pub fn sector(&self, slug: &str) -> Option<&Sector> {

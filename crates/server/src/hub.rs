@@ -54,12 +54,15 @@ struct OrgCache {
 }
 
 pub struct Hub {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     index: RwLock<Index>,
-    policy: Policy,
+    pub(crate) policy: Policy,
     orgs: RwLock<OrgCache>,
     pub config: Config,
     pub metrics: Metrics,
+    /// Bumped by every write that can change what is actionable.
+    pub(crate) generation: std::sync::atomic::AtomicU64,
+    pub(crate) feeds: crate::feeds::FeedCache,
 }
 
 /// A validated report, ready to store.
@@ -210,6 +213,8 @@ impl Hub {
             orgs: RwLock::new(OrgCache::default()),
             config,
             metrics: Metrics::default(),
+            generation: std::sync::atomic::AtomicU64::new(1),
+            feeds: crate::feeds::FeedCache::default(),
         };
         hub.rebuild_index()?;
         Ok(hub)
@@ -241,7 +246,14 @@ impl Hub {
         self.index.read().counts_by_kind()
     }
 
+    /// Marks that what is actionable may have changed.
+    pub(crate) fn changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn apply(&self, changes: &IndicatorChanges) {
+        self.changed();
         if changes.added.is_empty() && changes.removed.is_empty() {
             return;
         }

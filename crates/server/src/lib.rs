@@ -7,12 +7,15 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod decide;
 pub mod demo;
 pub mod error;
+pub mod feeds;
 pub mod hub;
 pub mod json;
 pub mod metrics;
 pub mod ratelimit;
+pub mod warn;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,7 +66,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sightings", post(api::post_sightings))
         .route("/indicators", get(api::list_indicators))
-        .route("/indicators/{kind}/{*value}", get(api::get_indicator))
+        .route(
+            "/indicators/{kind}/{*value}",
+            get(api::get_indicator).post(api::post_decision),
+        )
+        .route("/allowlist", get(api::allowlist).post(api::allow_add))
+        .route("/allowlist/{kind}/{*value}", axum::routing::delete(api::allow_remove))
+        .route("/feeds/{name}", get(api::feed))
+        .route("/hashes/prefixes", get(api::hash_prefixes))
+        .route("/hashes:search", post(api::hash_search))
         .route("/lookup", post(api::lookup))
         .route("/me", get(api::me))
         .route("/sectors", get(api::sectors))
@@ -73,6 +84,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))
+        .route("/warn", get(api::warn_page))
         .route("/metrics", get(api::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -182,6 +182,26 @@ pub struct SightingSummary {
     pub last_seen: Millis,
 }
 
+/// An analyst's decision on an indicator, as stored (history is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRecord {
+    pub id: i64,
+    pub indicator: IndicatorId,
+    pub action: kyojo_core::decide::Action,
+    pub comment: String,
+    pub expires_at: Option<Millis>,
+    pub org: OrgId,
+    pub created_at: Millis,
+}
+
+/// An entry of the operator's allow list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowEntry {
+    pub observable: Observable,
+    pub comment: String,
+    pub created_at: Millis,
+}
+
 /// A report's link to an indicator, with what the rules need about the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportLink {
@@ -190,6 +210,8 @@ pub struct ReportLink {
     pub uid: [u8; 16],
     pub title: String,
     pub incident_type: IncidentType,
+    /// The sector the report is about, if given.
+    pub sector: Option<String>,
     pub access: ReportAccess,
     pub created_at: Millis,
 }
@@ -258,6 +280,31 @@ pub trait Store: Send + Sync + 'static {
     // Sightings.
     fn add_sightings(&self, org: OrgId, batch: &[NewSighting]) -> Result<SightingsWritten>;
     fn count_sighting_rows(&self) -> Result<u64>;
+
+    // Decisions and the allow list.
+    fn add_decision(
+        &self,
+        indicator: IndicatorId,
+        action: kyojo_core::decide::Action,
+        comment: &str,
+        expires_at: Option<Millis>,
+        org: OrgId,
+        now: Millis,
+    ) -> Result<DecisionRecord>;
+    /// Every decision on one indicator, oldest first.
+    fn decisions_of(&self, id: IndicatorId) -> Result<Vec<DecisionRecord>>;
+    /// The latest decision of every indicator that has one.
+    fn latest_decisions(&self) -> Result<Vec<DecisionRecord>>;
+    fn allow_add(&self, obs: &Observable, comment: &str, now: Millis) -> Result<AllowEntry>;
+    /// Returns false when the value was not on the list.
+    fn allow_remove(&self, obs: &Observable) -> Result<bool>;
+    fn allow_list(&self) -> Result<Vec<AllowEntry>>;
+
+    // Bulk reads for the Decide step's snapshot.
+    /// Every report link of every indicator.
+    fn all_report_links(&self) -> Result<Vec<ReportLink>>;
+    /// Every (indicator, organization) sighting summary.
+    fn all_sighting_summaries(&self) -> Result<Vec<SightingSummary>>;
 }
 
 /// Day number of a timestamp.

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 
+use kyojo_core::decide::Action;
 use kyojo_core::policy::{OrgId, Owner, Role};
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
@@ -17,7 +18,8 @@ use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
 use crate::*;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orgs (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
@@ -76,7 +78,27 @@ CREATE TABLE sightings (
     PRIMARY KEY (indicator_id, org_id, day)
 ) WITHOUT ROWID;
 CREATE INDEX sightings_by_day ON sightings(day);
-"#];
+"#,
+    r#"
+CREATE TABLE decisions (
+    id              INTEGER PRIMARY KEY,
+    indicator_id    INTEGER NOT NULL REFERENCES indicators(id),
+    action          TEXT NOT NULL,
+    comment         TEXT NOT NULL,
+    expires_at      INTEGER,
+    org_id          INTEGER NOT NULL REFERENCES orgs(id),
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX decisions_by_indicator ON decisions(indicator_id, id);
+CREATE TABLE allowlist (
+    kind        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    comment     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (kind, value)
+) WITHOUT ROWID;
+"#,
+];
 
 const READERS: usize = 4;
 
@@ -307,6 +329,47 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
+fn link_row(r: &Row<'_>) -> rusqlite::Result<ReportLink> {
+    let incident: String = r.get("incident_type")?;
+    Ok(ReportLink {
+        indicator: r.get("indicator_id")?,
+        report: r.get("id")?,
+        uid: blob16(r.get("uid")?)?,
+        title: r.get("title")?,
+        incident_type: incident_of(&incident)?,
+        sector: r.get("sector")?,
+        access: access_row(r)?,
+        created_at: r.get("created_at")?,
+    })
+}
+
+fn summary_row(r: &Row<'_>) -> rusqlite::Result<SightingSummary> {
+    Ok(SightingSummary {
+        indicator: r.get(0)?,
+        org: r.get(1)?,
+        count: r.get::<_, i64>(2)? as u64,
+        first_seen: r.get(3)?,
+        last_seen: r.get(4)?,
+    })
+}
+
+const DECISION_SELECT: &str =
+    "SELECT id, indicator_id, action, comment, expires_at, org_id, created_at FROM decisions";
+
+fn decision_row(r: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
+    let action: String = r.get(2)?;
+    Ok(DecisionRecord {
+        id: r.get(0)?,
+        indicator: r.get(1)?,
+        action: Action::parse(&action)
+            .ok_or_else(|| corrupt(format!("unknown decision {action:?}")))?,
+        comment: r.get(3)?,
+        expires_at: r.get(4)?,
+        org: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
 const TOKEN_SELECT: &str = "SELECT t.id AS tid, t.public_id, t.role, t.label, t.secret_hash, \
      t.created_at, t.revoked_at, o.id, o.name, o.sector, o.created_at AS org_created_at \
      FROM tokens t JOIN orgs o ON o.id = t.org_id";
@@ -403,7 +466,8 @@ fn delete_orphans(
             .prepare_cached(
                 "SELECT id, kind, value, created_at FROM indicators i WHERE id = ?1
                  AND NOT EXISTS (SELECT 1 FROM report_indicators WHERE indicator_id = i.id)
-                 AND NOT EXISTS (SELECT 1 FROM sightings WHERE indicator_id = i.id)",
+                 AND NOT EXISTS (SELECT 1 FROM sightings WHERE indicator_id = i.id)
+                 AND NOT EXISTS (SELECT 1 FROM decisions WHERE indicator_id = i.id)",
             )?
             .query_row([id], indicator_row)
             .optional()?;
@@ -795,20 +859,7 @@ impl Store for SqliteStore {
              JOIN reports r ON r.id = ri.report_id
              WHERE ri.indicator_id IN ({{in}}) ORDER BY ri.indicator_id, r.id DESC"
         );
-        self.read(|c| {
-            query_in(c, ids, &sql, |r| {
-                let incident: String = r.get("incident_type")?;
-                Ok(ReportLink {
-                    indicator: r.get("indicator_id")?,
-                    report: r.get("id")?,
-                    uid: blob16(r.get("uid")?)?,
-                    title: r.get("title")?,
-                    incident_type: incident_of(&incident)?,
-                    access: access_row(r)?,
-                    created_at: r.get("created_at")?,
-                })
-            })
-        })
+        self.read(|c| query_in(c, ids, &sql, link_row))
     }
 
     fn sighting_summaries(&self, ids: &[IndicatorId]) -> Result<Vec<SightingSummary>> {
@@ -818,15 +869,7 @@ impl Store for SqliteStore {
                 ids,
                 "SELECT indicator_id, org_id, SUM(count), MIN(first_seen), MAX(last_seen)
                  FROM sightings WHERE indicator_id IN ({in}) GROUP BY indicator_id, org_id",
-                |r| {
-                    Ok(SightingSummary {
-                        indicator: r.get(0)?,
-                        org: r.get(1)?,
-                        count: r.get::<_, i64>(2)? as u64,
-                        first_seen: r.get(3)?,
-                        last_seen: r.get(4)?,
-                    })
-                },
+                summary_row,
             )
         })
     }
@@ -895,6 +938,120 @@ impl Store for SqliteStore {
                 }
             }
             Ok(written)
+        })
+    }
+
+    fn add_decision(
+        &self,
+        indicator: IndicatorId,
+        action: Action,
+        comment: &str,
+        expires_at: Option<Millis>,
+        org: OrgId,
+        now: Millis,
+    ) -> Result<DecisionRecord> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO decisions (indicator_id, action, comment, expires_at, org_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![indicator, action.as_str(), comment, expires_at, org, now],
+            )?;
+            Ok(DecisionRecord {
+                id: tx.last_insert_rowid(),
+                indicator,
+                action,
+                comment: comment.to_string(),
+                expires_at,
+                org,
+                created_at: now,
+            })
+        })
+    }
+
+    fn decisions_of(&self, id: IndicatorId) -> Result<Vec<DecisionRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{DECISION_SELECT} WHERE indicator_id = ?1 ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([id], decision_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn latest_decisions(&self) -> Result<Vec<DecisionRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "{DECISION_SELECT} WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY indicator_id)"
+            ))?;
+            let rows = stmt.query_map([], decision_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn allow_add(&self, obs: &Observable, comment: &str, now: Millis) -> Result<AllowEntry> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO allowlist (kind, value, comment, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (kind, value) DO UPDATE SET comment = excluded.comment",
+                params![obs.kind.as_str(), obs.value, comment, now],
+            )?;
+            Ok(AllowEntry {
+                observable: obs.clone(),
+                comment: comment.to_string(),
+                created_at: now,
+            })
+        })
+    }
+
+    fn allow_remove(&self, obs: &Observable) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "DELETE FROM allowlist WHERE kind = ?1 AND value = ?2",
+                params![obs.kind.as_str(), obs.value],
+            )? == 1)
+        })
+    }
+
+    fn allow_list(&self) -> Result<Vec<AllowEntry>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, value, comment, created_at FROM allowlist ORDER BY kind, value",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let kind: String = r.get(0)?;
+                Ok(AllowEntry {
+                    observable: Observable {
+                        kind: kind_of(&kind)?,
+                        value: r.get(1)?,
+                    },
+                    comment: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn all_report_links(&self) -> Result<Vec<ReportLink>> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT ri.indicator_id AS indicator_id, {REPORT_COLS} FROM report_indicators ri
+                 JOIN reports r ON r.id = ri.report_id ORDER BY ri.indicator_id"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], link_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn all_sighting_summaries(&self) -> Result<Vec<SightingSummary>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT indicator_id, org_id, SUM(count), MIN(first_seen), MAX(last_seen)
+                 FROM sightings GROUP BY indicator_id, org_id",
+            )?;
+            let rows = stmt.query_map([], summary_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 

@@ -1,0 +1,262 @@
+//! The Decide step at the hub: analysts' decisions, the operator's allow
+//! list, and the snapshot of what is actionable now.
+//!
+//! The judgement itself is `kyojo_core::decide::verdict` (pure); this module
+//! gathers the facts from the store, keeps the decision history, and caches
+//! the hub-wide actionable set until a write or an expiry changes it.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use kyojo_core::decide::{builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict};
+use kyojo_core::policy::{Action as Permission, OrgId};
+use kyojo_core::{Observable, Viewer};
+use kyojo_store::{AllowEntry, DecisionRecord, IndicatorRecord, Millis, ReportLink, SightingSummary};
+
+use crate::error::{ApiError, ApiResult};
+use crate::hub::{now_millis, require, Hub};
+
+/// One actionable indicator with the facts the feeds filter by.
+#[derive(Debug, Clone)]
+pub struct Actionable {
+    pub record: IndicatorRecord,
+    pub links: Vec<ReportLink>,
+    pub sightings: Vec<SightingSummary>,
+    pub reason: String,
+    pub expires_at: Option<Millis>,
+}
+
+/// Everything actionable at one moment, sorted by kind and value.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub generation: u64,
+    pub built_at: Millis,
+    /// The earliest expiry among the items: the snapshot is stale from then on.
+    pub valid_until: Option<Millis>,
+    pub items: Vec<Actionable>,
+}
+
+/// The state of one indicator as the API shows it.
+#[derive(Debug, Clone)]
+pub struct DecisionState {
+    pub verdict: Verdict,
+    pub allowed: Option<AllowReason>,
+    pub history: Vec<DecisionRecord>,
+}
+
+fn to_decision(d: &DecisionRecord) -> Decision {
+    Decision {
+        action: d.action,
+        comment: d.comment.clone(),
+        decided_at: d.created_at,
+        expires_at: d.expires_at,
+    }
+}
+
+/// The facts of one indicator, in the shape `verdict` wants.
+fn report_facts(hub: &Hub, links: &[ReportLink]) -> Vec<ReportFact> {
+    links
+        .iter()
+        .map(|l| ReportFact {
+            tlp: l.access.tlp,
+            author: hub.policy.visible_author(&l.access),
+            created_at: l.created_at,
+        })
+        .collect()
+}
+
+fn sighting_facts(sums: &[SightingSummary]) -> Vec<SightingFact> {
+    sums.iter()
+        .map(|s| SightingFact {
+            org: s.org,
+            last_seen: s.last_seen,
+        })
+        .collect()
+}
+
+impl Hub {
+    /// Why a value may never be blocked, if it may not.
+    pub fn allow_reason(&self, obs: &Observable) -> ApiResult<Option<AllowReason>> {
+        if let Some(r) = builtin_allow(obs, &self.config.own_hosts()) {
+            return Ok(Some(r));
+        }
+        Ok(self
+            .store
+            .allow_list()?
+            .into_iter()
+            .find(|e| e.observable == *obs)
+            .map(|e| AllowReason::Operator(e.comment)))
+    }
+
+    fn trusted_org_ids(&self) -> ApiResult<Vec<OrgId>> {
+        let mut ids = Vec::new();
+        for name in &self.config.rules.trusted_orgs {
+            if let Some(o) = self.org_by_name(name)? {
+                ids.push(o.id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Records an analyst's decision. Blocking an allow-listed value is refused.
+    pub fn decide(
+        &self,
+        viewer: &Viewer,
+        obs: &Observable,
+        action: Action,
+        comment: &str,
+        expires_at: Option<Millis>,
+    ) -> ApiResult<DecisionState> {
+        let member = require(viewer, Permission::WriteReports)?;
+        // Deciding needs the indicator to be visible to the decider.
+        let detail = self.indicator_detail(viewer, obs)?;
+        if action == Action::Block {
+            if let Some(why) = self.allow_reason(obs)? {
+                return Err(ApiError::invalid("action", format!("{} cannot be blocked: {why}", obs.value)));
+            }
+        }
+        let now = now_millis();
+        if expires_at.is_some_and(|e| e <= now) {
+            return Err(ApiError::invalid("expires_at", "expires_at must be in the future"));
+        }
+        self.store
+            .add_decision(detail.record.id, action, comment, expires_at, member.org, now)?;
+        self.changed();
+        self.decision_state(&detail.record, now)
+    }
+
+    /// The verdict on one indicator now, with its decision history.
+    pub fn decision_state(&self, record: &IndicatorRecord, now: Millis) -> ApiResult<DecisionState> {
+        let history = self.store.decisions_of(record.id)?;
+        let links = self.store.report_links(&[record.id])?;
+        let sums = self.store.sighting_summaries(&[record.id])?;
+        let allowed = self.allow_reason(&record.observable)?;
+        let latest = history.last().map(to_decision);
+        let trusted = self.trusted_org_ids()?;
+        let reports = report_facts(self, &links);
+        let sightings = sighting_facts(&sums);
+        let facts = Facts {
+            kind: record.observable.kind,
+            allowed: allowed.clone(),
+            decision: latest.as_ref(),
+            reports: &reports,
+            sightings: &sightings,
+            trusted: &trusted,
+        };
+        Ok(DecisionState {
+            verdict: verdict(&facts, &self.config.rules, &self.config.lifetimes, now),
+            allowed,
+            history,
+        })
+    }
+
+    pub fn allow_add(&self, viewer: &Viewer, obs: &Observable, comment: &str) -> ApiResult<AllowEntry> {
+        require(viewer, Permission::Administer)?;
+        let e = self.store.allow_add(obs, comment, now_millis())?;
+        self.changed();
+        Ok(e)
+    }
+
+    pub fn allow_remove(&self, viewer: &Viewer, obs: &Observable) -> ApiResult<bool> {
+        require(viewer, Permission::Administer)?;
+        let removed = self.store.allow_remove(obs)?;
+        self.changed();
+        Ok(removed)
+    }
+
+    pub fn allow_list(&self, viewer: &Viewer) -> ApiResult<Vec<AllowEntry>> {
+        require(viewer, Permission::Administer)?;
+        Ok(self.store.allow_list()?)
+    }
+
+    /// The hub-wide actionable set, rebuilt when a write or an expiry changed it.
+    pub fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
+        let now = now_millis();
+        let generation = self.generation.load(Ordering::SeqCst);
+        {
+            let cached = self.feeds.snapshot.lock();
+            if let Some(s) = cached.as_ref() {
+                if s.generation == generation && s.valid_until.is_none_or(|v| v > now) {
+                    return Ok(s.clone());
+                }
+            }
+        }
+        let fresh = Arc::new(self.build_snapshot(generation, now)?);
+        *self.feeds.snapshot.lock() = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    fn build_snapshot(&self, generation: u64, now: Millis) -> ApiResult<Snapshot> {
+        let mut links: HashMap<i64, Vec<ReportLink>> = HashMap::new();
+        for l in self.store.all_report_links()? {
+            links.entry(l.indicator).or_default().push(l);
+        }
+        let mut sums: HashMap<i64, Vec<SightingSummary>> = HashMap::new();
+        for s in self.store.all_sighting_summaries()? {
+            sums.entry(s.indicator).or_default().push(s);
+        }
+        let decisions: HashMap<i64, Decision> = self
+            .store
+            .latest_decisions()?
+            .iter()
+            .map(|d| (d.indicator, to_decision(d)))
+            .collect();
+        let operator: HashMap<Observable, String> = self
+            .store
+            .allow_list()?
+            .into_iter()
+            .map(|e| (e.observable, e.comment))
+            .collect();
+        let trusted = self.trusted_org_ids()?;
+        let own_hosts = self.config.own_hosts();
+        let mut items = Vec::new();
+        let mut valid_until: Option<Millis> = None;
+        self.store.for_each_indicator(&mut |record| {
+            let l = links.remove(&record.id).unwrap_or_default();
+            let s = sums.remove(&record.id).unwrap_or_default();
+            let decision = decisions.get(&record.id);
+            if l.is_empty() && s.is_empty() && decision.is_none() {
+                return;
+            }
+            let allowed = builtin_allow(&record.observable, &own_hosts)
+                .or_else(|| operator.get(&record.observable).map(|c| AllowReason::Operator(c.clone())));
+            let reports = report_facts(self, &l);
+            let sightings = sighting_facts(&s);
+            let facts = Facts {
+                kind: record.observable.kind,
+                allowed,
+                decision,
+                reports: &reports,
+                sightings: &sightings,
+                trusted: &trusted,
+            };
+            if let Verdict::Block { reason, expires_at } =
+                verdict(&facts, &self.config.rules, &self.config.lifetimes, now)
+            {
+                if expires_at.is_none_or(|e| e > now) {
+                    if let Some(e) = expires_at {
+                        valid_until = Some(valid_until.map_or(e, |v| v.min(e)));
+                    }
+                    items.push(Actionable {
+                        record,
+                        links: l,
+                        sightings: s,
+                        reason,
+                        expires_at,
+                    });
+                }
+            }
+        })?;
+        // Rules about sightings also start to hold or lapse with time: look again within a minute.
+        let recheck = now + 60_000;
+        valid_until = Some(valid_until.map_or(recheck, |v| v.min(recheck)));
+        items.sort_by(|a, b| a.record.observable.cmp(&b.record.observable));
+        Ok(Snapshot {
+            generation,
+            built_at: now,
+            valid_until,
+            items,
+        })
+    }
+}

@@ -1,0 +1,403 @@
+//! The Act step's bulk outputs: block feeds (RPZ, hosts, plain lists, CSV)
+//! and the hash-prefix list for private URL checks.
+//!
+//! Each is the hub-wide actionable snapshot filtered by what the caller may
+//! see through the Feed channel (so RED never appears, AMBER only for its
+//! audience), rendered once per (scope, format, options) and cached until the
+//! snapshot changes. ETags are content hashes, so a poller gets 304 whenever
+//! nothing it may see changed, even across restarts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+
+use kyojo_core::policy::{Channel, OrgId, SightingPresence};
+use kyojo_core::report::IncidentType;
+use kyojo_core::{url, Kind, Tlp, Viewer};
+use kyojo_formats::{FeedEntry, RpzAction, RpzOptions};
+use kyojo_store::Millis;
+
+use crate::decide::{Actionable, Snapshot};
+use crate::error::{ApiError, ApiResult};
+use crate::hub::{now_millis, Hub};
+
+/// The feeds a consumer can pull.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedFormat {
+    Rpz,
+    Hosts,
+    DomainsTxt,
+    UrlsTxt,
+    IpsTxt,
+    Csv,
+}
+
+impl FeedFormat {
+    pub fn from_path(name: &str) -> Option<FeedFormat> {
+        Some(match name {
+            "rpz" => FeedFormat::Rpz,
+            "hosts" => FeedFormat::Hosts,
+            "domains.txt" => FeedFormat::DomainsTxt,
+            "urls.txt" => FeedFormat::UrlsTxt,
+            "ips.txt" => FeedFormat::IpsTxt,
+            "indicators.csv" => FeedFormat::Csv,
+            _ => return None,
+        })
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FeedFormat::Csv => "text/csv; charset=utf-8",
+            _ => "text/plain; charset=utf-8",
+        }
+    }
+}
+
+/// Per-request choices that change the bytes of a feed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FeedOptions {
+    /// RPZ: answer with a CNAME to the warning host instead of NXDOMAIN.
+    pub walled_garden: bool,
+    /// hosts: the address listed names point to.
+    pub sinkhole: Option<IpAddr>,
+}
+
+/// A rendered feed.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub body: Arc<Vec<u8>>,
+    /// Quoted strong validator.
+    pub etag: String,
+    pub last_modified: Millis,
+    pub entries: usize,
+}
+
+#[derive(Debug, Clone)]
+struct CachedFeed {
+    generation: u64,
+    snapshot_built_at: Millis,
+    content_hash: [u8; 32],
+    serial: u32,
+    rendered: Rendered,
+}
+
+/// Hash prefixes of one scope, with a short history so clients can fetch diffs.
+#[derive(Debug, Default)]
+struct PrefixState {
+    generation: u64,
+    snapshot_built_at: Millis,
+    current: Option<Arc<PrefixSet>>,
+    history: VecDeque<Arc<PrefixSet>>,
+}
+
+/// The full hashes behind each 4-byte prefix, for one scope.
+#[derive(Debug)]
+pub struct PrefixSet {
+    pub version: u64,
+    pub prefixes: BTreeSet<[u8; 4]>,
+    pub full: HashMap<[u8; 4], Vec<FullHash>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullHash {
+    pub hash: [u8; 32],
+    pub threat: String,
+    pub expires_at: Option<Millis>,
+}
+
+type Scope = Option<OrgId>;
+
+/// Caches owned by the Hub.
+#[derive(Default)]
+pub struct FeedCache {
+    pub(crate) snapshot: Mutex<Option<Arc<Snapshot>>>,
+    rendered: Mutex<HashMap<(Scope, FeedFormat, FeedOptions), CachedFeed>>,
+    prefixes: Mutex<HashMap<Scope, PrefixState>>,
+}
+
+const PREFIX_HISTORY: usize = 16;
+const CACHE_LIMIT: usize = 512;
+
+fn scope(viewer: &Viewer) -> Scope {
+    viewer.member().map(|m| m.org)
+}
+
+/// What `viewer` may see of one actionable item, as a feed line; None if nothing.
+fn entry_for(hub: &Hub, viewer: &Viewer, item: &Actionable) -> Option<FeedEntry> {
+    let readable: Vec<_> = item
+        .links
+        .iter()
+        .filter(|l| hub.policy.can_read(viewer, &l.access, Channel::Feed))
+        .collect();
+    let my_org = viewer.member().map(|m| m.org);
+    let orgs: BTreeSet<OrgId> = item.sightings.iter().map(|s| s.org).collect();
+    let presence = SightingPresence {
+        orgs: orgs.len() as u64,
+        by_viewer: my_org.is_some_and(|o| orgs.contains(&o)),
+    };
+    if !hub.policy.can_see_indicator(viewer, item.links.iter().map(|l| &l.access), presence, Channel::Feed) {
+        return None;
+    }
+    let sightings_seen = hub.policy.can_see_sightings(viewer, Channel::Feed);
+    let mut first = readable.iter().map(|l| l.created_at).min();
+    let mut last = readable.iter().map(|l| l.created_at).max();
+    if sightings_seen {
+        for s in &item.sightings {
+            first = Some(first.map_or(s.first_seen, |f| f.min(s.first_seen)));
+            last = Some(last.map_or(s.last_seen, |l| l.max(s.last_seen)));
+        }
+    }
+    // Sightings-only knowledge is community information: GREEN.
+    let tlp = readable.iter().map(|l| l.access.tlp).min().unwrap_or(Tlp::Green);
+    let sectors: BTreeSet<String> = readable.iter().filter_map(|l| l.sector.clone()).collect();
+    let mut threats: BTreeMap<IncidentType, usize> = BTreeMap::new();
+    for l in &readable {
+        *threats.entry(l.incident_type).or_insert(0) += 1;
+    }
+    let threat = threats
+        .iter()
+        .max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t)))
+        .map(|(t, _)| t.as_str().to_string());
+    Some(FeedEntry {
+        kind: item.record.observable.kind,
+        value: item.record.observable.value.clone(),
+        first_seen: first.unwrap_or(item.record.created_at),
+        last_seen: last.unwrap_or(item.record.created_at),
+        expires_at: item.expires_at,
+        reason: item.reason.clone(),
+        tlp,
+        sectors: sectors.into_iter().collect(),
+        threat,
+    })
+}
+
+fn content_hash(format: FeedFormat, options: &FeedOptions, entries: &[FeedEntry]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(format!("{format:?}|{options:?}|").as_bytes());
+    for e in entries {
+        h.update(
+            format!(
+                "{}|{}|{}|{}|{:?}|{}|{}|{}|{:?}\n",
+                e.kind, e.value, e.first_seen, e.last_seen, e.expires_at, e.reason, e.tlp, e.sectors.join(";"), e.threat
+            )
+            .as_bytes(),
+        );
+    }
+    h.finalize().into()
+}
+
+/// Quoted ETag from content.
+fn etag_of(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    format!("\"{}\"", hex::encode(&d[..16]))
+}
+
+impl Hub {
+    /// The feed entries `viewer` may see, in snapshot order.
+    pub fn feed_entries(&self, viewer: &Viewer) -> ApiResult<(Arc<Snapshot>, Vec<FeedEntry>)> {
+        if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
+            return Err(ApiError::forbidden("this token may not read feeds"));
+        }
+        let snap = self.snapshot()?;
+        let entries = snap.items.iter().filter_map(|i| entry_for(self, viewer, i)).collect();
+        Ok((snap, entries))
+    }
+
+    /// A feed for `viewer`, from cache when nothing it may see changed.
+    pub fn render_feed(&self, viewer: &Viewer, format: FeedFormat, options: &FeedOptions) -> ApiResult<Rendered> {
+        let (snap, entries) = self.feed_entries(viewer)?;
+        let key = (scope(viewer), format, options.clone());
+        let previous = self.feeds.rendered.lock().get(&key).cloned();
+        if let Some(p) = &previous {
+            if p.generation == snap.generation && p.snapshot_built_at == snap.built_at {
+                return Ok(p.rendered.clone());
+            }
+        }
+        let hash = content_hash(format, options, &entries);
+        let now = now_millis();
+        let (serial, last_modified) = match &previous {
+            Some(p) if p.content_hash == hash => (p.serial, p.rendered.last_modified),
+            // The RPZ serial must grow with every change, also across restarts: seconds, bumped past the last one.
+            Some(p) => (((now / 1000) as u32).max(p.serial.wrapping_add(1)), now),
+            None => ((now / 1000) as u32, now),
+        };
+        let rendered = match &previous {
+            Some(p) if p.content_hash == hash => p.rendered.clone(),
+            _ => {
+                let mut body = Vec::with_capacity(entries.len() * 40 + 256);
+                self.write_feed(&mut body, format, options, &entries, serial)?;
+                Rendered {
+                    etag: etag_of(&body),
+                    body: Arc::new(body),
+                    last_modified,
+                    entries: entries.len(),
+                }
+            }
+        };
+        let mut cache = self.feeds.rendered.lock();
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(
+            key,
+            CachedFeed {
+                generation: snap.generation,
+                snapshot_built_at: snap.built_at,
+                content_hash: hash,
+                serial,
+                rendered: rendered.clone(),
+            },
+        );
+        Ok(rendered)
+    }
+
+    /// Writes a feed; `serial` is the RPZ SOA serial.
+    pub fn write_feed(
+        &self,
+        out: &mut dyn std::io::Write,
+        format: FeedFormat,
+        options: &FeedOptions,
+        entries: &[FeedEntry],
+        serial: u32,
+    ) -> ApiResult<usize> {
+        let result = match format {
+            FeedFormat::Rpz => {
+                let action = if options.walled_garden {
+                    RpzAction::WalledGarden(self.config.warning_host.clone())
+                } else {
+                    RpzAction::Nxdomain
+                };
+                kyojo_formats::write_rpz(
+                    out,
+                    entries,
+                    &RpzOptions {
+                        zone: self.config.rpz_zone.clone(),
+                        serial,
+                        action,
+                        soa_mname: "localhost.".to_string(),
+                        soa_rname: "hostmaster.localhost.".to_string(),
+                        ttl: 300,
+                    },
+                )
+            }
+            FeedFormat::Hosts => kyojo_formats::write_hosts(
+                out,
+                entries,
+                options.sinkhole.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            ),
+            FeedFormat::DomainsTxt => kyojo_formats::write_domains_txt(out, entries),
+            FeedFormat::UrlsTxt => kyojo_formats::write_urls_txt(out, entries),
+            FeedFormat::IpsTxt => kyojo_formats::write_ips_txt(out, entries),
+            FeedFormat::Csv => kyojo_formats::write_csv(out, entries),
+        };
+        let stats = result.map_err(ApiError::internal)?;
+        if stats.skipped > 0 {
+            tracing::warn!(skipped = stats.skipped, ?format, "feed entries could not be written safely");
+        }
+        Ok(stats.written)
+    }
+
+    /// The prefix set `viewer` may check against.
+    pub fn prefix_set(&self, viewer: &Viewer) -> ApiResult<(Arc<PrefixSet>, Vec<Arc<PrefixSet>>)> {
+        let (snap, entries) = self.feed_entries(viewer)?;
+        let key = scope(viewer);
+        let mut all = self.feeds.prefixes.lock();
+        if all.len() >= CACHE_LIMIT && !all.contains_key(&key) {
+            all.clear();
+        }
+        let state = all.entry(key).or_default();
+        let fresh = state.generation == snap.generation && state.snapshot_built_at == snap.built_at;
+        if let (true, Some(cur)) = (fresh, &state.current) {
+            return Ok((cur.clone(), state.history.iter().cloned().collect()));
+        }
+        let mut full: HashMap<[u8; 4], Vec<FullHash>> = HashMap::new();
+        for e in &entries {
+            let expression = match e.kind {
+                Kind::Url => url::listed_expression(&e.value),
+                Kind::Domain => url::domain_expression(&e.value),
+                _ => continue,
+            };
+            let hash = url::full_hash(&expression);
+            let prefix = [hash[0], hash[1], hash[2], hash[3]];
+            let list = full.entry(prefix).or_default();
+            if !list.iter().any(|f| f.hash == hash) {
+                list.push(FullHash {
+                    hash,
+                    threat: e.threat.clone().unwrap_or_else(|| "malicious".to_string()),
+                    expires_at: e.expires_at,
+                });
+            }
+        }
+        let prefixes: BTreeSet<[u8; 4]> = full.keys().copied().collect();
+        let unchanged = state.current.as_ref().filter(|c| c.prefixes == prefixes);
+        let current = match unchanged {
+            // Same prefixes: keep the version, refresh the full-hash details.
+            Some(c) => Arc::new(PrefixSet { version: c.version, prefixes, full }),
+            None => {
+                let version = (now_millis() as u64).max(state.current.as_ref().map_or(0, |c| c.version + 1));
+                if let Some(old) = state.current.take() {
+                    state.history.push_back(old);
+                    while state.history.len() > PREFIX_HISTORY {
+                        state.history.pop_front();
+                    }
+                }
+                Arc::new(PrefixSet { version, prefixes, full })
+            }
+        };
+        state.current = Some(current.clone());
+        state.generation = snap.generation;
+        state.snapshot_built_at = snap.built_at;
+        Ok((current, state.history.iter().cloned().collect()))
+    }
+
+    /// Full hashes behind the given prefixes. Nothing about the caller's
+    /// request is logged or kept.
+    pub fn search_hashes(&self, viewer: &Viewer, prefixes: &[[u8; 4]]) -> ApiResult<Vec<([u8; 4], FullHash)>> {
+        let (set, _) = self.prefix_set(viewer)?;
+        let mut out = Vec::new();
+        for p in prefixes {
+            if let Some(list) = set.full.get(p) {
+                out.extend(list.iter().map(|f| (*p, f.clone())));
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the warning page may say about a host: threat kinds from CLEAR
+    /// reports only, since the page is public. `None`: not actionable at all.
+    pub fn warning_listing(&self, host: &str) -> ApiResult<Option<crate::warn::Listing>> {
+        let Ok(obs) = kyojo_core::observable::canonicalize(Kind::Domain, host) else {
+            return Ok(None);
+        };
+        let snap = self.snapshot()?;
+        // The host itself or any listed parent domain.
+        let mut candidates = vec![obs.value.clone()];
+        let mut rest = obs.value.as_str();
+        while let Some((_, parent)) = rest.split_once('.') {
+            candidates.push(parent.to_string());
+            rest = parent;
+        }
+        let hit = snap.items.iter().find(|i| {
+            i.record.observable.kind == Kind::Domain
+                && candidates.contains(&i.record.observable.value)
+                && (i.links.iter().any(|l| l.access.tlp != Tlp::Red) || !i.sightings.is_empty())
+        });
+        Ok(hit.map(|i| {
+            let clear: BTreeSet<String> = i
+                .links
+                .iter()
+                .filter(|l| l.access.tlp == Tlp::Clear)
+                .map(|l| l.incident_type.as_str().to_string())
+                .collect();
+            let last_seen = i.links.iter().filter(|l| l.access.tlp == Tlp::Clear).map(|l| l.created_at).max();
+            crate::warn::Listing {
+                threats: clear.into_iter().collect(),
+                last_seen,
+            }
+        }))
+    }
+}
+
