@@ -42,13 +42,19 @@ impl Cache {
             version: v["version"].as_u64(),
             prefixes: v["prefixes"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
 
     fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string(&json!({"hub": self.hub, "version": self.version, "prefixes": self.prefixes}))?;
+        let text = serde_json::to_string(
+            &json!({"hub": self.hub, "version": self.version, "prefixes": self.prefixes}),
+        )?;
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
@@ -97,11 +103,18 @@ pub fn run(args: &CheckArgs) -> Result<Vec<(String, Option<String>)>> {
         let status = resp.status();
         let body: Value = resp.json().await.context("reading the prefix list")?;
         if !status.is_success() {
-            bail!("the hub refused the prefix list ({status}): {}", body["error"]["message"]);
+            bail!(
+                "the hub refused the prefix list ({status}): {}",
+                body["error"]["message"]
+            );
         }
         let strings = |v: &Value| -> BTreeSet<String> {
             v.as_array()
-                .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         if body["full"].as_bool() == Some(true) {
@@ -119,7 +132,10 @@ pub fn run(args: &CheckArgs) -> Result<Vec<(String, Option<String>)>> {
         let mut per_url: Vec<Vec<[u8; 32]>> = Vec::new();
         let mut wanted: BTreeSet<String> = BTreeSet::new();
         for c in &canonical {
-            let hashes: Vec<[u8; 32]> = url::lookup_expressions(c).iter().map(|e| url::full_hash(e)).collect();
+            let hashes: Vec<[u8; 32]> = url::lookup_expressions(c)
+                .iter()
+                .map(|e| url::full_hash(e))
+                .collect();
             for h in &hashes {
                 let p = hex::encode(&h[..4]);
                 if cache.prefixes.contains(&p) {
@@ -140,7 +156,10 @@ pub fn run(args: &CheckArgs) -> Result<Vec<(String, Option<String>)>> {
             let status = resp.status();
             let body: Value = resp.json().await.context("reading full hashes")?;
             if !status.is_success() {
-                bail!("the hub refused the search ({status}): {}", body["error"]["message"]);
+                bail!(
+                    "the hub refused the search ({status}): {}",
+                    body["error"]["message"]
+                );
             }
             for m in body["matches"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
                 let hash = m["full_hash"]
@@ -148,7 +167,10 @@ pub fn run(args: &CheckArgs) -> Result<Vec<(String, Option<String>)>> {
                     .and_then(|h| hex::decode(h).ok())
                     .and_then(|b| <[u8; 32]>::try_from(b).ok());
                 if let Some(hash) = hash {
-                    full.insert(hash, m["threat_type"].as_str().unwrap_or("malicious").to_string());
+                    full.insert(
+                        hash,
+                        m["threat_type"].as_str().unwrap_or("malicious").to_string(),
+                    );
                 }
             }
         }

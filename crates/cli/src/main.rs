@@ -202,7 +202,10 @@ fn operator() -> kyojo_core::Viewer {
 
 fn observable(value: &str, kind: Option<&str>) -> Result<kyojo_core::Observable> {
     let parsed = match kind {
-        Some(k) => kyojo_core::observable::canonicalize(k.parse().map_err(|e| anyhow!("--type: {e}"))?, value),
+        Some(k) => kyojo_core::observable::canonicalize(
+            k.parse().map_err(|e| anyhow!("--type: {e}"))?,
+            value,
+        ),
         None => kyojo_core::observable::detect(value),
     };
     parsed.map_err(|e| anyhow!("{value}: {e}"))
@@ -220,8 +223,18 @@ fn run() -> Result<i32> {
     let done = |r: Result<()>| r.map(|()| 0);
     match cli.command {
         Command::Serve { listen, demo, data } => done(serve(&listen, demo, &data)),
-        Command::Check { urls, hub, token, cache } => {
-            let results = check::run(&check::CheckArgs { urls, hub, token, cache })?;
+        Command::Check {
+            urls,
+            hub,
+            token,
+            cache,
+        } => {
+            let results = check::run(&check::CheckArgs {
+                urls,
+                hub,
+                token,
+                cache,
+            })?;
             let mut listed = false;
             for (u, threat) in results {
                 match threat {
@@ -234,7 +247,14 @@ fn run() -> Result<i32> {
             }
             Ok(i32::from(listed))
         }
-        Command::Export { format, out, org, kind, walled_garden, data } => {
+        Command::Export {
+            format,
+            out,
+            org,
+            kind,
+            walled_garden,
+            data,
+        } => {
             use kyojo_server::feeds::{FeedFormat, FeedOptions};
             let format = match (format.as_str(), kind.as_str()) {
                 ("rpz", _) => FeedFormat::Rpz,
@@ -250,23 +270,45 @@ fn run() -> Result<i32> {
             let viewer = match org {
                 None => kyojo_core::Viewer::Public,
                 Some(name) => {
-                    let o = hub.org_by_name(&name).map_err(api)?.ok_or_else(|| anyhow!("no organization named {name:?}"))?;
-                    kyojo_core::Viewer::Member(kyojo_core::policy::Member { org: o.id, sector: o.sector, role: Role::Consumer })
+                    let o = hub
+                        .org_by_name(&name)
+                        .map_err(api)?
+                        .ok_or_else(|| anyhow!("no organization named {name:?}"))?;
+                    kyojo_core::Viewer::Member(kyojo_core::policy::Member {
+                        org: o.id,
+                        sector: o.sector,
+                        role: Role::Consumer,
+                    })
                 }
             };
             let rendered = hub
-                .render_feed(&viewer, format, &FeedOptions { walled_garden, sinkhole: None })
+                .render_feed(
+                    &viewer,
+                    format,
+                    &FeedOptions {
+                        walled_garden,
+                        sinkhole: None,
+                    },
+                )
                 .map_err(api)?;
             let tmp = out.with_extension("partial");
-            std::fs::write(&tmp, rendered.body.as_slice()).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::write(&tmp, rendered.body.as_slice())
+                .with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {} entries to {}", rendered.entries, out.display());
             Ok(0)
         }
         Command::Allow { command } => match command {
-            AllowCommand::Add { value, kind, comment, data } => {
+            AllowCommand::Add {
+                value,
+                kind,
+                comment,
+                data,
+            } => {
                 let obs = observable(&value, kind.as_deref())?;
-                open(&data)?.allow_add(&operator(), &obs, &comment).map_err(api)?;
+                open(&data)?
+                    .allow_add(&operator(), &obs, &comment)
+                    .map_err(api)?;
                 println!("{}\t{}", obs.kind, obs.value);
                 Ok(0)
             }
@@ -280,7 +322,10 @@ fn run() -> Result<i32> {
             }
             AllowCommand::List { data } => {
                 for e in open(&data)?.allow_list(&operator()).map_err(api)? {
-                    println!("{}\t{}\t{}", e.observable.kind, e.observable.value, e.comment);
+                    println!(
+                        "{}\t{}\t{}",
+                        e.observable.kind, e.observable.value, e.comment
+                    );
                 }
                 Ok(0)
             }

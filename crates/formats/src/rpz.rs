@@ -478,53 +478,70 @@ mod tests {
 
     #[test]
     fn bad_options_are_refused() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RpzOptions)>)> = vec![
-            ("relative zone", Box::new(|o| o.zone = "rpz.kyojo".into())),
-            ("root zone", Box::new(|o| o.zone = ".".into())),
+        let changed = |f: &dyn Fn(&mut RpzOptions)| {
+            let mut o = opts(RpzAction::Nxdomain);
+            f(&mut o);
+            o
+        };
+        let cases = [
+            (
+                "relative zone",
+                changed(&|o: &mut RpzOptions| o.zone = "rpz.kyojo".into()),
+            ),
+            (
+                "root zone",
+                changed(&|o: &mut RpzOptions| o.zone = ".".into()),
+            ),
             (
                 "zone with newline",
-                Box::new(|o| o.zone = "rpz.\n$INCLUDE x.".into()),
+                changed(&|o: &mut RpzOptions| o.zone = "rpz.\n$INCLUDE x.".into()),
             ),
             (
                 "upper-case zone",
-                Box::new(|o| o.zone = "RPZ.kyojo.".into()),
+                changed(&|o: &mut RpzOptions| o.zone = "RPZ.kyojo.".into()),
             ),
             (
                 "relative mname",
-                Box::new(|o| o.soa_mname = "localhost".into()),
+                changed(&|o: &mut RpzOptions| o.soa_mname = "localhost".into()),
             ),
             (
                 "mname in zone",
-                Box::new(|o| o.soa_mname = "ns.rpz.kyojo.".into()),
+                changed(&|o: &mut RpzOptions| o.soa_mname = "ns.rpz.kyojo.".into()),
             ),
             (
                 "rname with space",
-                Box::new(|o| o.soa_rname = "host master.".into()),
+                changed(&|o: &mut RpzOptions| o.soa_rname = "host master.".into()),
             ),
             (
                 "target in zone",
-                Box::new(|o| o.action = RpzAction::WalledGarden("warn.rpz.kyojo.".into())),
+                changed(&|o: &mut RpzOptions| {
+                    o.action = RpzAction::WalledGarden("warn.rpz.kyojo.".into())
+                }),
             ),
             (
                 "target is zone",
-                Box::new(|o| o.action = RpzAction::WalledGarden("rpz.kyojo".into())),
+                changed(&|o: &mut RpzOptions| {
+                    o.action = RpzAction::WalledGarden("rpz.kyojo".into())
+                }),
             ),
             (
                 "target is an RPZ action",
-                Box::new(|o| o.action = RpzAction::WalledGarden("rpz-passthru.".into())),
+                changed(&|o: &mut RpzOptions| {
+                    o.action = RpzAction::WalledGarden("rpz-passthru.".into())
+                }),
             ),
             (
                 "target with a space",
-                Box::new(|o| o.action = RpzAction::WalledGarden("warn .example".into())),
+                changed(&|o: &mut RpzOptions| {
+                    o.action = RpzAction::WalledGarden("warn .example".into())
+                }),
             ),
             (
                 "empty target",
-                Box::new(|o| o.action = RpzAction::WalledGarden(String::new())),
+                changed(&|o: &mut RpzOptions| o.action = RpzAction::WalledGarden(String::new())),
             ),
         ];
-        for (what, change) in cases {
-            let mut o = opts(RpzAction::Nxdomain);
-            change(&mut o);
+        for (what, o) in cases {
             let mut out = Vec::new();
             let res = write_rpz(&mut out, &[entry(Kind::Domain, "evil.example")], &o);
             assert!(

@@ -97,10 +97,10 @@ pub(crate) fn parse_ip(kind: Kind, value: &str) -> Option<IpNet> {
     } else {
         IpNet::from(value.parse::<IpAddr>().ok()?)
     };
-    let family_ok = match (kind, net) {
-        (Kind::Ipv4, IpNet::V4(_)) | (Kind::Ipv6, IpNet::V6(_)) => true,
-        _ => false,
-    };
+    let family_ok = matches!(
+        (kind, net),
+        (Kind::Ipv4, IpNet::V4(_)) | (Kind::Ipv6, IpNet::V6(_))
+    );
     family_ok.then_some(net)
 }
 

@@ -1159,9 +1159,11 @@ pub struct DecisionIn {
 
 fn decision_view(hub: &Hub, state: &crate::decide::DecisionState) -> ApiResult<Value> {
     let (actionable, reason, expires_at) = match &state.verdict {
-        kyojo_core::decide::Verdict::Block { reason, expires_at } => {
-            (expires_at.is_none_or(|e| e > now_millis()), reason.clone(), *expires_at)
-        }
+        kyojo_core::decide::Verdict::Block { reason, expires_at } => (
+            expires_at.is_none_or(|e| e > now_millis()),
+            reason.clone(),
+            *expires_at,
+        ),
         kyojo_core::decide::Verdict::NotActionable { reason } => (false, reason.clone(), None),
     };
     let history = state
@@ -1203,9 +1205,16 @@ pub async fn post_decision(
     let action = kyojo_core::decide::Action::parse(&input.action)
         .ok_or_else(|| ApiError::invalid("action", "action must be block, allow or unset"))?;
     if input.comment.chars().count() > 1000 {
-        return Err(ApiError::invalid("comment", "comment is longer than 1000 characters"));
+        return Err(ApiError::invalid(
+            "comment",
+            "comment is longer than 1000 characters",
+        ));
     }
-    let expires_at = input.expires_at.as_deref().map(|s| parse_time("expires_at", s)).transpose()?;
+    let expires_at = input
+        .expires_at
+        .as_deref()
+        .map(|s| parse_time("expires_at", s))
+        .transpose()?;
     let hub = state.hub.clone();
     blocking(move || {
         let st = hub.decide(&viewer, &obs, action, input.comment.trim(), expires_at)?;
@@ -1225,7 +1234,10 @@ pub struct AllowIn {
     comment: String,
 }
 
-pub async fn allowlist(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
+pub async fn allowlist(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+) -> ApiResult<Json<Value>> {
     let hub = state.hub.clone();
     blocking(move || {
         let list = hub.allow_list(&viewer)?;
@@ -1244,10 +1256,21 @@ pub async fn allow_add(
 ) -> ApiResult<Response> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let JsonBody(input) = body?;
-    let obs = parse_indicator("", &json!({"type": input.kind, "value": input.value}))
-        .map_err(|e| ApiError::invalid(e.field.unwrap_or_default().trim_start_matches('.').to_string(), e.message))?;
+    let obs =
+        parse_indicator("", &json!({"type": input.kind, "value": input.value})).map_err(|e| {
+            ApiError::invalid(
+                e.field
+                    .unwrap_or_default()
+                    .trim_start_matches('.')
+                    .to_string(),
+                e.message,
+            )
+        })?;
     if input.comment.chars().count() > 1000 {
-        return Err(ApiError::invalid("comment", "comment is longer than 1000 characters"));
+        return Err(ApiError::invalid(
+            "comment",
+            "comment is longer than 1000 characters",
+        ));
     }
     let hub = state.hub.clone();
     let e = blocking(move || hub.allow_add(&viewer, &obs, input.comment.trim())).await?;
@@ -1299,23 +1322,40 @@ pub async fn feed(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let format = crate::feeds::FeedFormat::from_path(&name).ok_or_else(|| ApiError::not_found("feed"))?;
+    let format =
+        crate::feeds::FeedFormat::from_path(&name).ok_or_else(|| ApiError::not_found("feed"))?;
     let walled_garden = match q.action.as_deref() {
         None | Some("nxdomain") => false,
         Some("walled_garden") => true,
-        Some(_) => return Err(ApiError::invalid("action", "action must be nxdomain or walled_garden")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "action",
+                "action must be nxdomain or walled_garden",
+            ))
+        }
     };
     let sinkhole = q
         .sinkhole
         .as_deref()
-        .map(|s| s.parse::<std::net::IpAddr>().map_err(|_| ApiError::invalid("sinkhole", "sinkhole must be an IP address")))
+        .map(|s| {
+            s.parse::<std::net::IpAddr>()
+                .map_err(|_| ApiError::invalid("sinkhole", "sinkhole must be an IP address"))
+        })
         .transpose()?;
-    let options = crate::feeds::FeedOptions { walled_garden, sinkhole };
+    let options = crate::feeds::FeedOptions {
+        walled_garden,
+        sinkhole,
+    };
     let hub = state.hub.clone();
     let rendered = blocking(move || hub.render_feed(&viewer, format, &options)).await?;
     let last_modified = http_date(rendered.last_modified);
-    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(tags) => tags.split(',').any(|t| t.trim() == rendered.etag || t.trim() == "*"),
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(tags) => tags
+            .split(',')
+            .any(|t| t.trim() == rendered.etag || t.trim() == "*"),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
@@ -1336,7 +1376,10 @@ pub async fn feed(
         common,
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),
-            (header::HeaderName::from_static("x-kyojo-entries"), rendered.entries.to_string()),
+            (
+                header::HeaderName::from_static("x-kyojo-entries"),
+                rendered.entries.to_string(),
+            ),
         ],
         body,
     )
@@ -1361,7 +1404,8 @@ pub async fn hash_prefixes(
     let hub = state.hub.clone();
     blocking(move || {
         let (current, history) = hub.prefix_set(&viewer)?;
-        let hexes = |set: &mut dyn Iterator<Item = &[u8; 4]>| set.map(hex::encode).collect::<Vec<_>>();
+        let hexes =
+            |set: &mut dyn Iterator<Item = &[u8; 4]>| set.map(hex::encode).collect::<Vec<_>>();
         if let Some(since) = q.since {
             let base = if since == current.version {
                 Some(current.clone())
@@ -1406,7 +1450,10 @@ pub async fn hash_search(
     }
     let JsonBody(input) = body?;
     if input.prefixes.len() > 1000 {
-        return Err(ApiError::invalid("prefixes", "at most 1000 prefixes per search"));
+        return Err(ApiError::invalid(
+            "prefixes",
+            "at most 1000 prefixes per search",
+        ));
     }
     let prefixes = input
         .prefixes
@@ -1414,9 +1461,12 @@ pub async fn hash_search(
         .enumerate()
         .map(|(i, p)| {
             let bytes = hex::decode(p).ok().filter(|b| b.len() == 4);
-            bytes
-                .map(|b| [b[0], b[1], b[2], b[3]])
-                .ok_or_else(|| ApiError::invalid(format!("prefixes[{i}]"), "each prefix is 8 hex digits (4 bytes)"))
+            bytes.map(|b| [b[0], b[1], b[2], b[3]]).ok_or_else(|| {
+                ApiError::invalid(
+                    format!("prefixes[{i}]"),
+                    "each prefix is 8 hex digits (4 bytes)",
+                )
+            })
         })
         .collect::<ApiResult<Vec<[u8; 4]>>>()?;
     let hub = state.hub.clone();
@@ -1451,7 +1501,9 @@ pub async fn warn_page(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     use crate::warn::{render, Lang, WarnContact};
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
     let lang = Lang::negotiate(q.lang.as_deref(), accept);
     let host: String = q.host.unwrap_or_default().chars().take(253).collect();
     let hub = state.hub.clone();
@@ -1476,10 +1528,19 @@ pub async fn warn_page(
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            ),
             (header::CACHE_CONTROL, "no-store"),
-            (header::HeaderName::from_static("referrer-policy"), "no-referrer"),
-            (header::HeaderName::from_static("x-content-type-options"), "nosniff"),
+            (
+                header::HeaderName::from_static("referrer-policy"),
+                "no-referrer",
+            ),
+            (
+                header::HeaderName::from_static("x-content-type-options"),
+                "nosniff",
+            ),
             (header::CONTENT_LANGUAGE, lang.code()),
             (header::VARY, "Accept-Language"),
         ],

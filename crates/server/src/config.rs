@@ -112,7 +112,11 @@ impl Config {
         if !(self.rate_limit_per_second > 0.0 && self.rate_limit_burst >= 1.0) {
             return Err("rate_limit_per_second must be > 0 and rate_limit_burst >= 1".into());
         }
-        for host in self.hub_hosts.iter().chain(std::iter::once(&self.warning_host)) {
+        for host in self
+            .hub_hosts
+            .iter()
+            .chain(std::iter::once(&self.warning_host))
+        {
             if kyojo_core::observable::canonicalize(kyojo_core::Kind::Domain, host)
                 .map(|o| o.value != *host)
                 .unwrap_or(true)

@@ -9,10 +9,14 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use kyojo_core::decide::{builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict};
+use kyojo_core::decide::{
+    builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict,
+};
 use kyojo_core::policy::{Action as Permission, OrgId};
 use kyojo_core::{Observable, Viewer};
-use kyojo_store::{AllowEntry, DecisionRecord, IndicatorRecord, Millis, ReportLink, SightingSummary};
+use kyojo_store::{
+    AllowEntry, DecisionRecord, IndicatorRecord, Millis, ReportLink, SightingSummary,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{now_millis, require, Hub};
@@ -113,21 +117,37 @@ impl Hub {
         let detail = self.indicator_detail(viewer, obs)?;
         if action == Action::Block {
             if let Some(why) = self.allow_reason(obs)? {
-                return Err(ApiError::invalid("action", format!("{} cannot be blocked: {why}", obs.value)));
+                return Err(ApiError::invalid(
+                    "action",
+                    format!("{} cannot be blocked: {why}", obs.value),
+                ));
             }
         }
         let now = now_millis();
         if expires_at.is_some_and(|e| e <= now) {
-            return Err(ApiError::invalid("expires_at", "expires_at must be in the future"));
+            return Err(ApiError::invalid(
+                "expires_at",
+                "expires_at must be in the future",
+            ));
         }
-        self.store
-            .add_decision(detail.record.id, action, comment, expires_at, member.org, now)?;
+        self.store.add_decision(
+            detail.record.id,
+            action,
+            comment,
+            expires_at,
+            member.org,
+            now,
+        )?;
         self.changed();
         self.decision_state(&detail.record, now)
     }
 
     /// The verdict on one indicator now, with its decision history.
-    pub fn decision_state(&self, record: &IndicatorRecord, now: Millis) -> ApiResult<DecisionState> {
+    pub fn decision_state(
+        &self,
+        record: &IndicatorRecord,
+        now: Millis,
+    ) -> ApiResult<DecisionState> {
         let history = self.store.decisions_of(record.id)?;
         let links = self.store.report_links(&[record.id])?;
         let sums = self.store.sighting_summaries(&[record.id])?;
@@ -151,7 +171,12 @@ impl Hub {
         })
     }
 
-    pub fn allow_add(&self, viewer: &Viewer, obs: &Observable, comment: &str) -> ApiResult<AllowEntry> {
+    pub fn allow_add(
+        &self,
+        viewer: &Viewer,
+        obs: &Observable,
+        comment: &str,
+    ) -> ApiResult<AllowEntry> {
         require(viewer, Permission::Administer)?;
         let e = self.store.allow_add(obs, comment, now_millis())?;
         self.changed();
@@ -219,8 +244,11 @@ impl Hub {
             if l.is_empty() && s.is_empty() && decision.is_none() {
                 return;
             }
-            let allowed = builtin_allow(&record.observable, &own_hosts)
-                .or_else(|| operator.get(&record.observable).map(|c| AllowReason::Operator(c.clone())));
+            let allowed = builtin_allow(&record.observable, &own_hosts).or_else(|| {
+                operator
+                    .get(&record.observable)
+                    .map(|c| AllowReason::Operator(c.clone()))
+            });
             let reports = report_facts(self, &l);
             let sightings = sighting_facts(&s);
             let facts = Facts {

@@ -138,7 +138,12 @@ fn entry_for(hub: &Hub, viewer: &Viewer, item: &Actionable) -> Option<FeedEntry>
         orgs: orgs.len() as u64,
         by_viewer: my_org.is_some_and(|o| orgs.contains(&o)),
     };
-    if !hub.policy.can_see_indicator(viewer, item.links.iter().map(|l| &l.access), presence, Channel::Feed) {
+    if !hub.policy.can_see_indicator(
+        viewer,
+        item.links.iter().map(|l| &l.access),
+        presence,
+        Channel::Feed,
+    ) {
         return None;
     }
     let sightings_seen = hub.policy.can_see_sightings(viewer, Channel::Feed);
@@ -151,7 +156,11 @@ fn entry_for(hub: &Hub, viewer: &Viewer, item: &Actionable) -> Option<FeedEntry>
         }
     }
     // Sightings-only knowledge is community information: GREEN.
-    let tlp = readable.iter().map(|l| l.access.tlp).min().unwrap_or(Tlp::Green);
+    let tlp = readable
+        .iter()
+        .map(|l| l.access.tlp)
+        .min()
+        .unwrap_or(Tlp::Green);
     let sectors: BTreeSet<String> = readable.iter().filter_map(|l| l.sector.clone()).collect();
     let mut threats: BTreeMap<IncidentType, usize> = BTreeMap::new();
     for l in &readable {
@@ -181,7 +190,15 @@ fn content_hash(format: FeedFormat, options: &FeedOptions, entries: &[FeedEntry]
         h.update(
             format!(
                 "{}|{}|{}|{}|{:?}|{}|{}|{}|{:?}\n",
-                e.kind, e.value, e.first_seen, e.last_seen, e.expires_at, e.reason, e.tlp, e.sectors.join(";"), e.threat
+                e.kind,
+                e.value,
+                e.first_seen,
+                e.last_seen,
+                e.expires_at,
+                e.reason,
+                e.tlp,
+                e.sectors.join(";"),
+                e.threat
             )
             .as_bytes(),
         );
@@ -202,12 +219,21 @@ impl Hub {
             return Err(ApiError::forbidden("this token may not read feeds"));
         }
         let snap = self.snapshot()?;
-        let entries = snap.items.iter().filter_map(|i| entry_for(self, viewer, i)).collect();
+        let entries = snap
+            .items
+            .iter()
+            .filter_map(|i| entry_for(self, viewer, i))
+            .collect();
         Ok((snap, entries))
     }
 
     /// A feed for `viewer`, from cache when nothing it may see changed.
-    pub fn render_feed(&self, viewer: &Viewer, format: FeedFormat, options: &FeedOptions) -> ApiResult<Rendered> {
+    pub fn render_feed(
+        &self,
+        viewer: &Viewer,
+        format: FeedFormat,
+        options: &FeedOptions,
+    ) -> ApiResult<Rendered> {
         let (snap, entries) = self.feed_entries(viewer)?;
         let key = (scope(viewer), format, options.clone());
         let previous = self.feeds.rendered.lock().get(&key).cloned();
@@ -295,7 +321,11 @@ impl Hub {
         };
         let stats = result.map_err(ApiError::internal)?;
         if stats.skipped > 0 {
-            tracing::warn!(skipped = stats.skipped, ?format, "feed entries could not be written safely");
+            tracing::warn!(
+                skipped = stats.skipped,
+                ?format,
+                "feed entries could not be written safely"
+            );
         }
         Ok(stats.written)
     }
@@ -335,16 +365,25 @@ impl Hub {
         let unchanged = state.current.as_ref().filter(|c| c.prefixes == prefixes);
         let current = match unchanged {
             // Same prefixes: keep the version, refresh the full-hash details.
-            Some(c) => Arc::new(PrefixSet { version: c.version, prefixes, full }),
+            Some(c) => Arc::new(PrefixSet {
+                version: c.version,
+                prefixes,
+                full,
+            }),
             None => {
-                let version = (now_millis() as u64).max(state.current.as_ref().map_or(0, |c| c.version + 1));
+                let version =
+                    (now_millis() as u64).max(state.current.as_ref().map_or(0, |c| c.version + 1));
                 if let Some(old) = state.current.take() {
                     state.history.push_back(old);
                     while state.history.len() > PREFIX_HISTORY {
                         state.history.pop_front();
                     }
                 }
-                Arc::new(PrefixSet { version, prefixes, full })
+                Arc::new(PrefixSet {
+                    version,
+                    prefixes,
+                    full,
+                })
             }
         };
         state.current = Some(current.clone());
@@ -355,7 +394,11 @@ impl Hub {
 
     /// Full hashes behind the given prefixes. Nothing about the caller's
     /// request is logged or kept.
-    pub fn search_hashes(&self, viewer: &Viewer, prefixes: &[[u8; 4]]) -> ApiResult<Vec<([u8; 4], FullHash)>> {
+    pub fn search_hashes(
+        &self,
+        viewer: &Viewer,
+        prefixes: &[[u8; 4]],
+    ) -> ApiResult<Vec<([u8; 4], FullHash)>> {
         let (set, _) = self.prefix_set(viewer)?;
         let mut out = Vec::new();
         for p in prefixes {
@@ -392,7 +435,12 @@ impl Hub {
                 .filter(|l| l.access.tlp == Tlp::Clear)
                 .map(|l| l.incident_type.as_str().to_string())
                 .collect();
-            let last_seen = i.links.iter().filter(|l| l.access.tlp == Tlp::Clear).map(|l| l.created_at).max();
+            let last_seen = i
+                .links
+                .iter()
+                .filter(|l| l.access.tlp == Tlp::Clear)
+                .map(|l| l.created_at)
+                .max();
             crate::warn::Listing {
                 threats: clear.into_iter().collect(),
                 last_seen,
@@ -400,4 +448,3 @@ impl Hub {
         }))
     }
 }
-

@@ -71,7 +71,10 @@ pub fn router(state: AppState) -> Router {
             get(api::get_indicator).post(api::post_decision),
         )
         .route("/allowlist", get(api::allowlist).post(api::allow_add))
-        .route("/allowlist/{kind}/{*value}", axum::routing::delete(api::allow_remove))
+        .route(
+            "/allowlist/{kind}/{*value}",
+            axum::routing::delete(api::allow_remove),
+        )
         .route("/feeds/{name}", get(api::feed))
         .route("/hashes/prefixes", get(api::hash_prefixes))
         .route("/hashes:search", post(api::hash_search))
