@@ -353,3 +353,146 @@ fn anonymous_reports_leave_no_organization_in_the_log() {
         );
     }
 }
+
+#[test]
+fn kyojo_check_never_tells_the_hub_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    kyojo(d, &["org", "add", "Checker Org", "--sector", "telecom"]);
+    let analyst = stdout(&kyojo(
+        d,
+        &[
+            "token",
+            "create",
+            "--org",
+            "Checker Org",
+            "--role",
+            "analyst",
+        ],
+    ))
+    .trim()
+    .to_string();
+    let consumer = stdout(&kyojo(
+        d,
+        &[
+            "token",
+            "create",
+            "--org",
+            "Checker Org",
+            "--role",
+            "consumer",
+        ],
+    ))
+    .trim()
+    .to_string();
+    let log = d.join("hub.log");
+    let server = serve_logging(d, &[], Some(&log));
+    let body = json!({"title": "kit", "incident_type": "phishing", "tlp": "GREEN", "audience": "community",
+                      "indicators": ["http://phish-q7x.example/login/", "malware-q7x.example"]});
+    assert_eq!(
+        server
+            .call("POST", "/api/v1/reports", &analyst, Some(body))
+            .0,
+        201
+    );
+    for (kind, value) in [
+        ("url", "http://phish-q7x.example/login/"),
+        ("domain", "malware-q7x.example"),
+    ] {
+        let (s, r) = server.call(
+            "POST",
+            &format!("/api/v1/indicators/{kind}/{value}/decision"),
+            &analyst,
+            Some(json!({"action": "block"})),
+        );
+        assert_eq!(s, 200, "{r}");
+    }
+    let cache = d.join("prefixes.json");
+    let check = |urls: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kyojo"))
+            .arg("check")
+            .args(urls)
+            .args(["--hub", &server.base, "--token", &consumer, "--cache"])
+            .arg(&cache)
+            .output()
+            .expect("run kyojo check");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = check(&[
+        "https://phish-q7x.example/login/step2.php?id=7",
+        "http://cdn.malware-q7x.example/x.exe",
+        "http://clean-q7x.example/",
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        out,
+        "listed phishing https://phish-q7x.example/login/step2.php?id=7\nlisted phishing http://cdn.malware-q7x.example/x.exe\nclean http://clean-q7x.example/\n"
+    );
+    let (code, out) = check(&[
+        "http://clean-q7x.example/a",
+        "http://phish-q7x.example/other",
+    ]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            Some(0),
+            "clean http://clean-q7x.example/a\nclean http://phish-q7x.example/other\n"
+        )
+    );
+    let (code, _) = check(&["http://"]);
+    assert_eq!(code, Some(2));
+
+    // The same feeds from the CLI, scoped like the API.
+    let export = |args: &[&str], file: &str| {
+        let path = d.join(file);
+        let mut all = vec!["export"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", path.to_str().unwrap()]);
+        let o = kyojo(d, &all);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(path).unwrap()
+    };
+    let zone = export(&["rpz", "--org", "Checker Org"], "zone.rpz");
+    assert!(
+        zone.contains("\nmalware-q7x.example CNAME .")
+            && zone.contains("\n*.malware-q7x.example CNAME ."),
+        "{zone}"
+    );
+    let urls = export(
+        &["txt", "--kind", "urls", "--org", "Checker Org"],
+        "urls.txt",
+    );
+    assert!(urls.contains("http://phish-q7x.example/login/"), "{urls}");
+    let public = export(&["txt", "--kind", "domains"], "public.txt");
+    assert!(
+        !public.contains("malware-q7x"),
+        "GREEN is not for the public: {public}"
+    );
+    assert!(!kyojo(d, &["export", "pdf", "--out", "/dev/null"])
+        .status
+        .success());
+    drop(server);
+
+    // The hub's own request log: routes only; no URL, host or path that was checked.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("/api/v1/hashes/prefixes") && text.contains("/api/v1/hashes:search"),
+        "{text}"
+    );
+    for leaked in [
+        "step2",
+        "cdn.malware",
+        "clean-q7x",
+        "id=7",
+        "x.exe",
+        "/other",
+    ] {
+        assert!(
+            !text.contains(leaked),
+            "{leaked:?} reached the hub's log:\n{text}"
+        );
+    }
+}
