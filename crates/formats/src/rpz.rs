@@ -35,7 +35,9 @@ enum Trigger {
 /// Write `entries` as an RPZ zone: domains as QNAME triggers (the name and
 /// `*.` below it), ipv4/ipv6 addresses and CIDRs as `rpz-ip` response
 /// triggers. URLs are left out: DNS can only block a whole host, and one bad
-/// URL on a shared host does not justify that.
+/// URL on a shared host does not justify that. An entry whose trigger was
+/// already written (the same domain twice, `192.0.2.1` and `192.0.2.1/32`)
+/// is neither written again nor counted: duplicate records upset loaders.
 pub fn write_rpz(
     out: &mut dyn Write,
     entries: &[FeedEntry],

@@ -18,6 +18,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
 
+use kyojo_core::decide::Action;
 use kyojo_core::observable::canonicalize;
 use kyojo_core::policy::{Member, OrgId};
 use kyojo_core::report::IncidentType;
@@ -132,7 +133,45 @@ pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, ApiError> {
             hub.add_sightings(&as_member(&orgs[*org], Role::Sensor), batch)?;
         }
     }
+    decide_some(hub, &orgs[0], &reports, now)?;
     summary(hub, true)
+}
+
+/// The first organization's analysts confirm the domains and URLs of recent
+/// CLEAR and GREEN reports, so the demo's feeds, RPZ zone and warning page
+/// have something to show. Values the allow list protects are skipped, as a
+/// real analyst would be told.
+fn decide_some(
+    hub: &Hub,
+    org: &Org,
+    reports: &[PlannedReport],
+    now: Millis,
+) -> Result<(), ApiError> {
+    let analyst = as_member(org, Role::Analyst);
+    let recent = now - 20 * 86_400_000;
+    let mut done = HashSet::new();
+    for r in reports
+        .iter()
+        .filter(|r| r.at >= recent && r.draft.tlp.may_leave_hub())
+    {
+        for obs in r
+            .draft
+            .indicators
+            .iter()
+            .filter(|o| matches!(o.kind, Kind::Domain | Kind::Url))
+        {
+            if done.len() >= 200 || !done.insert(obs.clone()) {
+                continue;
+            }
+            let comment = "demo: confirmed by the Sakura Bank SOC";
+            match hub.decide(&analyst, obs, Action::Block, comment, None) {
+                Ok(_) => {}
+                Err(e) if e.status.is_client_error() => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Revokes earlier demo tokens (label `"demo"`) and mints fresh ones: admin and
