@@ -115,7 +115,16 @@ type Scope = Option<OrgId>;
 pub struct FeedCache {
     pub(crate) snapshot: Mutex<Option<Arc<Snapshot>>>,
     rendered: Mutex<HashMap<(Scope, FeedFormat, FeedOptions), CachedFeed>>,
+    /// What each scope sees of the current snapshot, shared by all its formats.
+    entries: Mutex<HashMap<Scope, ScopedEntries>>,
     prefixes: Mutex<HashMap<Scope, PrefixState>>,
+}
+
+#[derive(Clone)]
+struct ScopedEntries {
+    generation: u64,
+    snapshot_built_at: Millis,
+    entries: Arc<Vec<FeedEntry>>,
 }
 
 const PREFIX_HISTORY: usize = 16;
@@ -214,27 +223,40 @@ fn etag_of(bytes: &[u8]) -> String {
 
 impl Hub {
     /// The feed entries `viewer` may see, in snapshot order.
-    pub fn feed_entries(&self, viewer: &Viewer) -> ApiResult<(Arc<Snapshot>, Vec<FeedEntry>)> {
+    pub fn feed_entries(&self, viewer: &Viewer) -> ApiResult<(Arc<Snapshot>, Arc<Vec<FeedEntry>>)> {
         if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
             return Err(ApiError::forbidden("this token may not read feeds"));
         }
         let snap = self.snapshot()?;
-        let entries = snap
-            .items
-            .iter()
-            .filter_map(|i| entry_for(self, viewer, i))
-            .collect();
+        let key = scope(viewer);
+        if let Some(c) = self.feeds.entries.lock().get(&key) {
+            if c.generation == snap.generation && c.snapshot_built_at == snap.built_at {
+                return Ok((snap, c.entries.clone()));
+            }
+        }
+        let entries: Arc<Vec<FeedEntry>> =
+            Arc::new(snap.items.iter().filter_map(|i| entry_for(self, viewer, i)).collect());
+        let mut cache = self.feeds.entries.lock();
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(
+            key,
+            ScopedEntries {
+                generation: snap.generation,
+                snapshot_built_at: snap.built_at,
+                entries: entries.clone(),
+            },
+        );
         Ok((snap, entries))
     }
 
     /// A feed for `viewer`, from cache when nothing it may see changed.
-    pub fn render_feed(
-        &self,
-        viewer: &Viewer,
-        format: FeedFormat,
-        options: &FeedOptions,
-    ) -> ApiResult<Rendered> {
-        let (snap, entries) = self.feed_entries(viewer)?;
+    pub fn render_feed(&self, viewer: &Viewer, format: FeedFormat, options: &FeedOptions) -> ApiResult<Rendered> {
+        if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
+            return Err(ApiError::forbidden("this token may not read feeds"));
+        }
+        let snap = self.snapshot()?;
         let key = (scope(viewer), format, options.clone());
         let previous = self.feeds.rendered.lock().get(&key).cloned();
         if let Some(p) = &previous {
@@ -242,6 +264,7 @@ impl Hub {
                 return Ok(p.rendered.clone());
             }
         }
+        let (snap, entries) = self.feed_entries(viewer)?;
         let hash = content_hash(format, options, &entries);
         let now = now_millis();
         let (serial, last_modified) = match &previous {
@@ -344,7 +367,7 @@ impl Hub {
             return Ok((cur.clone(), state.history.iter().cloned().collect()));
         }
         let mut full: HashMap<[u8; 4], Vec<FullHash>> = HashMap::new();
-        for e in &entries {
+        for e in entries.iter() {
             let expression = match e.kind {
                 Kind::Url => url::listed_expression(&e.value),
                 Kind::Domain => url::domain_expression(&e.value),

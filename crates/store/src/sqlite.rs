@@ -262,6 +262,10 @@ fn owner_to_sql(o: &Owner) -> (Option<OrgId>, Option<Vec<u8>>) {
 const REPORT_COLS: &str = "r.id, r.uid, r.title, r.description, r.incident_type, r.sector, r.tlp, \
      r.audience_kind, r.audience, r.owner_org, r.owner_seal, r.created_at, r.updated_at";
 
+/// What a [`ReportLink`] needs: no description, which can be large.
+const LINK_COLS: &str = "r.id, r.uid, r.title, r.incident_type, r.sector, r.tlp, \
+     r.audience_kind, r.audience, r.owner_org, r.owner_seal, r.created_at";
+
 fn access_row(r: &Row<'_>) -> rusqlite::Result<ReportAccess> {
     let tlp: String = r.get("tlp")?;
     let tlp: Tlp = tlp
@@ -855,7 +859,7 @@ impl Store for SqliteStore {
 
     fn report_links(&self, ids: &[IndicatorId]) -> Result<Vec<ReportLink>> {
         let sql = format!(
-            "SELECT ri.indicator_id AS indicator_id, {REPORT_COLS} FROM report_indicators ri
+            "SELECT ri.indicator_id AS indicator_id, {LINK_COLS} FROM report_indicators ri
              JOIN reports r ON r.id = ri.report_id
              WHERE ri.indicator_id IN ({{in}}) ORDER BY ri.indicator_id, r.id DESC"
         );
@@ -1035,7 +1039,7 @@ impl Store for SqliteStore {
     fn all_report_links(&self) -> Result<Vec<ReportLink>> {
         self.read(|c| {
             let sql = format!(
-                "SELECT ri.indicator_id AS indicator_id, {REPORT_COLS} FROM report_indicators ri
+                "SELECT ri.indicator_id AS indicator_id, {LINK_COLS} FROM report_indicators ri
                  JOIN reports r ON r.id = ri.report_id ORDER BY ri.indicator_id"
             );
             let mut stmt = c.prepare(&sql)?;
