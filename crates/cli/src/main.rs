@@ -63,9 +63,23 @@ enum Command {
         #[command(subcommand)]
         command: AllowCommand,
     },
-    /// Write a block feed to a file (what /api/v1/feeds/ serves).
+    /// Import a STIX 2.1 bundle as a report of an organization (all or nothing).
+    Import {
+        /// stix
+        format: String,
+        file: PathBuf,
+        /// The importing organization.
+        #[arg(long)]
+        org: String,
+        /// Marking to use instead of the bundle's own.
+        #[arg(long)]
+        tlp: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Write a block feed, or every STIX object, to a file (what /api/v1/feeds/ and TAXII serve).
     Export {
-        /// rpz, hosts, csv or txt.
+        /// rpz, hosts, csv, txt or stix.
         format: String,
         #[arg(long)]
         out: PathBuf,
@@ -392,6 +406,53 @@ fn run() -> Result<i32> {
             }
         }),
     }
+}
+
+/// Every STIX object `viewer` may read, as one bundle, with a progress bar.
+fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) -> Result<()> {
+    use std::io::Write;
+    let total = hub.store().count_stix()?;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} objects ({per_sec}, {eta})")
+            .map_err(|e| anyhow!("{e}"))?,
+    );
+    let tmp = out.with_extension("partial");
+    let file = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    write!(w, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4())?;
+    let mut after = None;
+    let mut written = 0u64;
+    loop {
+        let page = hub
+            .taxii_objects(
+                viewer,
+                &kyojo_server::stix::Collection::Community,
+                kyojo_store::StixScan { after_seq: after, ..Default::default() },
+                &kyojo_server::stix::VersionFilter::All,
+                1000,
+            )
+            .map_err(api)?;
+        for o in &page.objects {
+            if written > 0 {
+                w.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut w, &o.json)?;
+            written += 1;
+        }
+        bar.set_position(page.objects.last().map_or(total, |o| o.row.seq as u64).min(total));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    w.write_all(b"]}")?;
+    w.flush()?;
+    drop(w);
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    bar.finish_and_clear();
+    eprintln!("wrote {written} STIX objects to {}", out.display());
+    Ok(())
 }
 
 fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {

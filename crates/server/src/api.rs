@@ -1548,3 +1548,59 @@ pub async fn warn_page(
     )
         .into_response())
 }
+
+// ---- STIX ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StixImportQuery {
+    /// Marking to use instead of the bundle's own (the strictest TLP in it, or AMBER).
+    tlp: Option<String>,
+    anonymous: Option<bool>,
+}
+
+/// `POST /api/v1/stix`: imports a bundle as one report; all or nothing.
+pub async fn import_stix(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    query: Result<Query<StixImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<JsonBody<Value>, ApiError>,
+) -> ApiResult<Response> {
+    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let JsonBody(bundle) = body?;
+    let tlp = q.tlp.as_deref().map(|t| parse_tlp("tlp", t)).transpose()?;
+    if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
+        return Err(ApiError::invalid("type", "the body must be a STIX bundle (\"type\": \"bundle\")"));
+    }
+    let objects = bundle
+        .get("objects")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::invalid("objects", "a bundle needs an objects list"))?;
+    let hub = state.hub.clone();
+    let body = blocking(move || {
+        let (rec, n) = hub.import_stix(&viewer, objects, tlp, q.anonymous.unwrap_or(false))?;
+        let indicators = rec.indicators.len();
+        Ok(json!({ "report": report_view(&hub, &viewer, &rec, None)?, "objects": n, "indicators": indicators }))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /api/v1/reports/{id}/stix`.
+pub async fn report_stix(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let uid = parse_uid(&id)?;
+    let hub = state.hub.clone();
+    let bundle = blocking(move || hub.report_bundle(&viewer, &uid)).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/stix+json;version=2.1")],
+        bundle.to_string(),
+    )
+        .into_response())
+}

@@ -195,22 +195,21 @@ fn entry_for(hub: &Hub, viewer: &Viewer, item: &Actionable) -> Option<FeedEntry>
 fn content_hash(format: FeedFormat, options: &FeedOptions, entries: &[FeedEntry]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(format!("{format:?}|{options:?}|").as_bytes());
+    // Every field, length-prefixed so that no two entry lists hash alike.
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
     for e in entries {
-        h.update(
-            format!(
-                "{}|{}|{}|{}|{:?}|{}|{}|{}|{:?}\n",
-                e.kind,
-                e.value,
-                e.first_seen,
-                e.last_seen,
-                e.expires_at,
-                e.reason,
-                e.tlp,
-                e.sectors.join(";"),
-                e.threat
-            )
-            .as_bytes(),
-        );
+        field(e.kind.as_str().as_bytes());
+        field(e.value.as_bytes());
+        field(&e.first_seen.to_le_bytes());
+        field(&e.last_seen.to_le_bytes());
+        field(&e.expires_at.unwrap_or(i64::MIN).to_le_bytes());
+        field(e.reason.as_bytes());
+        field(e.tlp.as_str().as_bytes());
+        field(e.sectors.join(";").as_bytes());
+        field(e.threat.as_deref().unwrap_or("").as_bytes());
     }
     h.finalize().into()
 }

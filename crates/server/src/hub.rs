@@ -217,6 +217,8 @@ impl Hub {
             feeds: crate::feeds::FeedCache::default(),
         };
         hub.rebuild_index()?;
+        hub.publish_shared_stix()
+            .map_err(|e| StoreError::Open(format!("publishing shared STIX objects: {}", e.message)))?;
         Ok(hub)
     }
 
@@ -315,6 +317,7 @@ impl Hub {
         }
         let org = self.store.create_org(name, sector, now_millis())?;
         self.orgs.write().by_id.insert(org.id, org.clone());
+        self.publish_shared_stix()?;
         Ok(org)
     }
 
@@ -393,6 +396,18 @@ impl Hub {
         draft: ReportDraft,
         now: Millis,
     ) -> ApiResult<ReportRecord> {
+        self.create_report_with(viewer, draft, now, None)
+    }
+
+    /// Stores a report; `imported` carries the verbatim STIX objects of an
+    /// imported bundle, otherwise the report's STIX form is generated.
+    pub(crate) fn create_report_with(
+        &self,
+        viewer: &Viewer,
+        draft: ReportDraft,
+        now: Millis,
+        imported: Option<Vec<kyojo_store::NewStixObject>>,
+    ) -> ApiResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
         self.check_audience(&draft.audience, draft.tlp)?;
         let mut uid = [0u8; 16];
@@ -401,6 +416,10 @@ impl Hub {
         uid[6] = (uid[6] & 0x0f) | 0x40;
         uid[8] = (uid[8] & 0x3f) | 0x80;
         let owner = self.policy.owner_for(member.org, &uid, draft.anonymous);
+        let (source, stix) = match imported {
+            Some(rows) => ("stix", rows),
+            None => ("kyojo", self.native_stix(&uid, &draft, &owner, now, now)?),
+        };
         let (rec, changes) = self.store.insert_report(&NewReport {
             uid,
             title: draft.title,
@@ -412,6 +431,8 @@ impl Hub {
             owner,
             created_at: now,
             indicators: draft.indicators,
+            source: source.to_string(),
+            stix,
         })?;
         self.apply(&changes);
         self.metrics.reports_created.inc();
@@ -457,6 +478,23 @@ impl Hub {
         let owner = change
             .anonymous
             .map(|anonymous| self.policy.owner_for(member.org, uid, anonymous));
+        // A report shared here gets a new STIX version; an imported one keeps its objects.
+        let stix = if current.source == "kyojo" {
+            let final_owner = owner.clone().unwrap_or(current.access.owner.clone());
+            let after = ReportDraft {
+                title: change.title.clone().unwrap_or(current.title.clone()),
+                description: change.description.clone().unwrap_or(current.description.clone()),
+                incident_type: change.incident_type.unwrap_or(current.incident_type),
+                sector: change.sector.clone().unwrap_or(current.sector.clone()),
+                tlp,
+                audience: audience.clone(),
+                anonymous: matches!(final_owner, kyojo_core::policy::Owner::Sealed(_)),
+                indicators: change.indicators.clone().unwrap_or(current.indicators.clone()),
+            };
+            Some(self.native_stix(uid, &after, &final_owner, current.created_at, now.max(current.updated_at + 1))?)
+        } else {
+            None
+        };
         let (rec, changes) = self.store.update_report(
             uid,
             &ReportPatch {
@@ -468,6 +506,7 @@ impl Hub {
                 audience: change.audience,
                 owner,
                 indicators: change.indicators,
+                stix,
                 updated_at: now,
             },
         )?;

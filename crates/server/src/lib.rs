@@ -15,6 +15,8 @@ pub mod hub;
 pub mod json;
 pub mod metrics;
 pub mod ratelimit;
+pub mod stix;
+pub mod taxii;
 pub mod warn;
 
 use std::net::SocketAddr;
@@ -64,6 +66,8 @@ pub fn router(state: AppState) -> Router {
                 .patch(api::update_report)
                 .delete(api::delete_report),
         )
+        .route("/reports/{id}/stix", get(api::report_stix))
+        .route("/stix", post(api::import_stix))
         .route("/sightings", post(api::post_sightings))
         .route("/indicators", get(api::list_indicators))
         .route(
@@ -86,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}", axum::routing::delete(api::revoke_token));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/taxii2", taxii::router(state.clone()))
         .route("/healthz", get(api::healthz))
         .route("/warn", get(api::warn_page))
         .route("/metrics", get(api::metrics))

@@ -98,6 +98,46 @@ pub struct ReportRecord {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub indicators: Vec<Observable>,
+    /// Where it came from: "kyojo" (shared here) or "stix" (imported; its STIX objects are kept verbatim).
+    pub source: String,
+}
+
+/// A STIX object to keep, as JSON text, with what TAXII filters on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStixObject {
+    pub stix_id: String,
+    pub stix_type: String,
+    pub spec_version: String,
+    /// modified, else created, else the time it was added (TAXII's "version").
+    pub version: String,
+    pub json: String,
+}
+
+/// A kept STIX object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StixRow {
+    /// Insertion order: the TAXII cursor.
+    pub seq: i64,
+    pub stix_id: String,
+    pub stix_type: String,
+    pub spec_version: String,
+    pub version: String,
+    pub date_added: Millis,
+    /// The report whose rules govern who sees it; None for objects anyone may see
+    /// (TLP marking definitions, organization identities).
+    pub report: Option<ReportRowId>,
+    pub json: String,
+}
+
+/// Which STIX objects to scan, in insertion order.
+#[derive(Debug, Clone, Default)]
+pub struct StixScan {
+    pub after_seq: Option<i64>,
+    pub added_after: Option<Millis>,
+    pub ids: Vec<String>,
+    pub types: Vec<String>,
+    pub spec_versions: Vec<String>,
+    pub limit: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +152,10 @@ pub struct NewReport {
     pub owner: Owner,
     pub created_at: Millis,
     pub indicators: Vec<Observable>,
+    /// "kyojo" or "stix".
+    pub source: String,
+    /// Its STIX representation, kept with it in the same transaction.
+    pub stix: Vec<NewStixObject>,
 }
 
 /// A change to a report; `None` leaves a field as it is.
@@ -126,6 +170,8 @@ pub struct ReportPatch {
     pub owner: Option<Owner>,
     /// Replaces the whole indicator list.
     pub indicators: Option<Vec<Observable>>,
+    /// Replaces the report's STIX objects.
+    pub stix: Option<Vec<NewStixObject>>,
     pub updated_at: Millis,
 }
 
@@ -305,6 +351,18 @@ pub trait Store: Send + Sync + 'static {
     fn all_report_links(&self) -> Result<Vec<ReportLink>>;
     /// Every (indicator, organization) sighting summary.
     fn all_sighting_summaries(&self) -> Result<Vec<SightingSummary>>;
+
+    // STIX objects and TAXII status resources.
+    /// Keeps objects anyone may see; an object already kept (same id and version) is skipped.
+    fn put_shared_stix(&self, objects: &[NewStixObject], now: Millis) -> Result<()>;
+    fn scan_stix(&self, scan: &StixScan) -> Result<Vec<StixRow>>;
+    /// A report's objects and the shared objects they may refer to.
+    fn stix_of_report(&self, report: ReportRowId) -> Result<Vec<StixRow>>;
+    /// Access facts (and the report's sector) of reports by row id.
+    fn report_access(&self, ids: &[ReportRowId]) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>>;
+    fn count_stix(&self) -> Result<u64>;
+    fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()>;
+    fn taxii_status(&self, id: &str) -> Result<Option<String>>;
 }
 
 /// Day number of a timestamp.

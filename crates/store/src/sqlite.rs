@@ -98,6 +98,28 @@ CREATE TABLE allowlist (
     PRIMARY KEY (kind, value)
 ) WITHOUT ROWID;
 "#,
+    r#"
+ALTER TABLE reports ADD COLUMN source TEXT NOT NULL DEFAULT 'kyojo';
+-- seq orders TAXII pages: a cursor that survives restarts and works on every node.
+CREATE TABLE stix_objects (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    stix_id         TEXT NOT NULL,
+    stix_type       TEXT NOT NULL,
+    spec_version    TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    date_added      INTEGER NOT NULL,
+    report_id       INTEGER REFERENCES reports(id) ON DELETE CASCADE,
+    json            TEXT NOT NULL
+);
+CREATE INDEX stix_by_id ON stix_objects(stix_id, version);
+CREATE INDEX stix_by_report ON stix_objects(report_id);
+CREATE INDEX stix_by_added ON stix_objects(date_added);
+CREATE TABLE taxii_status (
+    id          TEXT PRIMARY KEY,
+    json        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 const READERS: usize = 4;
@@ -259,7 +281,7 @@ fn owner_to_sql(o: &Owner) -> (Option<OrgId>, Option<Vec<u8>>) {
 }
 
 /// Columns of `reports` that [`access_row`] and [`report_row`] read, prefixed `r.`.
-const REPORT_COLS: &str = "r.id, r.uid, r.title, r.description, r.incident_type, r.sector, r.tlp, \
+const REPORT_COLS: &str = "r.id, r.uid, r.title, r.description, r.incident_type, r.sector, r.source, r.tlp, \
      r.audience_kind, r.audience, r.owner_org, r.owner_seal, r.created_at, r.updated_at";
 
 /// What a [`ReportLink`] needs: no description, which can be large.
@@ -308,6 +330,7 @@ fn report_row(r: &Row<'_>) -> rusqlite::Result<ReportRecord> {
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
         indicators: Vec::new(),
+        source: r.get("source")?,
     })
 }
 
@@ -484,6 +507,55 @@ fn delete_orphans(
     Ok(removed)
 }
 
+/// Keeps STIX objects; date_added never goes backwards, so added_after and
+/// the insertion-order cursor agree.
+fn insert_stix(
+    tx: &rusqlite::Transaction<'_>,
+    report: Option<ReportRowId>,
+    objects: &[NewStixObject],
+    now: Millis,
+    skip_known: bool,
+) -> Result<()> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let last: Option<i64> = tx.query_row("SELECT MAX(date_added) FROM stix_objects", [], |r| r.get(0))?;
+    let added = last.map_or(now, |l| l.max(now));
+    for o in objects {
+        if skip_known {
+            let known: Option<i64> = tx
+                .prepare_cached("SELECT seq FROM stix_objects WHERE stix_id = ?1 AND version = ?2 AND report_id IS NULL")?
+                .query_row(params![o.stix_id, o.version], |r| r.get(0))
+                .optional()?;
+            if known.is_some() {
+                continue;
+            }
+        }
+        tx.prepare_cached(
+            "INSERT INTO stix_objects (stix_id, stix_type, spec_version, version, date_added, report_id, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![o.stix_id, o.stix_type, o.spec_version, o.version, added, report, o.json])?;
+    }
+    Ok(())
+}
+
+fn stix_row(r: &Row<'_>) -> rusqlite::Result<StixRow> {
+    Ok(StixRow {
+        seq: r.get(0)?,
+        stix_id: r.get(1)?,
+        stix_type: r.get(2)?,
+        spec_version: r.get(3)?,
+        version: r.get(4)?,
+        date_added: r.get(5)?,
+        report: r.get(6)?,
+        json: r.get(7)?,
+    })
+}
+
+const STIX_SELECT: &str =
+    "SELECT seq, stix_id, stix_type, spec_version, version, date_added, report_id, json FROM stix_objects";
+
 fn linked_ids(tx: &Connection, report: ReportRowId) -> Result<Vec<IndicatorId>> {
     let mut stmt =
         tx.prepare_cached("SELECT indicator_id FROM report_indicators WHERE report_id = ?1")?;
@@ -654,8 +726,8 @@ impl Store for SqliteStore {
         let added = self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO reports (uid, title, description, incident_type, sector, tlp,
-                     audience_kind, audience, owner_org, owner_seal, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                     audience_kind, audience, owner_org, owner_seal, created_at, updated_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
             )?
             .execute(params![
                 &r.uid[..],
@@ -668,9 +740,11 @@ impl Store for SqliteStore {
                 audience,
                 owner_org,
                 owner_seal,
-                r.created_at
+                r.created_at,
+                r.source
             ])?;
             let rowid = tx.last_insert_rowid();
+            insert_stix(tx, Some(rowid), &r.stix, r.created_at, false)?;
             link_indicators(tx, rowid, &r.indicators, r.created_at)
         })?;
         let rec = self
@@ -730,6 +804,10 @@ impl Store for SqliteStore {
                     p.updated_at
                 ],
             )?;
+            if let Some(stix) = &p.stix {
+                tx.execute("DELETE FROM stix_objects WHERE report_id = ?1", [current.rowid])?;
+                insert_stix(tx, Some(current.rowid), stix, p.updated_at, false)?;
+            }
             let mut changes = IndicatorChanges::default();
             if let Some(indicators) = &p.indicators {
                 let before = linked_ids(tx, current.rowid)?;
@@ -1059,6 +1137,80 @@ impl Store for SqliteStore {
         })
     }
 
+    fn put_shared_stix(&self, objects: &[NewStixObject], now: Millis) -> Result<()> {
+        self.write(|tx| insert_stix(tx, None, objects, now, true))
+    }
+
+    fn scan_stix(&self, s: &StixScan) -> Result<Vec<StixRow>> {
+        self.read(|c| {
+            let mut sql = format!("{STIX_SELECT} WHERE 1 = 1");
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            if let Some(after) = s.after_seq {
+                sql.push_str(" AND seq > ?");
+                args.push(after.into());
+            }
+            if let Some(t) = s.added_after {
+                sql.push_str(" AND date_added > ?");
+                args.push(t.into());
+            }
+            for (column, values) in [("stix_id", &s.ids), ("stix_type", &s.types), ("spec_version", &s.spec_versions)] {
+                if !values.is_empty() {
+                    sql.push_str(&format!(" AND {column} IN ({})", placeholders(values.len())));
+                    args.extend(values.iter().map(|v| v.clone().into()));
+                }
+            }
+            sql.push_str(" ORDER BY seq LIMIT ?");
+            args.push((s.limit as i64).into());
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), stix_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn stix_of_report(&self, report: ReportRowId) -> Result<Vec<StixRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("{STIX_SELECT} WHERE report_id = ?1 ORDER BY seq"))?;
+            let rows = stmt.query_map([report], stix_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn report_access(&self, ids: &[ReportRowId]) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>> {
+        self.read(|c| {
+            query_in(
+                c,
+                ids,
+                &format!("SELECT {LINK_COLS} FROM reports r WHERE r.id IN ({{in}})"),
+                |r| Ok((r.get("id")?, access_row(r)?, r.get("sector")?)),
+            )
+        })
+    }
+
+    fn count_stix(&self) -> Result<u64> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM stix_objects", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+
+    fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO taxii_status (id, json, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                params![id, json, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn taxii_status(&self, id: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT json FROM taxii_status WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
     fn count_sighting_rows(&self) -> Result<u64> {
         self.read(|c| {
             Ok(c.query_row("SELECT COUNT(*) FROM sightings", [], |r| r.get::<_, i64>(0))? as u64)
@@ -1095,6 +1247,8 @@ mod tests {
             owner,
             created_at: 1000,
             indicators,
+            source: "kyojo".into(),
+            stix: vec![],
         }
     }
 

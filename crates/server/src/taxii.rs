@@ -1,0 +1,481 @@
+//! TAXII 2.1 server: discovery, one API root, collections that map to what
+//! a token may see, objects/manifest/versions with the spec's filters, and a
+//! writable inbox whose status resources are kept in the store.
+//!
+//! Pages are cut by an opaque cursor over the store's insertion sequence, so
+//! a `next` survives restarts and works on every node sharing the database.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use kyojo_core::Viewer;
+use kyojo_store::{Millis, StixScan};
+
+use crate::api::blocking;
+use crate::error::ApiError;
+use crate::hub::now_millis;
+use crate::stix::{Collection, VersionFilter};
+use crate::AppState;
+
+pub const TAXII_MEDIA: &str = "application/taxii+json;version=2.1";
+pub const STIX_MEDIA: &str = "application/stix+json;version=2.1";
+const PAGE_MAX: usize = 1000;
+
+/// Errors in TAXII's own shape: `{"title", "description", "http_status"}`.
+pub struct TaxiiError(pub ApiError);
+
+impl From<ApiError> for TaxiiError {
+    fn from(e: ApiError) -> Self {
+        TaxiiError(e)
+    }
+}
+
+impl IntoResponse for TaxiiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let body = json!({
+            "title": e.code,
+            "description": match &e.field { Some(f) => format!("{f}: {}", e.message), None => e.message.clone() },
+            "http_status": e.status.as_u16().to_string(),
+        });
+        let mut resp = (e.status, [(header::CONTENT_TYPE, TAXII_MEDIA)], body.to_string()).into_response();
+        if e.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"kyojo TAXII\", Bearer realm=\"kyojo\""),
+            );
+        }
+        resp
+    }
+}
+
+type TaxiiResult<T> = Result<T, TaxiiError>;
+
+fn taxii_json(status: StatusCode, body: Value) -> Response {
+    (status, [(header::CONTENT_TYPE, TAXII_MEDIA)], body.to_string()).into_response()
+}
+
+/// TAXII timestamps: microsecond precision.
+fn taxii_time(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Basic (password = token; or a username alone) or Bearer.
+async fn viewer(state: &AppState, headers: &HeaderMap) -> TaxiiResult<Viewer> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("TAXII needs credentials: HTTP Basic with the token as password, or Bearer"))?;
+    let token = if let Some(b) = value.strip_prefix("Bearer ") {
+        b.trim().to_string()
+    } else if let Some(basic) = value.strip_prefix("Basic ") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(basic.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| ApiError::unauthorized("malformed Basic credentials"))?;
+        match decoded.split_once(':') {
+            Some((_, pass)) if !pass.is_empty() => pass.to_string(),
+            Some((user, _)) => user.to_string(),
+            None => decoded,
+        }
+    } else {
+        return Err(ApiError::unauthorized("use HTTP Basic or Bearer").into());
+    };
+    let hub = state.hub.clone();
+    let (viewer, _) = blocking(move || hub.authenticate(&token)).await?;
+    Ok(viewer)
+}
+
+/// 406 unless the client accepts TAXII (or anything).
+async fn negotiate(req: Request, next: Next) -> Response {
+    let accepts = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(|a| {
+            let a = a.to_ascii_lowercase();
+            a.contains("application/taxii+json") || a.contains("*/*") || a.contains("application/*") || a.contains("application/json")
+        })
+        .unwrap_or(true);
+    if !accepts {
+        return TaxiiError(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            format!("this server speaks {TAXII_MEDIA}"),
+        ))
+        .into_response();
+    }
+    next.run(req).await
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(discovery))
+        .route("/api/", get(api_root))
+        .route("/api/collections/", get(collections))
+        .route("/api/collections/{id}/", get(collection))
+        .route("/api/collections/{id}/objects/", get(objects).post(add_objects))
+        .route("/api/collections/{id}/objects/{object_id}/", get(object))
+        .route("/api/collections/{id}/objects/{object_id}/versions/", get(versions))
+        .route("/api/collections/{id}/manifest/", get(manifest))
+        .route("/api/status/{status_id}/", get(status))
+        .layer(middleware::from_fn(negotiate))
+        .with_state(state)
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> TaxiiResult<Response> {
+    viewer(&state, &headers).await?;
+    let root = format!("{}/taxii2/api/", base_url(&headers));
+    Ok(taxii_json(
+        StatusCode::OK,
+        json!({
+            "title": format!("{} TAXII", state.hub.config.hub_name),
+            "description": "kyojo community hub: shared indicators and reports under TLP 2.0",
+            "default": root,
+            "api_roots": [root],
+        }),
+    ))
+}
+
+async fn api_root(State(state): State<AppState>, headers: HeaderMap) -> TaxiiResult<Response> {
+    viewer(&state, &headers).await?;
+    Ok(taxii_json(
+        StatusCode::OK,
+        json!({
+            "title": state.hub.config.hub_name,
+            "description": "Community, sector and inbox collections",
+            "versions": [TAXII_MEDIA],
+            "max_content_length": state.hub.config.max_body_bytes,
+        }),
+    ))
+}
+
+fn collection_id(c: &Collection) -> String {
+    let name = match c {
+        Collection::Community => "community".to_string(),
+        Collection::Sector(s) => format!("sector:{s}"),
+        Collection::Inbox => "inbox".to_string(),
+    };
+    kyojo_formats::stix::kyojo_uuid(&format!("taxii-collection:{name}"))
+}
+
+fn collection_json(c: &Collection) -> Value {
+    let (title, description, read, write) = match c {
+        Collection::Community => ("Community", "Everything this token may read".to_string(), true, false),
+        Collection::Sector(s) => ("Sector", format!("What this token may read for or about the {s} sector"), true, false),
+        Collection::Inbox => ("Inbox", "Share a bundle with the community: it becomes a report of your organization".to_string(), false, true),
+    };
+    let title = match c {
+        Collection::Sector(s) => format!("Sector: {s}"),
+        _ => title.to_string(),
+    };
+    json!({
+        "id": collection_id(c),
+        "title": title,
+        "description": description,
+        "can_read": read,
+        "can_write": write,
+        "media_types": [STIX_MEDIA],
+    })
+}
+
+async fn find_collection(state: &AppState, viewer: &Viewer, id: &str) -> TaxiiResult<Collection> {
+    let hub = state.hub.clone();
+    let v = viewer.clone();
+    let all = blocking(move || hub.taxii_collections(&v)).await?;
+    all.into_iter()
+        .find(|c| collection_id(c) == id)
+        .ok_or_else(|| ApiError::not_found("collection").into())
+}
+
+async fn collections(State(state): State<AppState>, headers: HeaderMap) -> TaxiiResult<Response> {
+    let v = viewer(&state, &headers).await?;
+    let hub = state.hub.clone();
+    let all = blocking(move || hub.taxii_collections(&v)).await?;
+    Ok(taxii_json(
+        StatusCode::OK,
+        json!({ "collections": all.iter().map(collection_json).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn collection(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> TaxiiResult<Response> {
+    let v = viewer(&state, &headers).await?;
+    let c = find_collection(&state, &v, &id).await?;
+    Ok(taxii_json(StatusCode::OK, collection_json(&c)))
+}
+
+/// The filters of an objects, manifest or object request.
+struct Filters {
+    scan: StixScan,
+    versions: VersionFilter,
+    limit: usize,
+}
+
+fn encode_next(seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("t{seq}"))
+}
+
+fn decode_next(s: &str) -> Result<i64, ApiError> {
+    let bad = || ApiError::invalid("next", "next is not one this server issued");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    String::from_utf8(bytes)
+        .ok()
+        .and_then(|t| t.strip_prefix('t').and_then(|n| n.parse().ok()))
+        .ok_or_else(bad)
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+fn filters(params: &[(String, String)], by_id: Option<&str>) -> Result<Filters, ApiError> {
+    let mut f = Filters {
+        scan: StixScan::default(),
+        versions: VersionFilter::Last,
+        limit: PAGE_MAX,
+    };
+    if let Some(id) = by_id {
+        f.scan.ids.push(id.to_string());
+    }
+    for (k, v) in params {
+        match k.as_str() {
+            "added_after" => {
+                let t = chrono::DateTime::parse_from_rfc3339(v)
+                    .map_err(|_| ApiError::invalid("added_after", "added_after must be an RFC 3339 timestamp"))?;
+                f.scan.added_after = Some(t.timestamp_millis());
+            }
+            "limit" => {
+                let n: usize = v.parse().map_err(|_| ApiError::invalid("limit", "limit must be a positive number"))?;
+                if n == 0 {
+                    return Err(ApiError::invalid("limit", "limit must be a positive number"));
+                }
+                f.limit = n.min(PAGE_MAX);
+            }
+            "next" => f.scan.after_seq = Some(decode_next(v)?),
+            "match[id]" => f.scan.ids.extend(list(v)),
+            "match[type]" => f.scan.types.extend(list(v)),
+            "match[spec_version]" => f.scan.spec_versions.extend(list(v)),
+            "match[version]" => {
+                let values = list(v);
+                f.versions = if values.iter().any(|x| x == "all") {
+                    VersionFilter::All
+                } else if values.len() == 1 && values[0] == "last" {
+                    VersionFilter::Last
+                } else if values.len() == 1 && values[0] == "first" {
+                    VersionFilter::First
+                } else {
+                    VersionFilter::Exact(values.into_iter().collect())
+                };
+            }
+            other => {
+                return Err(ApiError::invalid(other.to_string(), "unknown parameter for this endpoint"));
+            }
+        }
+    }
+    Ok(f)
+}
+
+async fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    params: Vec<(String, String)>,
+    by_id: Option<String>,
+) -> TaxiiResult<(crate::stix::TaxiiPage, HeaderMap)> {
+    let v = viewer(state, headers).await?;
+    let c = find_collection(state, &v, id).await?;
+    let f = filters(&params, by_id.as_deref())?;
+    let hub = state.hub.clone();
+    let page = blocking(move || hub.taxii_objects(&v, &c, f.scan, &f.versions, f.limit)).await?;
+    let mut out = HeaderMap::new();
+    if let (Some(first), Some(last)) = (page.objects.first(), page.objects.last()) {
+        if let (Ok(a), Ok(b)) = (
+            HeaderValue::from_str(&taxii_time(first.row.date_added)),
+            HeaderValue::from_str(&taxii_time(last.row.date_added)),
+        ) {
+            out.insert("X-TAXII-Date-Added-First", a);
+            out.insert("X-TAXII-Date-Added-Last", b);
+        }
+    }
+    Ok((page, out))
+}
+
+fn envelope_more(next: Option<i64>, mut body: Value) -> Value {
+    body["more"] = json!(next.is_some());
+    if let Some(n) = next {
+        body["next"] = json!(encode_next(n));
+    }
+    body
+}
+
+async fn objects(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> TaxiiResult<Response> {
+    let (page, extra) = page(&state, &headers, &id, params, None).await?;
+    let objects: Vec<Value> = page.objects.into_iter().map(|o| o.json).collect();
+    let body = envelope_more(page.next, json!({ "objects": objects }));
+    Ok((extra, taxii_json(StatusCode::OK, body)).into_response())
+}
+
+async fn object(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, object_id)): Path<(String, String)>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> TaxiiResult<Response> {
+    let (page, extra) = page(&state, &headers, &id, params, Some(object_id)).await?;
+    if page.objects.is_empty() {
+        return Err(ApiError::not_found("object").into());
+    }
+    let objects: Vec<Value> = page.objects.into_iter().map(|o| o.json).collect();
+    let body = envelope_more(page.next, json!({ "objects": objects }));
+    Ok((extra, taxii_json(StatusCode::OK, body)).into_response())
+}
+
+async fn versions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, object_id)): Path<(String, String)>,
+    Query(mut params): Query<Vec<(String, String)>>,
+) -> TaxiiResult<Response> {
+    params.retain(|(k, _)| k != "match[version]");
+    params.push(("match[version]".into(), "all".into()));
+    let (page, extra) = page(&state, &headers, &id, params, Some(object_id)).await?;
+    if page.objects.is_empty() {
+        return Err(ApiError::not_found("object").into());
+    }
+    let mut versions: Vec<String> = page.objects.iter().map(|o| o.row.version.clone()).collect();
+    versions.sort();
+    versions.dedup();
+    let body = envelope_more(page.next, json!({ "versions": versions }));
+    Ok((extra, taxii_json(StatusCode::OK, body)).into_response())
+}
+
+async fn manifest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> TaxiiResult<Response> {
+    let (page, extra) = page(&state, &headers, &id, params, None).await?;
+    let records: Vec<Value> = page
+        .objects
+        .iter()
+        .map(|o| {
+            json!({
+                "id": o.row.stix_id,
+                "date_added": taxii_time(o.row.date_added),
+                "version": o.row.version,
+                "media_type": STIX_MEDIA,
+            })
+        })
+        .collect();
+    let body = envelope_more(page.next, json!({ "objects": records }));
+    Ok((extra, taxii_json(StatusCode::OK, body)).into_response())
+}
+
+/// POST to the inbox: the envelope is imported as one report, all or nothing,
+/// and the outcome kept as a status resource.
+async fn add_objects(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> TaxiiResult<Response> {
+    let v = viewer(&state, &headers).await?;
+    let c = find_collection(&state, &v, &id).await?;
+    if c != Collection::Inbox {
+        return Err(ApiError::forbidden("only the Inbox collection accepts objects").into());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !(content_type.contains("taxii+json") || content_type.contains("stix+json") || content_type.contains("application/json")) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send an envelope as {TAXII_MEDIA}"),
+        )
+        .into());
+    }
+    let envelope: Value = crate::json::parse(&body)?;
+    let objects = envelope
+        .get("objects")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::invalid("objects", "an envelope is {\"objects\": [...]}"))?;
+    let request_timestamp = taxii_time(now_millis());
+    let status_id = uuid::Uuid::new_v4().to_string();
+    let ids: Vec<(String, String)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap_or_default().to_string(),
+                kyojo_formats::stix::object_version(o).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let total = ids.len();
+    let hub = state.hub.clone();
+    let outcome = blocking(move || hub.import_stix(&v, objects, None, false)).await;
+    let status = match outcome {
+        Ok(_) => json!({
+            "id": status_id, "status": "complete", "request_timestamp": request_timestamp,
+            "total_count": total, "success_count": total,
+            "successes": ids.iter().map(|(i, ver)| json!({"id": i, "version": ver})).collect::<Vec<_>>(),
+            "failure_count": 0, "failures": [], "pending_count": 0, "pendings": [],
+        }),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let culprit = e.field.as_deref().and_then(|f| f.strip_prefix("objects.")).unwrap_or("").to_string();
+            json!({
+                "id": status_id, "status": "complete", "request_timestamp": request_timestamp,
+                "total_count": total, "success_count": 0, "successes": [],
+                "failure_count": total,
+                "failures": ids.iter().map(|(i, ver)| json!({
+                    "id": i, "version": ver,
+                    "message": if *i == culprit { e.message.clone() } else { format!("not stored: the envelope was refused because of {culprit}") },
+                })).collect::<Vec<_>>(),
+                "pending_count": 0, "pendings": [],
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let hub = state.hub.clone();
+    let stored = status.clone();
+    let sid = status_id.clone();
+    blocking(move || hub.put_taxii_status(&sid, &stored)).await?;
+    Ok(taxii_json(StatusCode::ACCEPTED, status))
+}
+
+async fn status(State(state): State<AppState>, headers: HeaderMap, Path(status_id): Path<String>) -> TaxiiResult<Response> {
+    viewer(&state, &headers).await?;
+    let hub = state.hub.clone();
+    let found = blocking(move || hub.taxii_status(&status_id)).await?;
+    match found {
+        Some(s) => Ok(taxii_json(StatusCode::OK, s)),
+        None => Err(ApiError::not_found("status").into()),
+    }
+}
