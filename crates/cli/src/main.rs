@@ -261,6 +261,72 @@ fn run() -> Result<i32> {
             }
             Ok(i32::from(listed))
         }
+        Command::Import {
+            format,
+            file,
+            org,
+            tlp,
+            data,
+        } => {
+            if format != "stix" {
+                bail!("only stix bundles can be imported");
+            }
+            let hub = open(&data)?;
+            let o = hub
+                .org_by_name(&org)
+                .map_err(api)?
+                .ok_or_else(|| anyhow!("no organization named {org:?}"))?;
+            let viewer = kyojo_core::Viewer::Member(kyojo_core::policy::Member {
+                org: o.id,
+                sector: o.sector,
+                role: Role::Analyst,
+            });
+            let text =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bundle: serde_json::Value = serde_json::from_slice(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let objects = bundle["objects"]
+                .as_array()
+                .cloned()
+                .ok_or_else(|| anyhow!("{} is not a STIX bundle", file.display()))?;
+            let tlp = tlp
+                .map(|t| t.parse::<kyojo_core::Tlp>())
+                .transpose()
+                .map_err(|e| anyhow!("--tlp: {e}"))?;
+            let (rec, n) = hub.import_stix(&viewer, objects, tlp, false).map_err(api)?;
+            println!("{}", kyojo_server::api::report_id(&rec));
+            eprintln!(
+                "imported {n} objects ({} indicators) as report {}",
+                rec.indicators.len(),
+                kyojo_server::api::report_id(&rec)
+            );
+            Ok(0)
+        }
+        Command::Export {
+            format,
+            out,
+            org,
+            data,
+            ..
+        } if format == "stix" => {
+            let hub = open(&data)?;
+            let viewer = match org {
+                None => kyojo_core::Viewer::Public,
+                Some(name) => {
+                    let o = hub
+                        .org_by_name(&name)
+                        .map_err(api)?
+                        .ok_or_else(|| anyhow!("no organization named {name:?}"))?;
+                    kyojo_core::Viewer::Member(kyojo_core::policy::Member {
+                        org: o.id,
+                        sector: o.sector,
+                        role: Role::Analyst,
+                    })
+                }
+            };
+            export_stix(&hub, &viewer, &out)?;
+            Ok(0)
+        }
         Command::Export {
             format,
             out,
@@ -420,7 +486,11 @@ fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) ->
     let tmp = out.with_extension("partial");
     let file = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
     let mut w = std::io::BufWriter::new(file);
-    write!(w, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4())?;
+    write!(
+        w,
+        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+        uuid::Uuid::new_v4()
+    )?;
     let mut after = None;
     let mut written = 0u64;
     loop {
@@ -428,7 +498,10 @@ fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) ->
             .taxii_objects(
                 viewer,
                 &kyojo_server::stix::Collection::Community,
-                kyojo_store::StixScan { after_seq: after, ..Default::default() },
+                kyojo_store::StixScan {
+                    after_seq: after,
+                    ..Default::default()
+                },
                 &kyojo_server::stix::VersionFilter::All,
                 1000,
             )
@@ -440,7 +513,12 @@ fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) ->
             serde_json::to_writer(&mut w, &o.json)?;
             written += 1;
         }
-        bar.set_position(page.objects.last().map_or(total, |o| o.row.seq as u64).min(total));
+        bar.set_position(
+            page.objects
+                .last()
+                .map_or(total, |o| o.row.seq as u64)
+                .min(total),
+        );
         match page.next {
             Some(n) => after = Some(n),
             None => break,

@@ -28,6 +28,7 @@ use kyojo_core::{Kind, Tlp};
 mod csv;
 mod lists;
 mod rpz;
+pub mod stix;
 mod validate;
 
 pub use csv::write_csv;

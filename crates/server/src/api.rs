@@ -376,6 +376,11 @@ fn audience_view(hub: &Hub, a: &Audience) -> ApiResult<Value> {
     })
 }
 
+/// The public id of a report.
+pub fn report_id(r: &ReportRecord) -> String {
+    uuid::Uuid::from_bytes(r.uid).to_string()
+}
+
 fn report_view(
     hub: &Hub,
     viewer: &Viewer,
@@ -1571,7 +1576,10 @@ pub async fn import_stix(
     let JsonBody(bundle) = body?;
     let tlp = q.tlp.as_deref().map(|t| parse_tlp("tlp", t)).transpose()?;
     if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
-        return Err(ApiError::invalid("type", "the body must be a STIX bundle (\"type\": \"bundle\")"));
+        return Err(ApiError::invalid(
+            "type",
+            "the body must be a STIX bundle (\"type\": \"bundle\")",
+        ));
     }
     let objects = bundle
         .get("objects")

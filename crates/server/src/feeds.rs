@@ -233,8 +233,12 @@ impl Hub {
                 return Ok((snap, c.entries.clone()));
             }
         }
-        let entries: Arc<Vec<FeedEntry>> =
-            Arc::new(snap.items.iter().filter_map(|i| entry_for(self, viewer, i)).collect());
+        let entries: Arc<Vec<FeedEntry>> = Arc::new(
+            snap.items
+                .iter()
+                .filter_map(|i| entry_for(self, viewer, i))
+                .collect(),
+        );
         let mut cache = self.feeds.entries.lock();
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
@@ -251,7 +255,12 @@ impl Hub {
     }
 
     /// A feed for `viewer`, from cache when nothing it may see changed.
-    pub fn render_feed(&self, viewer: &Viewer, format: FeedFormat, options: &FeedOptions) -> ApiResult<Rendered> {
+    pub fn render_feed(
+        &self,
+        viewer: &Viewer,
+        format: FeedFormat,
+        options: &FeedOptions,
+    ) -> ApiResult<Rendered> {
         if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
             return Err(ApiError::forbidden("this token may not read feeds"));
         }

@@ -217,8 +217,9 @@ impl Hub {
             feeds: crate::feeds::FeedCache::default(),
         };
         hub.rebuild_index()?;
-        hub.publish_shared_stix()
-            .map_err(|e| StoreError::Open(format!("publishing shared STIX objects: {}", e.message)))?;
+        hub.publish_shared_stix().map_err(|e| {
+            StoreError::Open(format!("publishing shared STIX objects: {}", e.message))
+        })?;
         Ok(hub)
     }
 
@@ -483,15 +484,27 @@ impl Hub {
             let final_owner = owner.clone().unwrap_or(current.access.owner.clone());
             let after = ReportDraft {
                 title: change.title.clone().unwrap_or(current.title.clone()),
-                description: change.description.clone().unwrap_or(current.description.clone()),
+                description: change
+                    .description
+                    .clone()
+                    .unwrap_or(current.description.clone()),
                 incident_type: change.incident_type.unwrap_or(current.incident_type),
                 sector: change.sector.clone().unwrap_or(current.sector.clone()),
                 tlp,
                 audience: audience.clone(),
                 anonymous: matches!(final_owner, kyojo_core::policy::Owner::Sealed(_)),
-                indicators: change.indicators.clone().unwrap_or(current.indicators.clone()),
+                indicators: change
+                    .indicators
+                    .clone()
+                    .unwrap_or(current.indicators.clone()),
             };
-            Some(self.native_stix(uid, &after, &final_owner, current.created_at, now.max(current.updated_at + 1))?)
+            Some(self.native_stix(
+                uid,
+                &after,
+                &final_owner,
+                current.created_at,
+                now.max(current.updated_at + 1),
+            )?)
         } else {
             None
         };

@@ -88,9 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs", get(api::list_orgs).post(api::create_org))
         .route("/tokens", post(api::create_token))
         .route("/tokens/{id}", axum::routing::delete(api::revoke_token));
-    Router::new()
+    taxii::routes(Router::new())
         .nest("/api/v1", api)
-        .nest("/taxii2", taxii::router(state.clone()))
         .route("/healthz", get(api::healthz))
         .route("/warn", get(api::warn_page))
         .route("/metrics", get(api::metrics))

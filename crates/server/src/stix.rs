@@ -69,9 +69,19 @@ impl Hub {
     pub fn publish_shared_stix(&self) -> ApiResult<()> {
         let now = now_millis();
         let mut objects: Vec<Value> = Tlp::ALL.iter().map(|t| stix::tlp_marking(*t)).collect();
-        objects.push(stix::identity(&hub_identity_name(self), "organization", 0, &[]));
+        objects.push(stix::identity(
+            &hub_identity_name(self),
+            "organization",
+            0,
+            &[],
+        ));
         for org in self.list_orgs()? {
-            objects.push(stix::identity(&org.name, "organization", org.created_at, &[org.sector.as_str()]));
+            objects.push(stix::identity(
+                &org.name,
+                "organization",
+                org.created_at,
+                &[org.sector.as_str()],
+            ));
         }
         let rows: Vec<NewStixObject> = objects.iter().map(|o| to_new(o, now)).collect();
         self.store.put_shared_stix(&rows, now)?;
@@ -94,7 +104,11 @@ impl Hub {
                 .unwrap_or_else(|| stix::identity_id(&hub_identity_name(self))),
             Owner::Sealed(_) => stix::identity_id(&hub_identity_name(self)),
         };
-        let indicators: Vec<(Kind, String)> = draft.indicators.iter().map(|o| (o.kind, o.value.clone())).collect();
+        let indicators: Vec<(Kind, String)> = draft
+            .indicators
+            .iter()
+            .map(|o| (o.kind, o.value.clone()))
+            .collect();
         let objects = stix::report_objects(&stix::ReportInput {
             uid: *uid,
             title: &draft.title,
@@ -120,12 +134,17 @@ impl Hub {
         anonymous: bool,
     ) -> ApiResult<(ReportRecord, usize)> {
         let member = require(viewer, Permission::WriteReports)?;
-        let parsed = stix::parse_objects(objects).map_err(|e| ApiError::invalid(format!("objects.{}", e.object_id), e.reason))?;
+        let parsed = stix::parse_objects(objects)
+            .map_err(|e| ApiError::invalid(format!("objects.{}", e.object_id), e.reason))?;
         let mut indicators: Vec<Observable> = Vec::new();
         let mut seen = HashSet::new();
         for (id, kind, value) in &parsed.indicators {
-            let obs = kyojo_core::observable::canonicalize(*kind, value)
-                .map_err(|e| ApiError::invalid(format!("objects.{id}"), format!("its pattern's value is not valid: {e}")))?;
+            let obs = kyojo_core::observable::canonicalize(*kind, value).map_err(|e| {
+                ApiError::invalid(
+                    format!("objects.{id}"),
+                    format!("its pattern's value is not valid: {e}"),
+                )
+            })?;
             if seen.insert(obs.clone()) {
                 indicators.push(obs);
             }
@@ -143,7 +162,11 @@ impl Hub {
                 String::new(),
             ),
         };
-        let title: String = if title.trim().is_empty() { "STIX import".to_string() } else { title.chars().take(200).collect() };
+        let title: String = if title.trim().is_empty() {
+            "STIX import".to_string()
+        } else {
+            title.chars().take(200).collect()
+        };
         let now = now_millis();
         let rows: Vec<NewStixObject> = parsed.objects.iter().map(|o| to_new(o, now)).collect();
         let count = rows.len();
@@ -201,25 +224,46 @@ impl Hub {
         let mut out = Vec::new();
         let hub_identity = stix::identity_id(&hub_identity_name(self));
         for obs in &rec.indicators {
-            let Some(ind) = self.store.indicator(obs.kind, &obs.value)? else { continue };
+            let Some(ind) = self.store.indicator(obs.kind, &obs.value)? else {
+                continue;
+            };
             let sums = self.store.sighting_summaries(&[ind.id])?;
             let orgs: HashSet<_> = sums.iter().map(|s| s.org).collect();
             if (orgs.len() as u64) < kyojo_core::policy::MIN_DISTINCT_ORGS {
                 continue;
             }
-            let indicator_id = stix::indicator_id(&rec.uid, obs.kind, &obs.value);
+            let indicator_id = stix::indicator_id(rec.uid, obs.kind, &obs.value);
             let count = sums.iter().map(|s| s.count).sum();
-            let first = sums.iter().map(|s| s.first_seen).min().unwrap_or(rec.created_at);
-            let last = sums.iter().map(|s| s.last_seen).max().unwrap_or(rec.created_at);
-            out.push(stix::sighting(&indicator_id, count, first, last, &hub_identity, rec.access.tlp));
+            let first = sums
+                .iter()
+                .map(|s| s.first_seen)
+                .min()
+                .unwrap_or(rec.created_at);
+            let last = sums
+                .iter()
+                .map(|s| s.last_seen)
+                .max()
+                .unwrap_or(rec.created_at);
+            out.push(stix::sighting(
+                &indicator_id,
+                count,
+                first,
+                last,
+                &hub_identity,
+                rec.access.tlp,
+            ));
         }
         Ok(out)
     }
 
     /// The collections `viewer` sees.
     pub fn taxii_collections(&self, viewer: &Viewer) -> ApiResult<Vec<Collection>> {
-        let member = require(viewer, Permission::ReadReports).or_else(|_| require(viewer, Permission::Lookup))?;
-        let mut out = vec![Collection::Community, Collection::Sector(member.sector.clone())];
+        let member = require(viewer, Permission::ReadReports)
+            .or_else(|_| require(viewer, Permission::Lookup))?;
+        let mut out = vec![
+            Collection::Community,
+            Collection::Sector(member.sector.clone()),
+        ];
         if viewer.may(Permission::WriteReports) {
             out.push(Collection::Inbox);
         }
@@ -250,7 +294,12 @@ impl Hub {
                 ..scan.clone()
             })?;
             let exhausted = rows.len() < chunk;
-            let report_ids: Vec<ReportRowId> = rows.iter().filter_map(|r| r.report).collect::<BTreeSet<_>>().into_iter().collect();
+            let report_ids: Vec<ReportRowId> = rows
+                .iter()
+                .filter_map(|r| r.report)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let access: HashMap<ReportRowId, (kyojo_core::ReportAccess, Option<String>)> = self
                 .store
                 .report_access(&report_ids)?
@@ -282,28 +331,46 @@ impl Hub {
                 let version_ok = match versions {
                     VersionFilter::All => true,
                     VersionFilter::Exact(set) => set.contains(&row.version),
-                    VersionFilter::Last | VersionFilter::First => latest.get(&row.stix_id) == Some(&row.version),
+                    VersionFilter::Last | VersionFilter::First => {
+                        latest.get(&row.stix_id) == Some(&row.version)
+                    }
                 };
-                if !visible || !version_ok || !emitted.insert((row.stix_id.clone(), row.version.clone())) {
+                if !visible
+                    || !version_ok
+                    || !emitted.insert((row.stix_id.clone(), row.version.clone()))
+                {
                     continue;
                 }
                 let json: Value = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
                 objects.push(TaxiiObject { row, json });
                 if objects.len() == limit {
-                    return Ok(TaxiiPage { objects, next: cursor });
+                    return Ok(TaxiiPage {
+                        objects,
+                        next: cursor,
+                    });
                 }
             }
             if exhausted {
-                return Ok(TaxiiPage { objects, next: None });
+                return Ok(TaxiiPage {
+                    objects,
+                    next: None,
+                });
             }
             if scanned >= 20_000 {
-                return Ok(TaxiiPage { objects, next: cursor });
+                return Ok(TaxiiPage {
+                    objects,
+                    next: cursor,
+                });
             }
         }
     }
 
     /// For each id in `rows`, its last (or first) version among all kept versions.
-    fn version_bounds(&self, rows: &[StixRow], which: &VersionFilter) -> ApiResult<HashMap<String, String>> {
+    fn version_bounds(
+        &self,
+        rows: &[StixRow],
+        which: &VersionFilter,
+    ) -> ApiResult<HashMap<String, String>> {
         let ids: BTreeSet<String> = rows.iter().map(|r| r.stix_id.clone()).collect();
         // Most ids have one version: only look further for those seen twice or more.
         let all = self.store.scan_stix(&StixScan {
@@ -327,7 +394,8 @@ impl Hub {
 
     /// Keeps a TAXII status resource.
     pub fn put_taxii_status(&self, id: &str, status: &Value) -> ApiResult<()> {
-        self.store.put_taxii_status(id, &status.to_string(), now_millis())?;
+        self.store
+            .put_taxii_status(id, &status.to_string(), now_millis())?;
         Ok(())
     }
 
@@ -348,7 +416,12 @@ fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
                     out.insert(s.to_string());
                 }
             } else if k.ends_with("_refs") {
-                for s in val.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                for s in val
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
                     out.insert(s.to_string());
                 }
             } else {

@@ -5,9 +5,8 @@
 //! Pages are cut by an opaque cursor over the store's insertion sequence, so
 //! a `next` survives restarts and works on every node sharing the database.
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -44,7 +43,12 @@ impl IntoResponse for TaxiiError {
             "description": match &e.field { Some(f) => format!("{f}: {}", e.message), None => e.message.clone() },
             "http_status": e.status.as_u16().to_string(),
         });
-        let mut resp = (e.status, [(header::CONTENT_TYPE, TAXII_MEDIA)], body.to_string()).into_response();
+        let mut resp = (
+            e.status,
+            [(header::CONTENT_TYPE, TAXII_MEDIA)],
+            body.to_string(),
+        )
+            .into_response();
         if e.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -58,7 +62,12 @@ impl IntoResponse for TaxiiError {
 type TaxiiResult<T> = Result<T, TaxiiError>;
 
 fn taxii_json(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, TAXII_MEDIA)], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, TAXII_MEDIA)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// TAXII timestamps: microsecond precision.
@@ -70,10 +79,15 @@ fn taxii_time(ms: Millis) -> String {
 
 /// Basic (password = token; or a username alone) or Bearer.
 async fn viewer(state: &AppState, headers: &HeaderMap) -> TaxiiResult<Viewer> {
+    negotiate(headers)?;
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("TAXII needs credentials: HTTP Basic with the token as password, or Bearer"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "TAXII needs credentials: HTTP Basic with the token as password, or Bearer",
+            )
+        })?;
     let token = if let Some(b) = value.strip_prefix("Bearer ") {
         b.trim().to_string()
     } else if let Some(basic) = value.strip_prefix("Basic ") {
@@ -96,47 +110,61 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> TaxiiResult<Viewer> {
 }
 
 /// 406 unless the client accepts TAXII (or anything).
-async fn negotiate(req: Request, next: Next) -> Response {
-    let accepts = req
-        .headers()
+fn negotiate(headers: &HeaderMap) -> TaxiiResult<()> {
+    let accepts = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(|a| {
             let a = a.to_ascii_lowercase();
-            a.contains("application/taxii+json") || a.contains("*/*") || a.contains("application/*") || a.contains("application/json")
+            a.contains("application/taxii+json")
+                || a.contains("*/*")
+                || a.contains("application/*")
+                || a.contains("application/json")
         })
         .unwrap_or(true);
-    if !accepts {
-        return TaxiiError(ApiError::new(
+    if accepts {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "not_acceptable",
             format!("this server speaks {TAXII_MEDIA}"),
-        ))
-        .into_response();
+        )
+        .into())
     }
-    next.run(req).await
 }
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(discovery))
-        .route("/api/", get(api_root))
-        .route("/api/collections/", get(collections))
-        .route("/api/collections/{id}/", get(collection))
-        .route("/api/collections/{id}/objects/", get(objects).post(add_objects))
-        .route("/api/collections/{id}/objects/{object_id}/", get(object))
-        .route("/api/collections/{id}/objects/{object_id}/versions/", get(versions))
-        .route("/api/collections/{id}/manifest/", get(manifest))
-        .route("/api/status/{status_id}/", get(status))
-        .layer(middleware::from_fn(negotiate))
-        .with_state(state)
+/// Adds the TAXII routes under `/taxii2/`.
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route("/taxii2/", get(discovery))
+        .route("/taxii2/api/", get(api_root))
+        .route("/taxii2/api/collections/", get(collections))
+        .route("/taxii2/api/collections/{id}/", get(collection))
+        .route(
+            "/taxii2/api/collections/{id}/objects/",
+            get(objects).post(add_objects),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object_id}/",
+            get(object),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object_id}/versions/",
+            get(versions),
+        )
+        .route("/taxii2/api/collections/{id}/manifest/", get(manifest))
+        .route("/taxii2/api/status/{status_id}/", get(status))
 }
 
 fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
         .unwrap_or("127.0.0.1");
     format!("http://{host}")
 }
@@ -174,14 +202,34 @@ fn collection_id(c: &Collection) -> String {
         Collection::Sector(s) => format!("sector:{s}"),
         Collection::Inbox => "inbox".to_string(),
     };
-    kyojo_formats::stix::kyojo_uuid(&format!("taxii-collection:{name}"))
+    uuid::Uuid::new_v5(
+        &kyojo_formats::stix::KYOJO_NAMESPACE,
+        format!("taxii-collection:{name}").as_bytes(),
+    )
+    .to_string()
 }
 
 fn collection_json(c: &Collection) -> Value {
     let (title, description, read, write) = match c {
-        Collection::Community => ("Community", "Everything this token may read".to_string(), true, false),
-        Collection::Sector(s) => ("Sector", format!("What this token may read for or about the {s} sector"), true, false),
-        Collection::Inbox => ("Inbox", "Share a bundle with the community: it becomes a report of your organization".to_string(), false, true),
+        Collection::Community => (
+            "Community",
+            "Everything this token may read".to_string(),
+            true,
+            false,
+        ),
+        Collection::Sector(s) => (
+            "Sector",
+            format!("What this token may read for or about the {s} sector"),
+            true,
+            false,
+        ),
+        Collection::Inbox => (
+            "Inbox",
+            "Share a bundle with the community: it becomes a report of your organization"
+                .to_string(),
+            false,
+            true,
+        ),
     };
     let title = match c {
         Collection::Sector(s) => format!("Sector: {s}"),
@@ -216,7 +264,11 @@ async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Taxii
     ))
 }
 
-async fn collection(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> TaxiiResult<Response> {
+async fn collection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> TaxiiResult<Response> {
     let v = viewer(&state, &headers).await?;
     let c = find_collection(&state, &v, &id).await?;
     Ok(taxii_json(StatusCode::OK, collection_json(&c)))
@@ -235,7 +287,9 @@ fn encode_next(seq: i64) -> String {
 
 fn decode_next(s: &str) -> Result<i64, ApiError> {
     let bad = || ApiError::invalid("next", "next is not one this server issued");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad())?;
     String::from_utf8(bytes)
         .ok()
         .and_then(|t| t.strip_prefix('t').and_then(|n| n.parse().ok()))
@@ -243,7 +297,10 @@ fn decode_next(s: &str) -> Result<i64, ApiError> {
 }
 
 fn list(v: &str) -> Vec<String> {
-    v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    v.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn filters(params: &[(String, String)], by_id: Option<&str>) -> Result<Filters, ApiError> {
@@ -258,14 +315,20 @@ fn filters(params: &[(String, String)], by_id: Option<&str>) -> Result<Filters, 
     for (k, v) in params {
         match k.as_str() {
             "added_after" => {
-                let t = chrono::DateTime::parse_from_rfc3339(v)
-                    .map_err(|_| ApiError::invalid("added_after", "added_after must be an RFC 3339 timestamp"))?;
+                let t = chrono::DateTime::parse_from_rfc3339(v).map_err(|_| {
+                    ApiError::invalid("added_after", "added_after must be an RFC 3339 timestamp")
+                })?;
                 f.scan.added_after = Some(t.timestamp_millis());
             }
             "limit" => {
-                let n: usize = v.parse().map_err(|_| ApiError::invalid("limit", "limit must be a positive number"))?;
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| ApiError::invalid("limit", "limit must be a positive number"))?;
                 if n == 0 {
-                    return Err(ApiError::invalid("limit", "limit must be a positive number"));
+                    return Err(ApiError::invalid(
+                        "limit",
+                        "limit must be a positive number",
+                    ));
                 }
                 f.limit = n.min(PAGE_MAX);
             }
@@ -286,7 +349,10 @@ fn filters(params: &[(String, String)], by_id: Option<&str>) -> Result<Filters, 
                 };
             }
             other => {
-                return Err(ApiError::invalid(other.to_string(), "unknown parameter for this endpoint"));
+                return Err(ApiError::invalid(
+                    other.to_string(),
+                    "unknown parameter for this endpoint",
+                ));
             }
         }
     }
@@ -413,7 +479,10 @@ async fn add_objects(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if !(content_type.contains("taxii+json") || content_type.contains("stix+json") || content_type.contains("application/json")) {
+    if !(content_type.contains("taxii+json")
+        || content_type.contains("stix+json")
+        || content_type.contains("application/json"))
+    {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -449,7 +518,12 @@ async fn add_objects(
             "failure_count": 0, "failures": [], "pending_count": 0, "pendings": [],
         }),
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
-            let culprit = e.field.as_deref().and_then(|f| f.strip_prefix("objects.")).unwrap_or("").to_string();
+            let culprit = e
+                .field
+                .as_deref()
+                .and_then(|f| f.strip_prefix("objects."))
+                .unwrap_or("")
+                .to_string();
             json!({
                 "id": status_id, "status": "complete", "request_timestamp": request_timestamp,
                 "total_count": total, "success_count": 0, "successes": [],
@@ -470,7 +544,11 @@ async fn add_objects(
     Ok(taxii_json(StatusCode::ACCEPTED, status))
 }
 
-async fn status(State(state): State<AppState>, headers: HeaderMap, Path(status_id): Path<String>) -> TaxiiResult<Response> {
+async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(status_id): Path<String>,
+) -> TaxiiResult<Response> {
     viewer(&state, &headers).await?;
     let hub = state.hub.clone();
     let found = blocking(move || hub.taxii_status(&status_id)).await?;

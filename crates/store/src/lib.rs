@@ -359,7 +359,10 @@ pub trait Store: Send + Sync + 'static {
     /// A report's objects and the shared objects they may refer to.
     fn stix_of_report(&self, report: ReportRowId) -> Result<Vec<StixRow>>;
     /// Access facts (and the report's sector) of reports by row id.
-    fn report_access(&self, ids: &[ReportRowId]) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>>;
+    fn report_access(
+        &self,
+        ids: &[ReportRowId],
+    ) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>>;
     fn count_stix(&self) -> Result<u64>;
     fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()>;
     fn taxii_status(&self, id: &str) -> Result<Option<String>>;

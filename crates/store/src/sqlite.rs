@@ -281,7 +281,8 @@ fn owner_to_sql(o: &Owner) -> (Option<OrgId>, Option<Vec<u8>>) {
 }
 
 /// Columns of `reports` that [`access_row`] and [`report_row`] read, prefixed `r.`.
-const REPORT_COLS: &str = "r.id, r.uid, r.title, r.description, r.incident_type, r.sector, r.source, r.tlp, \
+const REPORT_COLS: &str =
+    "r.id, r.uid, r.title, r.description, r.incident_type, r.sector, r.source, r.tlp, \
      r.audience_kind, r.audience, r.owner_org, r.owner_seal, r.created_at, r.updated_at";
 
 /// What a [`ReportLink`] needs: no description, which can be large.
@@ -519,7 +520,8 @@ fn insert_stix(
     if objects.is_empty() {
         return Ok(());
     }
-    let last: Option<i64> = tx.query_row("SELECT MAX(date_added) FROM stix_objects", [], |r| r.get(0))?;
+    let last: Option<i64> =
+        tx.query_row("SELECT MAX(date_added) FROM stix_objects", [], |r| r.get(0))?;
     let added = last.map_or(now, |l| l.max(now));
     for o in objects {
         if skip_known {
@@ -805,7 +807,10 @@ impl Store for SqliteStore {
                 ],
             )?;
             if let Some(stix) = &p.stix {
-                tx.execute("DELETE FROM stix_objects WHERE report_id = ?1", [current.rowid])?;
+                tx.execute(
+                    "DELETE FROM stix_objects WHERE report_id = ?1",
+                    [current.rowid],
+                )?;
                 insert_stix(tx, Some(current.rowid), stix, p.updated_at, false)?;
             }
             let mut changes = IndicatorChanges::default();
@@ -1153,9 +1158,16 @@ impl Store for SqliteStore {
                 sql.push_str(" AND date_added > ?");
                 args.push(t.into());
             }
-            for (column, values) in [("stix_id", &s.ids), ("stix_type", &s.types), ("spec_version", &s.spec_versions)] {
+            for (column, values) in [
+                ("stix_id", &s.ids),
+                ("stix_type", &s.types),
+                ("spec_version", &s.spec_versions),
+            ] {
                 if !values.is_empty() {
-                    sql.push_str(&format!(" AND {column} IN ({})", placeholders(values.len())));
+                    sql.push_str(&format!(
+                        " AND {column} IN ({})",
+                        placeholders(values.len())
+                    ));
                     args.extend(values.iter().map(|v| v.clone().into()));
                 }
             }
@@ -1169,13 +1181,17 @@ impl Store for SqliteStore {
 
     fn stix_of_report(&self, report: ReportRowId) -> Result<Vec<StixRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("{STIX_SELECT} WHERE report_id = ?1 ORDER BY seq"))?;
+            let mut stmt =
+                c.prepare_cached(&format!("{STIX_SELECT} WHERE report_id = ?1 ORDER BY seq"))?;
             let rows = stmt.query_map([report], stix_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    fn report_access(&self, ids: &[ReportRowId]) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>> {
+    fn report_access(
+        &self,
+        ids: &[ReportRowId],
+    ) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>> {
         self.read(|c| {
             query_in(
                 c,
@@ -1188,7 +1204,9 @@ impl Store for SqliteStore {
 
     fn count_stix(&self) -> Result<u64> {
         self.read(|c| {
-            Ok(c.query_row("SELECT COUNT(*) FROM stix_objects", [], |r| r.get::<_, i64>(0))? as u64)
+            Ok(c.query_row("SELECT COUNT(*) FROM stix_objects", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
         })
     }
 
@@ -1205,9 +1223,11 @@ impl Store for SqliteStore {
 
     fn taxii_status(&self, id: &str) -> Result<Option<String>> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT json FROM taxii_status WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT json FROM taxii_status WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))
+                    .optional()?,
+            )
         })
     }
 
