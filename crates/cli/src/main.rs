@@ -510,7 +510,7 @@ fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) ->
             if written > 0 {
                 w.write_all(b",")?;
             }
-            serde_json::to_writer(&mut w, &o.json)?;
+            w.write_all(o.row.json.as_bytes())?;
             written += 1;
         }
         bar.set_position(

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod stix;
 pub mod taxii;
+pub mod ui;
 pub mod warn;
 
 use std::net::SocketAddr;
@@ -88,7 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs", get(api::list_orgs).post(api::create_org))
         .route("/tokens", post(api::create_token))
         .route("/tokens/{id}", axum::routing::delete(api::revoke_token));
-    taxii::routes(Router::new())
+    ui::routes(taxii::routes(Router::new()))
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))
         .route("/warn", get(api::warn_page))

@@ -26,11 +26,11 @@ pub enum Collection {
     Inbox,
 }
 
-/// One object as a TAXII page shows it.
+/// One object as a TAXII page shows it: the row, whose `json` is the object
+/// exactly as kept (passed through without re-parsing).
 #[derive(Debug, Clone)]
 pub struct TaxiiObject {
     pub row: StixRow,
-    pub json: Value,
 }
 
 /// A page of objects and the cursor to continue from.
@@ -341,8 +341,7 @@ impl Hub {
                 {
                     continue;
                 }
-                let json: Value = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
-                objects.push(TaxiiObject { row, json });
+                objects.push(TaxiiObject { row });
                 if objects.len() == limit {
                     return Ok(TaxiiPage {
                         objects,

@@ -384,6 +384,28 @@ async fn page(
     Ok((page, out))
 }
 
+/// An envelope of kept objects, written without re-parsing them.
+fn envelope(objects: &[crate::stix::TaxiiObject], next: Option<i64>) -> String {
+    let mut out =
+        String::with_capacity(objects.iter().map(|o| o.row.json.len() + 1).sum::<usize>() + 64);
+    out.push_str("{\"more\":");
+    out.push_str(if next.is_some() { "true" } else { "false" });
+    if let Some(n) = next {
+        out.push_str(",\"next\":\"");
+        out.push_str(&encode_next(n));
+        out.push('"');
+    }
+    out.push_str(",\"objects\":[");
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&o.row.json);
+    }
+    out.push_str("]}");
+    out
+}
+
 fn envelope_more(next: Option<i64>, mut body: Value) -> Value {
     body["more"] = json!(next.is_some());
     if let Some(n) = next {
@@ -399,9 +421,14 @@ async fn objects(
     Query(params): Query<Vec<(String, String)>>,
 ) -> TaxiiResult<Response> {
     let (page, extra) = page(&state, &headers, &id, params, None).await?;
-    let objects: Vec<Value> = page.objects.into_iter().map(|o| o.json).collect();
-    let body = envelope_more(page.next, json!({ "objects": objects }));
-    Ok((extra, taxii_json(StatusCode::OK, body)).into_response())
+    let body = envelope(&page.objects, page.next);
+    Ok((
+        StatusCode::OK,
+        extra,
+        [(header::CONTENT_TYPE, TAXII_MEDIA)],
+        body,
+    )
+        .into_response())
 }
 
 async fn object(
@@ -414,9 +441,14 @@ async fn object(
     if page.objects.is_empty() {
         return Err(ApiError::not_found("object").into());
     }
-    let objects: Vec<Value> = page.objects.into_iter().map(|o| o.json).collect();
-    let body = envelope_more(page.next, json!({ "objects": objects }));
-    Ok((extra, taxii_json(StatusCode::OK, body)).into_response())
+    let body = envelope(&page.objects, page.next);
+    Ok((
+        StatusCode::OK,
+        extra,
+        [(header::CONTENT_TYPE, TAXII_MEDIA)],
+        body,
+    )
+        .into_response())
 }
 
 async fn versions(
