@@ -311,9 +311,11 @@ impl Hub {
             } else {
                 HashMap::new()
             };
-            for row in rows {
+            let in_chunk = rows.len();
+            for (i, row) in rows.into_iter().enumerate() {
                 scanned += 1;
                 cursor = Some(row.seq);
+                let last_row = exhausted && i + 1 == in_chunk;
                 let visible = match row.report {
                     None => true,
                     Some(rid) => access.get(&rid).is_some_and(|(a, sector)| {
@@ -343,10 +345,9 @@ impl Hub {
                 }
                 objects.push(TaxiiObject { row });
                 if objects.len() == limit {
-                    return Ok(TaxiiPage {
-                        objects,
-                        next: cursor,
-                    });
+                    // Nothing left to read: say so now instead of sending an empty last page.
+                    let next = if last_row { None } else { cursor };
+                    return Ok(TaxiiPage { objects, next });
                 }
             }
             if exhausted {
