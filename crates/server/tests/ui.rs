@@ -1,0 +1,771 @@
+//! The web interface over real HTTP: sign-in, CSRF, both languages, the
+//! sharing rules as the pages show them, sharing from pasted text, escaping.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{report, start, TestHub};
+use kyojo_core::Role;
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+    accept_language: String,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    content_type: String,
+    text: String,
+}
+
+impl Browser {
+    fn new(t: &TestHub, accept_language: &str) -> Browser {
+        Browser {
+            base: t.base.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: HashMap::new(),
+            accept_language: accept_language.to_string(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = req
+            .header(COOKIE, self.cookie_header())
+            .header(ACCEPT_LANGUAGE, &self.accept_language);
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let first = c.split(';').next().unwrap();
+            let (k, v) = first.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k.trim());
+            } else {
+                self.cookies
+                    .insert(k.trim().to_string(), v.trim().to_string());
+            }
+        }
+        let text = resp.text().await.expect("body");
+        Page {
+            status,
+            location,
+            set_cookies,
+            content_type,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.client.get(format!("{}{}", self.base, path));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            ser.append_pair(k, v);
+        }
+        let req = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(ser.finish());
+        self.send(req).await
+    }
+
+    /// Signs in with a token; returns the session's CSRF token.
+    async fn sign_in(&mut self, token: &str) -> String {
+        let form = self.get("/ui/login").await;
+        assert_eq!(form.status, 200, "{}", form.text);
+        let csrf = hidden(&form.text, "csrf").expect("login csrf");
+        let r = self
+            .post("/ui/login", &[("csrf", &csrf), ("token", token)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        let page = self.get("/ui/").await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        hidden(&page.text, "csrf").expect("session csrf")
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Values of every `<input ... name="NAME" value="...">` in a page.
+fn hidden_all(html: &str, name: &str) -> Vec<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    html.match_indices(&needle)
+        .map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            unescape(&rest[..rest.find('"').unwrap()])
+        })
+        .collect()
+}
+
+fn hidden(html: &str, name: &str) -> Option<String> {
+    hidden_all(html, name).into_iter().next()
+}
+
+fn has_japanese(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(c as u32,
+            0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF)
+    })
+}
+
+/// The page without the language switch (the one place the other language may appear).
+fn without_switch(html: &str) -> String {
+    match html.find("<a class=\"lang-switch\"") {
+        Some(i) => {
+            let end = html[i..].find("</a>").unwrap() + i + 4;
+            format!("{}{}", &html[..i], &html[end..])
+        }
+        None => html.to_string(),
+    }
+}
+
+fn assert_self_contained(p: &Page) {
+    // Values such as URLs appear as text; nothing may be fetched from elsewhere.
+    let lower = p.text.to_lowercase();
+    for bad in [
+        "src=\"http",
+        "src=\"//",
+        "href=\"http",
+        "href=\"//",
+        "url(http",
+        "url('http",
+        "url(\"http",
+        "url(//",
+        "@import",
+        "<link",
+        "<script",
+        "<iframe",
+        "<img",
+        "<object",
+    ] {
+        assert!(!lower.contains(bad), "{bad:?} in page:\n{}", p.text);
+    }
+}
+
+#[tokio::test]
+async fn sign_in_refuses_bad_tokens_and_follows_revocation() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let sensor = t.member("Sakura Bank", "finance", Role::Sensor);
+    let mut b = Browser::new(&t, "en");
+
+    // Pages need a session.
+    let r = b.get("/ui/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/ui/login"));
+
+    let form = b.get("/ui/login").await;
+    let csrf = hidden(&form.text, "csrf").unwrap();
+    let bad = b
+        .post("/ui/login", &[("csrf", &csrf), ("token", "kyj_nope_nope")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(bad.text.contains("not valid"));
+    assert!(!b.cookies.contains_key("kyojo_session"));
+
+    let csrf = hidden(&bad.text, "csrf").unwrap();
+    let r = b
+        .post("/ui/login", &[("csrf", &csrf), ("token", &sensor)])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!b.cookies.contains_key("kyojo_session"));
+
+    let csrf = hidden(&r.text, "csrf").unwrap();
+    let ok = b
+        .post("/ui/login", &[("csrf", &csrf), ("token", &token)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let session = ok
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("kyojo_session="))
+        .expect("session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    assert!(session.contains("Path=/ui"), "{session}");
+    assert!(
+        !session.contains(&token),
+        "the token never goes into a cookie"
+    );
+    let page = b.get("/ui/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Sakura Bank"));
+
+    // Revocation takes effect at the next request.
+    assert!(t.hub.revoke_token(&token).unwrap());
+    let r = b.get("/ui/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/ui/login"));
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&token).await;
+    let old = b.cookies.get("kyojo_session").cloned().unwrap();
+    let r = b.post("/ui/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!b.cookies.contains_key("kyojo_session"));
+    // The old session id no longer works either.
+    b.cookies.insert("kyojo_session".into(), old);
+    assert_eq!(b.get("/ui/").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn posts_without_the_csrf_token_are_refused() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let mut b = Browser::new(&t, "en");
+
+    // Sign-in form: no token, or a wrong one.
+    b.get("/ui/login").await;
+    let r = b.post("/ui/login", &[("token", &token)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = b
+        .post(
+            "/ui/login",
+            &[("csrf", "0".repeat(64).as_str()), ("token", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!b.cookies.contains_key("kyojo_session"));
+
+    let csrf = b.sign_in(&token).await;
+    let text = "bad: evil[.]example";
+    for (path, fields) in [
+        ("/ui/share", vec![("step", "extract"), ("text", text)]),
+        ("/ui/search", vec![("values", "evil.example")]),
+        (
+            "/ui/decide",
+            vec![
+                ("kind", "domain"),
+                ("value", "evil.example"),
+                ("action", "block"),
+            ],
+        ),
+        ("/ui/logout", vec![]),
+    ] {
+        let r = b.post(path, &fields).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} without csrf");
+        let mut wrong = fields.clone();
+        wrong.push(("csrf", "f00d"));
+        let r = b.post(path, &wrong).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} with a wrong csrf");
+    }
+    // Still signed in, and nothing was stored.
+    assert_eq!(b.get("/ui/").await.status, 200);
+    assert_eq!(t.hub.store().count_reports().unwrap(), 0);
+    // With the token it works.
+    let r = b
+        .post(
+            "/ui/share",
+            &[("csrf", &csrf), ("step", "extract"), ("text", text)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn every_page_renders_in_japanese_and_english_without_external_resources() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let others = [
+        t.member("Hikari Telecom", "telecom", Role::Sensor),
+        t.member("Tokai Gas", "gas", Role::Sensor),
+        t.member("Kita Rail", "railway", Role::Sensor),
+    ];
+    let id = t
+        .share(
+            &token,
+            report(
+                "Phishing wave",
+                "GREEN",
+                json!("community"),
+                json!(["evil.example", "https://login.evil.example/verify.php"]),
+            ),
+        )
+        .await;
+    let now = chrono::Utc::now().to_rfc3339();
+    for s in &others {
+        let r = t
+            .post(
+                "/api/v1/sightings",
+                Some(s),
+                json!({"sightings": [{"type": "domain", "value": "evil.example", "seen_at": now, "count": 5}]}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let pages = [
+        "/ui/".to_string(),
+        "/ui/?days=90".to_string(),
+        "/ui/reports".to_string(),
+        format!("/ui/reports/{id}"),
+        "/ui/indicators/domain/evil.example".to_string(),
+        "/ui/indicators/url/https%3A%2F%2Flogin.evil.example%2Fverify.php".to_string(),
+        "/ui/share".to_string(),
+        "/ui/search".to_string(),
+        "/ui/search?q=evil.example".to_string(),
+    ];
+    for (accept, lang) in [("ja,en;q=0.5", "ja"), ("en-GB,en;q=0.9", "en")] {
+        let mut b = Browser::new(&t, accept);
+        let login = b.get("/ui/login").await;
+        assert!(login.text.contains(&format!("<html lang=\"{lang}\">")));
+        b.sign_in(&token).await;
+        for p in &pages {
+            let r = b.get(p).await;
+            assert_eq!(r.status, 200, "{p}: {}", r.text);
+            assert!(r.content_type.starts_with("text/html"), "{p}");
+            assert!(
+                r.text.contains(&format!("<html lang=\"{lang}\">")),
+                "{p} in {lang}"
+            );
+            assert_self_contained(&r);
+            let body = without_switch(&r.text);
+            if lang == "en" {
+                assert!(
+                    !has_japanese(&body),
+                    "{p}: Japanese on the English page:\n{body}"
+                );
+            } else {
+                assert!(has_japanese(&body), "{p}");
+                for english in [
+                    "Dashboard",
+                    "Reports",
+                    "Sign out",
+                    "Search for",
+                    "fewer than 3",
+                ] {
+                    assert!(
+                        !body.contains(english),
+                        "{p}: {english:?} on the Japanese page"
+                    );
+                }
+            }
+        }
+    }
+    // Three organizations in three sectors: each sector's figure is hidden,
+    // their combined figure (drawn from 3 organizations) is shown.
+    let mut b = Browser::new(&t, "en");
+    b.sign_in(&token).await;
+    let dash = b.get("/ui/").await.text;
+    assert!(dash.contains("Small groups combined"));
+    assert!(dash.contains("<td class=\"num\">fewer than 3</td>"));
+    assert!(dash.contains("<td class=\"num\">15</td>"), "{dash}");
+    // Dates follow the locale.
+    let today = chrono::Utc::now().date_naive();
+    let mut b = Browser::new(&t, "ja");
+    b.sign_in(&token).await;
+    let ja = b.get(&format!("/ui/reports/{id}")).await.text;
+    use chrono::Datelike;
+    assert!(ja.contains(&format!(
+        "{}年{}月{}日",
+        today.year(),
+        today.month(),
+        today.day()
+    )));
+    // The switch is remembered in a cookie, over the browser's preference.
+    let en = b.get("/ui/reports?lang=en").await;
+    assert!(en.text.contains("<html lang=\"en\">"));
+    assert!(en
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("kyojo_lang=en")));
+    let again = b.get("/ui/").await;
+    assert!(again.text.contains("<html lang=\"en\">"));
+    assert!(again.text.contains(&today.format("%-d %b %Y").to_string()));
+}
+
+#[tokio::test]
+async fn an_amber_report_stays_inside_its_audience() {
+    let t = start().await;
+    let author = t.member("Sakura Bank", "finance", Role::Analyst);
+    let peer = t.member("Minato Shinkin", "finance", Role::Analyst);
+    let outsider = t.member("Hikari Telecom", "telecom", Role::Analyst);
+    let id = t
+        .share(
+            &author,
+            json!({
+                "title": "Amber secret campaign",
+                "description": "for finance only",
+                "incident_type": "phishing",
+                "sector": "finance",
+                "tlp": "AMBER",
+                "audience": {"sectors": ["finance"]},
+                "indicators": ["amber-secret.example", "198.51.100.77"],
+            }),
+        )
+        .await;
+
+    let mut inside = Browser::new(&t, "en");
+    inside.sign_in(&peer).await;
+    assert!(inside
+        .get("/ui/")
+        .await
+        .text
+        .contains("Amber secret campaign"));
+    assert!(inside
+        .get("/ui/reports")
+        .await
+        .text
+        .contains("Amber secret campaign"));
+    assert_eq!(inside.get(&format!("/ui/reports/{id}")).await.status, 200);
+    let ind = inside
+        .get("/ui/indicators/domain/amber-secret.example")
+        .await;
+    assert_eq!(ind.status, 200);
+    assert!(ind.text.contains("Amber secret campaign"));
+    assert!(ind.text.contains("198.51.100.77"), "related indicator");
+
+    let mut outside = Browser::new(&t, "en");
+    outside.sign_in(&outsider).await;
+    for p in [
+        "/ui/",
+        "/ui/?days=90",
+        "/ui/reports",
+        "/ui/reports?sector=finance",
+    ] {
+        let r = outside.get(p).await;
+        assert_eq!(r.status, 200);
+        assert!(!r.text.contains("Amber secret"), "{p}");
+        assert!(!r.text.contains("amber-secret.example"), "{p}");
+    }
+    for p in [
+        format!("/ui/reports/{id}"),
+        format!("/ui/reports/{id}/stix"),
+        "/ui/indicators/domain/amber-secret.example".to_string(),
+        "/ui/indicators/ipv4/198.51.100.77".to_string(),
+    ] {
+        let r = outside.get(&p).await;
+        assert_eq!(r.status, 404, "{p}");
+        assert!(!r.text.contains("Amber secret"), "{p}");
+    }
+    let s = outside.get("/ui/search?q=amber-secret.example").await;
+    assert!(!s
+        .text
+        .contains("/ui/indicators/domain/amber-secret.example"));
+    assert!(!s.text.contains("Amber secret"));
+}
+
+#[tokio::test]
+async fn sharing_from_pasted_text_previews_canonical_values_and_stores_only_on_confirm() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let reader = t.member("Hikari Telecom", "telecom", Role::Analyst);
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&token).await;
+    let text = "Lure sent from alerts[@]bank-notice[.]test, landing hxxps://login.evil[.]example/verify.php, C2 203[.]0[.]113[.]9";
+    let preview = b
+        .post(
+            "/ui/share",
+            &[
+                ("csrf", &csrf),
+                ("step", "extract"),
+                ("text", text),
+                ("title", "SMS phishing"),
+                ("incident_type", "phishing"),
+                ("sector", "finance"),
+            ],
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    for canonical in [
+        "alerts@bank-notice.test",
+        "https://login.evil.example/verify.php",
+        "203.0.113.9",
+    ] {
+        assert!(preview.text.contains(canonical), "{canonical} in preview");
+    }
+    assert!(preview.text.contains("type=\"checkbox\""));
+    assert!(preview.text.contains("TLP:AMBER+STRICT"));
+    assert_eq!(
+        t.hub.store().count_reports().unwrap(),
+        0,
+        "nothing stored yet"
+    );
+
+    // Confirm with all but the e-mail address.
+    let cands = hidden_all(&preview.text, "cand");
+    assert_eq!(cands.len(), 3, "{cands:?}");
+    let inds: Vec<String> = cands
+        .iter()
+        .map(|c| c.rsplit_once('\t').unwrap().0.to_string())
+        .filter(|k| !k.starts_with("email"))
+        .collect();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("step", "confirm"),
+        ("title", "SMS phishing"),
+        ("incident_type", "phishing"),
+        ("sector", "finance"),
+        ("description", "lures by SMS"),
+        ("tlp", "GREEN"),
+        ("audience", "community"),
+    ];
+    for c in &cands {
+        fields.push(("cand", c));
+    }
+    for i in &inds {
+        fields.push(("ind", i));
+    }
+    let done = b.post("/ui/share", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let loc = done.location.unwrap();
+    assert!(loc.starts_with("/ui/reports/"), "{loc}");
+    assert_eq!(t.hub.store().count_reports().unwrap(), 1);
+    let page = b.get(&loc).await;
+    assert!(page.text.contains("SMS phishing"));
+    assert!(page.text.contains("https://login.evil.example/verify.php"));
+    assert!(
+        !page.text.contains("alerts@bank-notice.test"),
+        "unchecked one left out"
+    );
+
+    // Another member finds it.
+    let mut other = Browser::new(&t, "en");
+    other.sign_in(&reader).await;
+    assert!(other.get("/ui/reports").await.text.contains("SMS phishing"));
+    let s = other
+        .get("/ui/search?q=hxxps%3A%2F%2Flogin.evil%5B.%5Dexample%2Fverify.php")
+        .await;
+    assert!(s.text.contains("/ui/indicators/url/"), "{}", s.text);
+
+    // TLP:RED without named organizations is refused, nothing stored.
+    let mut red = fields.clone();
+    for f in red.iter_mut() {
+        if f.0 == "tlp" {
+            f.1 = "RED";
+        }
+    }
+    let r = b.post("/ui/share", &red).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("TLP:RED needs"));
+    assert_eq!(t.hub.store().count_reports().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn hostile_values_are_escaped() {
+    let t = start().await;
+    let token = t.member("Sakura <b>Bank</b>", "finance", Role::Analyst);
+    let id = t
+        .share(
+            &token,
+            json!({
+                "title": "<script>alert(1)</script>",
+                "description": "\"><img src=x onerror=alert(2)>",
+                "incident_type": "phishing",
+                "tlp": "GREEN",
+                "audience": "community",
+                "indicators": ["https://evil.example/<script>x</script>?a=\"b\""],
+            }),
+        )
+        .await;
+    let mut b = Browser::new(&t, "en");
+    b.sign_in(&token).await;
+    for p in [
+        "/ui/".to_string(),
+        "/ui/reports".to_string(),
+        format!("/ui/reports/{id}"),
+        "/ui/search?q=%3Cscript%3Ealert(3)%3C%2Fscript%3E".to_string(),
+        "/ui/reports?since=%22%3E%3Cscript%3E".to_string(),
+    ] {
+        let r = b.get(&p).await;
+        assert!(!r.text.contains("<script"), "{p}:\n{}", r.text);
+        assert!(!r.text.contains("<img"), "{p}");
+        assert!(!r.text.contains("<b>Bank"), "{p}");
+    }
+    let r = b.get(&format!("/ui/reports/{id}")).await;
+    assert!(r.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(r.text.contains("&quot;&gt;&lt;img src=x"));
+    let ind = r
+        .text
+        .split("href=\"/ui/indicators/url/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let p = b.get(&format!("/ui/indicators/url/{ind}")).await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    assert!(!p.text.contains("<script"));
+}
+
+#[tokio::test]
+async fn analysts_block_and_unset_from_the_indicator_page() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    t.share(
+        &token,
+        report(
+            "Phish",
+            "GREEN",
+            json!("community"),
+            json!(["block-me.example", "192.0.2.10"]),
+        ),
+    )
+    .await;
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&token).await;
+    let page = b.get("/ui/indicators/domain/block-me.example").await;
+    assert!(page.text.contains("action=\"/ui/decide\""));
+    let r = b
+        .post(
+            "/ui/decide",
+            &[
+                ("csrf", &csrf),
+                ("kind", "domain"),
+                ("value", "block-me.example"),
+                ("action", "block"),
+                ("comment", "phishing kit"),
+                ("expires", "2099-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = b.get("/ui/indicators/domain/block-me.example").await;
+    assert!(page.text.contains("Yes: in block feeds"), "{}", page.text);
+    assert!(page.text.contains("blocked by an analyst: phishing kit"));
+    assert!(page.text.contains("31 Dec 2099"));
+    let feed = t.get("/api/v1/feeds/domains.txt", Some(&token)).await;
+    assert!(feed.text.contains("block-me.example"));
+
+    // Allow-listed values cannot be blocked; the page says why.
+    let r = b
+        .post(
+            "/ui/decide",
+            &[
+                ("csrf", &csrf),
+                ("kind", "ipv4"),
+                ("value", "192.0.2.10"),
+                ("action", "block"),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("cannot be blocked"));
+
+    let r = b
+        .post(
+            "/ui/decide",
+            &[
+                ("csrf", &csrf),
+                ("kind", "domain"),
+                ("value", "block-me.example"),
+                ("action", "unset"),
+                ("comment", "withdrawn"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = b.get("/ui/indicators/domain/block-me.example").await;
+    assert!(!page.text.contains("Yes: in block feeds"));
+}
+
+#[tokio::test]
+async fn stix_and_csv_downloads() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let id = t
+        .share(
+            &token,
+            report(
+                "Phish",
+                "GREEN",
+                json!("community"),
+                json!(["evil.example"]),
+            ),
+        )
+        .await;
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&token).await;
+    let stix = b.get(&format!("/ui/reports/{id}/stix")).await;
+    assert_eq!(stix.status, 200);
+    let bundle: serde_json::Value = serde_json::from_str(&stix.text).unwrap();
+    assert_eq!(bundle["type"], "bundle");
+
+    let csv = b
+        .post(
+            "/ui/search",
+            &[
+                ("csrf", &csrf),
+                (
+                    "values",
+                    "a.b.evil[.]example\nclean.example\nnot a value\n=cmd|x",
+                ),
+                ("format", "csv"),
+            ],
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type.starts_with("text/csv"));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", csv.text);
+    assert!(lines[1].contains("\"evil.example\"") && lines[1].contains("parent_domain"));
+    assert!(
+        lines[4].starts_with("\"'=cmd"),
+        "formula defused: {}",
+        lines[4]
+    );
+
+    let html = b
+        .post(
+            "/ui/search",
+            &[
+                ("csrf", &csrf),
+                ("values", "a.b.evil[.]example\nclean.example"),
+                ("format", "html"),
+            ],
+        )
+        .await;
+    assert_eq!(html.status, 200);
+    assert!(html.text.contains("1 of 2 matched"));
+}
