@@ -319,6 +319,8 @@ pub trait Store: Send + Sync + 'static {
     fn sighting_summaries(&self, ids: &[IndicatorId]) -> Result<Vec<SightingSummary>>;
     /// Daily sighting rows of one indicator.
     fn sightings_of(&self, id: IndicatorId) -> Result<Vec<SightingRow>>;
+    /// Every daily sighting row from `first_day` on (one query, for dashboards).
+    fn sighting_rows_since(&self, first_day: Day) -> Result<Vec<SightingRow>>;
     /// Calls `f` for every indicator, in id order (to build the lookup index).
     fn for_each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()>;
     fn count_indicators(&self) -> Result<u64>;

@@ -381,6 +381,22 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<SightingSummary> {
     })
 }
 
+const SIGHTING_SELECT: &str =
+    "SELECT s.indicator_id, s.org_id, o.sector, s.day, s.count, s.first_seen, s.last_seen
+     FROM sightings s JOIN orgs o ON o.id = s.org_id";
+
+fn sighting_row(r: &Row<'_>) -> rusqlite::Result<SightingRow> {
+    Ok(SightingRow {
+        indicator: r.get(0)?,
+        org: r.get(1)?,
+        org_sector: r.get(2)?,
+        day: r.get(3)?,
+        count: r.get::<_, i64>(4)? as u64,
+        first_seen: r.get(5)?,
+        last_seen: r.get(6)?,
+    })
+}
+
 const DECISION_SELECT: &str =
     "SELECT id, indicator_id, action, comment, expires_at, org_id, created_at FROM decisions";
 
@@ -963,22 +979,20 @@ impl Store for SqliteStore {
 
     fn sightings_of(&self, id: IndicatorId) -> Result<Vec<SightingRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT s.indicator_id, s.org_id, o.sector, s.day, s.count, s.first_seen, s.last_seen
-                 FROM sightings s JOIN orgs o ON o.id = s.org_id
-                 WHERE s.indicator_id = ?1 ORDER BY s.day",
-            )?;
-            let rows = stmt.query_map([id], |r| {
-                Ok(SightingRow {
-                    indicator: r.get(0)?,
-                    org: r.get(1)?,
-                    org_sector: r.get(2)?,
-                    day: r.get(3)?,
-                    count: r.get::<_, i64>(4)? as u64,
-                    first_seen: r.get(5)?,
-                    last_seen: r.get(6)?,
-                })
-            })?;
+            let mut stmt = c.prepare_cached(&format!(
+                "{SIGHTING_SELECT} WHERE s.indicator_id = ?1 ORDER BY s.day"
+            ))?;
+            let rows = stmt.query_map([id], sighting_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn sighting_rows_since(&self, first_day: Day) -> Result<Vec<SightingRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{SIGHTING_SELECT} WHERE s.day >= ?1 ORDER BY s.indicator_id, s.day"
+            ))?;
+            let rows = stmt.query_map([first_day], sighting_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

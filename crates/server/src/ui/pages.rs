@@ -224,25 +224,9 @@ fn recent_sightings(
     }
     let started = Instant::now();
     let first_day = day_of(now) - 89;
-    let since = first_day * DAY_MS;
-    let ids: BTreeSet<IndicatorId> = hub
-        .store()
-        .all_sighting_summaries()?
-        .into_iter()
-        .filter(|s| s.last_seen >= since)
-        .map(|s| s.indicator)
-        .collect();
-    let mut rows = HashMap::with_capacity(ids.len());
-    for id in ids {
-        let r: Vec<SightingRow> = hub
-            .store()
-            .sightings_of(id)?
-            .into_iter()
-            .filter(|r| r.day >= first_day)
-            .collect();
-        if !r.is_empty() {
-            rows.insert(id, r);
-        }
+    let mut rows: HashMap<IndicatorId, Vec<SightingRow>> = HashMap::new();
+    for r in hub.store().sighting_rows_since(first_day)? {
+        rows.entry(r.indicator).or_default().push(r);
     }
     let rows = Arc::new(rows);
     cache.lock().insert(
