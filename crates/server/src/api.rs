@@ -1041,7 +1041,16 @@ pub async fn create_org(
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let JsonBody(input) = body?;
     let hub = state.hub.clone();
-    let org = blocking(move || hub.add_org(&input.name, &input.sector)).await?;
+    let org = blocking(move || {
+        let org = hub.add_org(&input.name, &input.sector)?;
+        hub.audit(
+            &hub.actor_name(&viewer),
+            "org.add",
+            &format!("{} ({})", org.name, org.sector),
+        )?;
+        Ok(org)
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -1071,14 +1080,23 @@ pub async fn create_token(
     })?;
     let hub = state.hub.clone();
     let (rec, token) = blocking(move || {
-        hub.create_token(&input.org, role, input.label.as_deref())
+        let (rec, token) = hub
+            .create_token(&input.org, role, input.label.as_deref())
             .map_err(|e| {
                 if e.status == StatusCode::NOT_FOUND {
                     ApiError::invalid("org", e.message)
                 } else {
                     e
                 }
-            })
+            })?;
+        let detail = format!(
+            "{} token {} for {}",
+            rec.role.as_str(),
+            rec.public_id,
+            rec.org.name
+        );
+        hub.audit(&hub.actor_name(&viewer), "token.create", &detail)?;
+        Ok((rec, token))
     })
     .await?;
     Ok((
@@ -1095,7 +1113,15 @@ pub async fn revoke_token(
 ) -> ApiResult<StatusCode> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let hub = state.hub.clone();
-    if blocking(move || hub.revoke_token(&id)).await? {
+    let revoked = blocking(move || {
+        let done = hub.revoke_token(&id)?;
+        if done {
+            hub.audit(&hub.actor_name(&viewer), "token.revoke", &id)?;
+        }
+        Ok(done)
+    })
+    .await?;
+    if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("live token"))
@@ -1278,7 +1304,16 @@ pub async fn allow_add(
         ));
     }
     let hub = state.hub.clone();
-    let e = blocking(move || hub.allow_add(&viewer, &obs, input.comment.trim())).await?;
+    let e = blocking(move || {
+        let e = hub.allow_add(&viewer, &obs, input.comment.trim())?;
+        hub.audit(
+            &hub.actor_name(&viewer),
+            "allowlist.add",
+            &format!("{} {}", obs.kind, obs.value),
+        )?;
+        Ok(e)
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"type": e.observable.kind, "value": e.observable.value, "comment": e.comment})),
@@ -1295,7 +1330,19 @@ pub async fn allow_remove(
     let kind = parse_kind("type", &kind)?;
     let obs = canonicalize(kind, &value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
     let hub = state.hub.clone();
-    if blocking(move || hub.allow_remove(&viewer, &obs)).await? {
+    let removed = blocking(move || {
+        let done = hub.allow_remove(&viewer, &obs)?;
+        if done {
+            hub.audit(
+                &hub.actor_name(&viewer),
+                "allowlist.remove",
+                &format!("{} {}", obs.kind, obs.value),
+            )?;
+        }
+        Ok(done)
+    })
+    .await?;
+    if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("allow-list entry"))
@@ -1611,4 +1658,20 @@ pub async fn report_stix(
         bundle.to_string(),
     )
         .into_response())
+}
+
+/// `GET /api/v1/audit`: the newest administrative actions (admins only).
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+) -> ApiResult<Json<Value>> {
+    let hub = state.hub.clone();
+    blocking(move || {
+        let entries = hub.audit_log(&viewer, 500)?;
+        Ok(json!({ "audit": entries.iter().map(|e| json!({
+            "at": rfc3339(e.at), "actor": e.actor, "action": e.action, "detail": e.detail
+        })).collect::<Vec<_>>() }))
+    })
+    .await
+    .map(Json)
 }

@@ -270,6 +270,38 @@ impl Hub {
         self.metrics.set_index_size(index.len());
     }
 
+    // ---- the audit log ---------------------------------------------------------
+
+    /// Records an administrative action. `actor` is an organization's name,
+    /// or "cli" for the operator's command line.
+    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> ApiResult<()> {
+        self.store.add_audit(now_millis(), actor, action, detail)?;
+        Ok(())
+    }
+
+    /// The name to record for a viewer's administrative action.
+    pub fn actor_name(&self, viewer: &Viewer) -> String {
+        match viewer.member() {
+            Some(m) if m.org == 0 => "cli".to_string(),
+            Some(m) => self
+                .org(m.org)
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("organization #{}", m.org), |o| o.name),
+            None => "public".to_string(),
+        }
+    }
+
+    /// The newest `limit` audit entries (admins only).
+    pub fn audit_log(
+        &self,
+        viewer: &Viewer,
+        limit: usize,
+    ) -> ApiResult<Vec<kyojo_store::AuditEntry>> {
+        require(viewer, kyojo_core::policy::Action::Administer)?;
+        Ok(self.store.audit_log(limit)?)
+    }
+
     // ---- organizations and tokens --------------------------------------------
 
     pub fn org(&self, id: OrgId) -> ApiResult<Option<Org>> {

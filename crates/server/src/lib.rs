@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(api::me))
         .route("/sectors", get(api::sectors))
         .route("/orgs", get(api::list_orgs).post(api::create_org))
+        .route("/audit", get(api::audit_log))
         .route("/tokens", post(api::create_token))
         .route("/tokens/{id}", axum::routing::delete(api::revoke_token));
     ui::routes(taxii::routes(Router::new()))

@@ -1272,3 +1272,81 @@ fn a_broken_config_is_refused_with_its_reason() {
     let err = kyojo_server::Hub::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("colour"), "{err}");
 }
+
+#[tokio::test]
+async fn administrative_actions_are_audited() {
+    let t = start().await;
+    let admin = t.member("Operator", "general", Role::Admin);
+    let analyst = t.member("Analyst Org", "finance", Role::Analyst);
+    assert_eq!(
+        t.post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"name": "Audited Org", "sector": "gas"})
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let tok = t
+        .post(
+            "/api/v1/tokens",
+            Some(&admin),
+            json!({"org": "Audited Org", "role": "sensor"}),
+        )
+        .await;
+    let id = tok.body["id"].as_str().unwrap().to_string();
+    let secret = tok.body["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    t.post(
+        "/api/v1/allowlist",
+        Some(&admin),
+        json!({"value": "partner.example"}),
+    )
+    .await;
+    t.call(
+        Method::DELETE,
+        "/api/v1/allowlist/domain/partner.example",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let log = t.get("/api/v1/audit", Some(&admin)).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    let actions: Vec<(&str, &str)> = log.body["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("allowlist.remove", "Operator"),
+            ("allowlist.add", "Operator"),
+            ("token.revoke", "Operator"),
+            ("token.create", "Operator"),
+            ("org.add", "Operator"),
+        ]
+    );
+    assert!(
+        log.text.contains(&id) && !log.text.contains(&secret[21..]),
+        "ids are logged, secrets never"
+    );
+    assert_error(
+        &t.get("/api/v1/audit", Some(&analyst)).await,
+        403,
+        "forbidden",
+        None,
+    );
+}

@@ -240,6 +240,15 @@ pub struct DecisionRecord {
     pub created_at: Millis,
 }
 
+/// One administrative action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: Millis,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
 /// An entry of the operator's allow list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowEntry {
@@ -366,6 +375,11 @@ pub trait Store: Send + Sync + 'static {
         ids: &[ReportRowId],
     ) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>>;
     fn count_stix(&self) -> Result<u64>;
+
+    // The audit log of administrative actions.
+    fn add_audit(&self, at: Millis, actor: &str, action: &str, detail: &str) -> Result<()>;
+    /// Newest first.
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>>;
     fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()>;
     fn taxii_status(&self, id: &str) -> Result<Option<String>>;
 }

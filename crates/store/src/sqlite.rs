@@ -120,6 +120,16 @@ CREATE TABLE taxii_status (
     created_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Administrative actions: who (an organization's name, or "cli") did what.
+CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    detail  TEXT NOT NULL
+);
+"#,
 ];
 
 const READERS: usize = 4;
@@ -1213,6 +1223,33 @@ impl Store for SqliteStore {
                 &format!("SELECT {LINK_COLS} FROM reports r WHERE r.id IN ({{in}})"),
                 |r| Ok((r.get("id")?, access_row(r)?, r.get("sector")?)),
             )
+        })
+    }
+
+    fn add_audit(&self, at: Millis, actor: &str, action: &str, detail: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![at, actor, action, detail],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
