@@ -769,3 +769,575 @@ async fn stix_and_csv_downloads() {
     assert_eq!(html.status, 200);
     assert!(html.text.contains("1 of 2 matched"));
 }
+
+// ---- the Admin section ----------------------------------------------------------------------
+
+const ADMIN_PAGES: [&str; 5] = [
+    "/ui/admin/orgs",
+    "/ui/admin/sectors",
+    "/ui/admin/tokens",
+    "/ui/admin/allowlist",
+    "/ui/admin/audit",
+];
+
+/// The token shown once on the page after creating it.
+fn new_token(html: &str) -> String {
+    let i = html
+        .find("id=\"new-token\"")
+        .expect("the new token is shown");
+    let rest = &html[i..];
+    let v = rest.find("value=\"").unwrap() + "value=\"".len();
+    let token = &rest[v..v + rest[v..].find('"').unwrap()];
+    assert!(token.starts_with("kyj_"), "{token}");
+    token.to_string()
+}
+
+/// The audit log through the API, newest first, as (actor, action, detail).
+async fn api_audit(t: &TestHub, admin: &str) -> Vec<(String, String, String)> {
+    let r = t.get("/api/v1/audit", Some(admin)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(e["at"].is_string());
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+                e["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn admins_manage_organizations_tokens_and_the_allow_list_with_an_audit_trail() {
+    let t = start().await;
+    let admin = t.member("Hub Operator", "general", Role::Admin);
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&admin).await;
+    let dash = b.get("/ui/").await;
+    assert!(dash.text.contains("<a href=\"/ui/admin\">Admin</a>"));
+    let r = b.get("/ui/admin").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/ui/admin/orgs"));
+
+    // Organizations: add one; a duplicate and an unknown sector are refused on the page.
+    let r = b.get("/ui/admin/orgs").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r
+        .text
+        .contains("<option value=\"railway\">Railway (railway)</option>"));
+    let r = b
+        .post(
+            "/ui/admin/orgs",
+            &[
+                ("csrf", &csrf),
+                ("name", " Kita Rail "),
+                ("sector", "railway"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Added the organization"), "{}", r.text);
+    assert!(r
+        .text
+        .contains("<th scope=\"row\">Kita Rail</th><td>Railway"));
+    assert_eq!(
+        t.hub.org_by_name("Kita Rail").unwrap().unwrap().sector,
+        "railway"
+    );
+    let r = b
+        .post(
+            "/ui/admin/orgs",
+            &[
+                ("csrf", &csrf),
+                ("name", "Kita Rail"),
+                ("sector", "finance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text.contains("role=\"alert\""));
+    assert!(r.text.contains("already exists"), "{}", r.text);
+    let r = b
+        .post(
+            "/ui/admin/orgs",
+            &[("csrf", &csrf), ("name", "Moon Base"), ("sector", "moon")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("unknown sector"), "{}", r.text);
+    // The form keeps what was typed.
+    assert!(r.text.contains("value=\"Moon Base\""));
+    assert!(t.hub.org_by_name("Moon Base").unwrap().is_none());
+
+    // Tokens: create one, shown once, that works against the API.
+    let r = b
+        .post(
+            "/ui/admin/tokens",
+            &[
+                ("csrf", &csrf),
+                ("org", "Kita Rail"),
+                ("role", "analyst"),
+                ("label", "SOC desk"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("cannot be shown again"));
+    let token = new_token(&r.text);
+    let public_id = token.split('_').nth(1).unwrap().to_string();
+    let me = t.get("/api/v1/me", Some(&token)).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.body["organization"], "Kita Rail");
+    assert_eq!(me.body["role"], "analyst");
+    let list = b.get("/ui/admin/tokens").await;
+    assert!(list.text.contains(&format!("<code>{public_id}</code>")));
+    assert!(list.text.contains("SOC desk"));
+    assert!(
+        !list.text.contains(&token),
+        "the secret is never shown again"
+    );
+    assert!(!list.text.contains("id=\"new-token\""));
+    // An unknown organization or role is refused.
+    let r = b
+        .post(
+            "/ui/admin/tokens",
+            &[("csrf", &csrf), ("org", "Nobody"), ("role", "analyst")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(!r.text.contains("id=\"new-token\""));
+    let r = b
+        .post(
+            "/ui/admin/tokens",
+            &[("csrf", &csrf), ("org", "Kita Rail"), ("role", "root")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("role must be"));
+
+    // Revoke it: the API refuses it at once; a second revocation finds nothing live.
+    let r = b
+        .post(
+            "/ui/admin/tokens/revoke",
+            &[("csrf", &csrf), ("id", &public_id)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains(&format!("Revoked the token {public_id}")));
+    assert!(r.text.contains("Revoked ("));
+    assert_eq!(t.get("/api/v1/me", Some(&token)).await.status, 401);
+    let r = b
+        .post(
+            "/ui/admin/tokens/revoke",
+            &[("csrf", &csrf), ("id", &public_id)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The allow list: add (defanged, detected), then remove.
+    let r = b
+        .post(
+            "/ui/admin/allowlist",
+            &[
+                ("csrf", &csrf),
+                ("type", ""),
+                ("value", "cdn.safe[.]example"),
+                ("comment", "our CDN"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("<code>cdn.safe.example</code>"));
+    assert!(r.text.contains("our CDN"));
+    let viewer = t.hub.authenticate(&admin).unwrap().0;
+    assert_eq!(t.hub.allow_list(&viewer).unwrap().len(), 1);
+    let r = b
+        .post(
+            "/ui/admin/allowlist",
+            &[
+                ("csrf", &csrf),
+                ("type", "ipv4"),
+                ("value", "not an address"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = b
+        .post(
+            "/ui/admin/allowlist/remove",
+            &[
+                ("csrf", &csrf),
+                ("type", "domain"),
+                ("value", "cdn.safe.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Removed Domain cdn.safe.example"));
+    assert!(t.hub.allow_list(&viewer).unwrap().is_empty());
+    let r = b
+        .post(
+            "/ui/admin/allowlist/remove",
+            &[
+                ("csrf", &csrf),
+                ("type", "domain"),
+                ("value", "cdn.safe.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Every action, and only the ones that succeeded, is in the audit log, newest first.
+    let expected = [
+        ("allowlist.remove", "domain cdn.safe.example".to_string()),
+        ("allowlist.add", "domain cdn.safe.example".to_string()),
+        ("token.revoke", public_id.clone()),
+        (
+            "token.create",
+            format!("analyst token {public_id} for Kita Rail"),
+        ),
+        ("org.add", "Kita Rail (railway)".to_string()),
+    ];
+    let api = api_audit(&t, &admin).await;
+    assert_eq!(api.len(), expected.len(), "{api:?}");
+    for ((actor, action, detail), (want_action, want_detail)) in api.iter().zip(&expected) {
+        assert_eq!(actor, "Hub Operator");
+        assert_eq!(action, want_action);
+        assert_eq!(detail, want_detail);
+    }
+    let page = b.get("/ui/admin/audit").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let mut last = 0;
+    for (action, detail) in &expected {
+        let at = page
+            .text
+            .find(&format!(
+                "<code class=\"small\">{action}</code></td><td class=\"mono\">{detail}</td>"
+            ))
+            .unwrap_or_else(|| panic!("{action} {detail} in\n{}", page.text));
+        assert!(at > last, "newest first: {action}");
+        last = at;
+    }
+    assert!(page.text.contains("<td>Hub Operator</td>"));
+}
+
+#[tokio::test]
+async fn admin_errors_are_shown_in_japanese() {
+    let t = start().await;
+    let admin = t.member("Hub Operator", "general", Role::Admin);
+    let mut b = Browser::new(&t, "ja");
+    let csrf = b.sign_in(&admin).await;
+    let r = b
+        .post(
+            "/ui/admin/orgs",
+            &[
+                ("csrf", &csrf),
+                ("name", "Hub Operator"),
+                ("sector", "general"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text.contains("同じ名前の組織がすでに登録されています。"));
+    assert!(!r.text.contains("already exists"));
+    let r = b
+        .post(
+            "/ui/admin/orgs",
+            &[("csrf", &csrf), ("name", "Moon Base"), ("sector", "moon")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("登録されていない分野です"));
+    assert!(!r.text.contains("unknown sector"));
+    let r = b
+        .post(
+            "/ui/admin/tokens",
+            &[("csrf", &csrf), ("org", "Hub Operator"), ("role", "sensor")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("二度と表示できません"));
+    new_token(&r.text);
+    let r = b
+        .post(
+            "/ui/admin/tokens/revoke",
+            &[("csrf", &csrf), ("id", "0000")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text.contains("有効なトークンが見つかりません"));
+    let r = b.get("/ui/admin/audit").await;
+    assert!(r
+        .text
+        .contains("トークンの発行 <code class=\"small\">token.create</code>"));
+}
+
+#[tokio::test]
+async fn analysts_get_403_on_every_admin_page_and_see_no_admin_link() {
+    let t = start().await;
+    let analyst = t.member("Sakura Bank", "finance", Role::Analyst);
+    let admin = t.member("Hub Operator", "general", Role::Admin);
+    let (_, other) = t
+        .hub
+        .create_token("Sakura Bank", Role::Sensor, None)
+        .unwrap();
+    let other_id = other.split('_').nth(1).unwrap().to_string();
+
+    // Without a session: the sign-in page.
+    let mut anon = Browser::new(&t, "en");
+    for p in ADMIN_PAGES {
+        let r = anon.get(p).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{p}");
+        assert_eq!(r.location.as_deref(), Some("/ui/login"));
+    }
+
+    for lang in ["en", "ja"] {
+        let mut b = Browser::new(&t, lang);
+        let csrf = b.sign_in(&analyst).await;
+        let dash = b.get("/ui/").await;
+        assert!(
+            !dash.text.contains("/ui/admin"),
+            "no Admin link for analysts"
+        );
+        for p in ADMIN_PAGES.iter().chain(&["/ui/admin"]) {
+            let r = b.get(p).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{p}");
+            assert!(r.text.contains(&format!("<html lang=\"{lang}\">")));
+        }
+        for (path, fields) in [
+            (
+                "/ui/admin/orgs",
+                vec![("name", "Evil Corp"), ("sector", "finance")],
+            ),
+            (
+                "/ui/admin/tokens",
+                vec![("org", "Sakura Bank"), ("role", "admin")],
+            ),
+            ("/ui/admin/tokens/revoke", vec![("id", other_id.as_str())]),
+            (
+                "/ui/admin/allowlist",
+                vec![("type", "domain"), ("value", "evil.example")],
+            ),
+            (
+                "/ui/admin/allowlist/remove",
+                vec![("type", "domain"), ("value", "evil.example")],
+            ),
+        ] {
+            let mut with = fields.clone();
+            with.push(("csrf", &csrf));
+            let r = b.post(path, &with).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+            assert!(!r.text.contains("kyj_"), "{path}");
+        }
+    }
+    // Nothing changed.
+    assert!(t.hub.org_by_name("Evil Corp").unwrap().is_none());
+    assert_eq!(t.hub.store().list_tokens().unwrap().len(), 3);
+    assert!(t.hub.authenticate(&other).is_ok());
+    assert!(api_audit(&t, &admin).await.is_empty());
+}
+
+#[tokio::test]
+async fn admin_forms_need_the_csrf_token() {
+    let t = start().await;
+    let admin = t.member("Hub Operator", "general", Role::Admin);
+    let (_, other) = t
+        .hub
+        .create_token("Hub Operator", Role::Sensor, None)
+        .unwrap();
+    let other_id = other.split('_').nth(1).unwrap().to_string();
+    let mut b = Browser::new(&t, "en");
+    b.sign_in(&admin).await;
+    for (path, fields) in [
+        (
+            "/ui/admin/orgs",
+            vec![("name", "Evil Corp"), ("sector", "finance")],
+        ),
+        (
+            "/ui/admin/tokens",
+            vec![("org", "Hub Operator"), ("role", "admin")],
+        ),
+        ("/ui/admin/tokens/revoke", vec![("id", other_id.as_str())]),
+        (
+            "/ui/admin/allowlist",
+            vec![("type", "domain"), ("value", "evil.example")],
+        ),
+        (
+            "/ui/admin/allowlist/remove",
+            vec![("type", "domain"), ("value", "evil.example")],
+        ),
+    ] {
+        let r = b.post(path, &fields).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} without csrf");
+        let mut wrong = fields.clone();
+        wrong.push(("csrf", "f00d"));
+        let r = b.post(path, &wrong).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} with a wrong csrf");
+        assert!(!r.text.contains("kyj_"), "{path}");
+    }
+    assert!(t.hub.org_by_name("Evil Corp").unwrap().is_none());
+    assert_eq!(t.hub.store().list_tokens().unwrap().len(), 2);
+    assert!(t.hub.authenticate(&other).is_ok());
+    assert!(api_audit(&t, &admin).await.is_empty());
+    // Still signed in.
+    assert_eq!(b.get("/ui/admin/orgs").await.status, 200);
+}
+
+#[tokio::test]
+async fn admin_pages_render_in_japanese_and_english() {
+    let t = start().await;
+    let admin = t.member("Hub Operator", "general", Role::Admin);
+    t.member("Sakura Bank", "finance", Role::Analyst);
+    let (rec, _) = t
+        .hub
+        .create_token("Sakura Bank", Role::Sensor, Some("edge dns"))
+        .unwrap();
+    t.hub.revoke_token(&rec.public_id).unwrap();
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&admin).await;
+    b.post(
+        "/ui/admin/allowlist",
+        &[
+            ("csrf", &csrf),
+            ("value", "cdn.safe.example"),
+            ("comment", "CDN"),
+        ],
+    )
+    .await;
+    b.post(
+        "/ui/admin/orgs",
+        &[("csrf", &csrf), ("name", "Tokai Gas"), ("sector", "gas")],
+    )
+    .await;
+
+    for (accept, lang) in [("ja,en;q=0.5", "ja"), ("en-GB,en;q=0.9", "en")] {
+        let mut b = Browser::new(&t, accept);
+        b.sign_in(&admin).await;
+        for p in ADMIN_PAGES {
+            let r = b.get(p).await;
+            assert_eq!(r.status, 200, "{p}: {}", r.text);
+            assert!(
+                r.text.contains(&format!("<html lang=\"{lang}\">")),
+                "{p} in {lang}"
+            );
+            assert!(r
+                .text
+                .contains(&format!("<a href=\"{p}\" aria-current=\"page\">")));
+            assert_self_contained(&r);
+            // Every input has a label.
+            for id in r.text.split("<input type=\"text\" id=\"").skip(1) {
+                let id = &id[..id.find('"').unwrap()];
+                assert!(
+                    r.text.contains(&format!("<label for=\"{id}\">")),
+                    "{p}: {id}"
+                );
+            }
+            let mut body = without_switch(&r.text);
+            // The sector list names each sector in both languages, marked as such.
+            while let Some(i) = body.find("<td lang=\"ja\">") {
+                let end = body[i..].find("</td>").unwrap() + i;
+                body.replace_range(i..end, "");
+            }
+            if lang == "en" {
+                assert!(
+                    !has_japanese(&body),
+                    "{p}: Japanese on the English page:\n{body}"
+                );
+            } else {
+                assert!(has_japanese(&body), "{p}");
+                for english in [
+                    "Dashboard",
+                    "Sign out",
+                    "Organizations",
+                    "Tokens",
+                    "Allow list",
+                    "Audit log",
+                    "Revoke",
+                    "Remove",
+                    "Live",
+                    "Create",
+                ] {
+                    assert!(
+                        !body.contains(english),
+                        "{p}: {english:?} on the Japanese page"
+                    );
+                }
+            }
+        }
+    }
+    let mut b = Browser::new(&t, "ja");
+    b.sign_in(&admin).await;
+    let sectors = b.get("/ui/admin/sectors").await.text;
+    assert!(sectors.contains("kyojo.toml"));
+    assert!(sectors.contains("<td lang=\"en\">Finance</td><td lang=\"ja\">金融</td>"));
+    let orgs = b.get("/ui/admin/orgs").await.text;
+    assert!(orgs.contains("<th scope=\"row\">Tokai Gas</th><td>ガス"));
+    let tokens = b.get("/ui/admin/tokens").await.text;
+    assert!(tokens.contains("失効（"));
+    assert!(tokens.contains("edge dns"));
+    assert!(tokens.contains("センサー"));
+    let en = b.get("/ui/admin/tokens?lang=en").await.text;
+    assert!(en.contains("Revoked ("));
+    assert!(en.contains("<span class=\"ok\">Live</span>"));
+}
+
+#[tokio::test]
+async fn hostile_organization_names_are_escaped_on_admin_pages() {
+    let t = start().await;
+    let admin = t.member("Hub Operator", "general", Role::Admin);
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&admin).await;
+    let evil = "<script>alert(1)</script>\"><img src=x>";
+    let r = b
+        .post(
+            "/ui/admin/orgs",
+            &[("csrf", &csrf), ("name", evil), ("sector", "finance")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = b
+        .post(
+            "/ui/admin/tokens",
+            &[
+                ("csrf", &csrf),
+                ("org", evil),
+                ("role", "analyst"),
+                ("label", "<b>label</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    new_token(&r.text);
+    b.post(
+        "/ui/admin/allowlist",
+        &[
+            ("csrf", &csrf),
+            ("value", "ok.example"),
+            ("comment", "<script>x</script>"),
+        ],
+    )
+    .await;
+    // A duplicate's error message quotes the name.
+    let dup = b
+        .post(
+            "/ui/admin/orgs",
+            &[("csrf", &csrf), ("name", evil), ("sector", "finance")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    let mut pages = vec![dup];
+    for p in ADMIN_PAGES {
+        pages.push(b.get(p).await);
+    }
+    for r in &pages {
+        assert!(!r.text.contains("<script"), "{}", r.text);
+        assert!(!r.text.contains("<img"), "{}", r.text);
+        assert!(!r.text.contains("<b>label"), "{}", r.text);
+    }
+    let orgs = b.get("/ui/admin/orgs").await.text;
+    assert!(orgs.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x&gt;"));
+}

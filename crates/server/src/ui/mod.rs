@@ -11,6 +11,7 @@
 //! * Every figure comes from Hub methods, so the sharing rules (TLP,
 //!   audience, anonymity, fewer-than-3) hold here as in the API.
 
+mod admin;
 mod chart;
 mod pages;
 mod text;
@@ -58,6 +59,21 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/ui/indicators/{kind}/{*value}", get(pages::indicator))
         .route("/ui/decide", post(pages::decide))
         .route("/ui/search", get(pages::search).post(pages::bulk_search))
+        .route("/ui/admin", get(admin::index))
+        .route("/ui/admin/", get(admin::index))
+        .route("/ui/admin/orgs", get(admin::orgs).post(admin::orgs_post))
+        .route("/ui/admin/sectors", get(admin::sectors))
+        .route(
+            "/ui/admin/tokens",
+            get(admin::tokens).post(admin::tokens_post),
+        )
+        .route("/ui/admin/tokens/revoke", post(admin::token_revoke))
+        .route(
+            "/ui/admin/allowlist",
+            get(admin::allowlist).post(admin::allowlist_post),
+        )
+        .route("/ui/admin/allowlist/remove", post(admin::allowlist_remove))
+        .route("/ui/admin/audit", get(admin::audit))
 }
 
 // ---- sessions ----------------------------------------------------------------------
@@ -430,6 +446,7 @@ svg.chart text{font-size:11px;fill:#222}\
 details summary{cursor:pointer;margin:.4rem 0}\
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dl.facts dt{font-weight:600}dl.facts dd{margin:0}\
 .pre{white-space:pre-wrap;overflow-wrap:anywhere}\
+ul.subnav{list-style:none;padding:0;margin:0 0 1rem;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem}ul.subnav a[aria-current]{font-weight:700;text-decoration:underline 3px}\
 .visually{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
 footer{max-width:1180px;margin:0 auto;padding:1rem;color:#555;font-size:.85rem}";
 
@@ -450,12 +467,15 @@ fn layout(ui: &Ui, hub: &Hub, title: &str, main: &str) -> String {
         escape_html(&hub.config.hub_name)
     ));
     if let Some(user) = &ui.user {
-        let links = [
+        let mut links = vec![
             ("/ui/", ui.t("Dashboard", "状況")),
             ("/ui/reports", ui.t("Reports", "レポート")),
             ("/ui/share", ui.t("Share", "共有")),
             ("/ui/search", ui.t("Search", "検索")),
         ];
+        if user.role == Role::Admin {
+            links.push(("/ui/admin", ui.t("Admin", "管理")));
+        }
         out.push_str(&format!(
             "<nav aria-label=\"{}\"><ul>",
             ui.t("Main", "メイン")

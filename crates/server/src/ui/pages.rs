@@ -54,11 +54,11 @@ fn tlp_badge(tlp: Tlp) -> String {
 
 /// Signed-in member, or a redirect to the sign-in page.
 #[allow(clippy::result_large_err)]
-fn need_user(ui: &Ui) -> Result<User, Response> {
+pub(super) fn need_user(ui: &Ui) -> Result<User, Response> {
     ui.user.clone().ok_or_else(|| see_other("/ui/login"))
 }
 
-fn forbidden_csrf(ui: &Ui, hub: &Hub) -> Response {
+pub(super) fn forbidden_csrf(ui: &Ui, hub: &Hub) -> Response {
     let e = ApiError::forbidden(
         "the form has expired or did not come from this site; reload the page and try again",
     );
@@ -1064,7 +1064,7 @@ pub async fn decide(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
 
 // ---- reports --------------------------------------------------------------------------------
 
-fn select(
+pub(super) fn select(
     id: &str,
     label: &str,
     options: &[(String, String)],

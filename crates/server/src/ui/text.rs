@@ -255,3 +255,43 @@ pub fn match_slug(m: kyojo_index::MatchKind) -> &'static str {
         kyojo_index::MatchKind::Cidr => "cidr",
     }
 }
+
+/// Why an Admin action failed, in the page's language. The hub's messages
+/// are English; on Japanese pages the status and field decide the text.
+pub fn admin_error(lang: Lang, e: &ApiError) -> String {
+    if lang == Lang::En {
+        return e.message.clone();
+    }
+    let field = e.field.as_deref().unwrap_or_default();
+    match e.status {
+        StatusCode::CONFLICT => "同じ名前の組織がすでに登録されています。".to_string(),
+        StatusCode::BAD_REQUEST => match field {
+            "name" => "組織名は1〜100文字の表示可能な文字で入力してください。".to_string(),
+            "sector" => "登録されていない分野です。一覧から選んでください。".to_string(),
+            "org" => "その組織は登録されていません。一覧から選んでください。".to_string(),
+            "role" => "役割を一覧から選んでください。".to_string(),
+            "label" => "ラベルは100文字以内の表示可能な文字で入力してください。".to_string(),
+            "type" => "種類を一覧から選んでください。".to_string(),
+            "value" => "値を解釈できません。種類と値を確認してください。".to_string(),
+            "comment" => "コメントは1000文字以内で入力してください。".to_string(),
+            _ => "入力内容に誤りがあります。".to_string(),
+        },
+        StatusCode::NOT_FOUND if field == "token" => {
+            "有効なトークンが見つかりません（すでに失効している可能性があります）。".to_string()
+        }
+        StatusCode::NOT_FOUND if field == "entry" => "その値は許可リストにありません。".to_string(),
+        _ => error_text(lang, e).1,
+    }
+}
+
+/// A readable name for an audit-log action, when it is one this hub records.
+pub fn audit_action_name(lang: Lang, action: &str) -> Option<&'static str> {
+    Some(match action {
+        "org.add" => tr(lang, "Organization added", "組織の追加"),
+        "token.create" => tr(lang, "Token created", "トークンの発行"),
+        "token.revoke" => tr(lang, "Token revoked", "トークンの失効"),
+        "allowlist.add" => tr(lang, "Allow-list entry added", "許可リストへの追加"),
+        "allowlist.remove" => tr(lang, "Allow-list entry removed", "許可リストからの削除"),
+        _ => return None,
+    })
+}

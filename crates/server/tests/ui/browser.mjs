@@ -4,9 +4,10 @@
 // data directory, then, as real users in a real browser: signs in, shares a
 // report from pasted text with defanged indicators, finds it from another
 // member's session, checks that an AMBER report stays invisible to a member
-// outside its audience, switches language, blocks an indicator, and walks
-// the pages by keyboard. Saves screenshots of the dashboard, an indicator
-// page and the share page in Japanese and English.
+// outside its audience, switches language, blocks an indicator, walks the
+// pages by keyboard, and as an administrator creates and revokes a token.
+// Saves screenshots of the dashboard, an indicator page and the share page
+// in Japanese and English.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -247,6 +248,43 @@ try {
     assert.ok(!jaChars.test(strip(await html(p))), 'share preview');
     await p.screenshot({ path: join(SHOTS, 'share-en.png'), fullPage: true });
     await a.close();
+  });
+
+  await step('admin: create a token (shown once) and revoke it through the pages', async () => {
+    const a = await browser.newContext({ locale: 'en-GB', viewport });
+    const p = await a.newPage();
+    await signIn(p, base, tokens.admin);
+    await p.getByRole('link', { name: 'Admin' }).click();
+    await p.waitForURL(`${base}/ui/admin/orgs`);
+    await p.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Tokens' }).click();
+    await p.getByLabel('Organization').selectOption(me.organization);
+    await p.getByLabel('Role').selectOption('consumer');
+    await p.getByLabel('Label (optional)').fill(`browser test ${stamp}`);
+    await p.getByRole('button', { name: 'Create token' }).click();
+    await p.getByText('cannot be shown again').waitFor();
+    const token = await p.getByLabel('Token', { exact: true }).inputValue();
+    assert.match(token, /^kyj_[0-9a-f]{16}_[0-9a-f]{64}$/);
+    const id = token.split('_')[1];
+    const who = await api(base, token, 'GET', '/me');
+    assert.equal(who.organization, me.organization);
+    assert.equal(who.role, 'consumer');
+    await p.goto(`${base}/ui/admin/tokens`);
+    assert.ok(!(await html(p)).includes(token), 'the token is not shown again');
+    await p.getByRole('button', { name: `Revoke ${id}` }).click();
+    await p.getByText(`Revoked the token ${id}.`).waitFor();
+    const r = await fetch(`${base}/api/v1/me`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 401);
+    await p.getByRole('link', { name: 'Audit log' }).click();
+    const log = await html(p);
+    assert.ok(log.indexOf(`<td class="mono">${id}</td>`) >= 0, 'token.revoke in the audit log');
+    assert.ok(log.includes(`consumer token ${id} for `), 'token.create in the audit log');
+    assert.ok(log.indexOf('token.revoke') < log.indexOf('token.create'), 'newest first');
+    await a.close();
+    // Analysts see no Admin link and are refused.
+    await pj.goto(`${base}/ui/`);
+    assert.equal(await pj.getByRole('link', { name: '管理' }).count(), 0);
+    const denied = await pj.goto(`${base}/ui/admin/tokens`);
+    assert.equal(denied.status(), 403);
   });
 
   await step('signing out ends the session', async () => {
