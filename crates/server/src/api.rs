@@ -1164,17 +1164,21 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         .into_response())
 }
 
-/// Answers for unknown paths.
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("route")
+/// Answers for unknown paths (in TAXII's error shape under `/taxii2`).
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    crate::taxii::taxii_fallback(uri.path(), false)
+        .unwrap_or_else(|| ApiError::not_found("route").into_response())
 }
 
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this method is not allowed on this path",
-    )
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    crate::taxii::taxii_fallback(uri.path(), true).unwrap_or_else(|| {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed on this path",
+        )
+        .into_response()
+    })
 }
 
 // ---- Decide: decisions and the allow list ---------------------------------------------

@@ -319,7 +319,8 @@ impl Hub {
                 let visible = match row.report {
                     None => true,
                     Some(rid) => access.get(&rid).is_some_and(|(a, sector)| {
-                        self.policy.can_read(viewer, a, Channel::Api)
+                        // A collection is a bulk export: the Feed channel's ceiling (never RED).
+                        self.policy.can_read(viewer, a, Channel::Feed)
                             && match collection {
                                 Collection::Community => true,
                                 Collection::Sector(s) => {

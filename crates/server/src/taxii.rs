@@ -111,18 +111,23 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> TaxiiResult<Viewer> {
 
 /// 406 unless the client accepts TAXII (or anything).
 fn negotiate(headers: &HeaderMap) -> TaxiiResult<()> {
-    let accepts = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .map(|a| {
-            let a = a.to_ascii_lowercase();
-            a.contains("application/taxii+json")
-                || a.contains("*/*")
-                || a.contains("application/*")
-                || a.contains("application/json")
-        })
-        .unwrap_or(true);
-    if accepts {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let acceptable = accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(|p| p.trim().to_ascii_lowercase());
+        let media = parts.next().unwrap_or_default();
+        let version = parts.find_map(|p| {
+            p.strip_prefix("version=")
+                .map(|v| v.trim_matches('"').to_string())
+        });
+        match media.as_str() {
+            "*/*" | "application/*" | "application/json" => true,
+            "application/taxii+json" => version.is_none_or(|v| v == "2.1"),
+            _ => false,
+        }
+    });
+    if acceptable {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -132,6 +137,23 @@ fn negotiate(headers: &HeaderMap) -> TaxiiResult<()> {
         )
         .into())
     }
+}
+
+/// Answers for unknown paths and methods under `/taxii2`, in TAXII's shape.
+pub fn taxii_fallback(path: &str, method_not_allowed: bool) -> Option<Response> {
+    if !path.starts_with("/taxii2") {
+        return None;
+    }
+    let e = if method_not_allowed {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed on this TAXII endpoint",
+        )
+    } else {
+        ApiError::not_found("TAXII endpoint (paths end with a slash, like /taxii2/)")
+    };
+    Some(TaxiiError(e).into_response())
 }
 
 /// Adds the TAXII routes under `/taxii2/`.
@@ -502,6 +524,7 @@ async fn add_objects(
     body: axum::body::Bytes,
 ) -> TaxiiResult<Response> {
     let v = viewer(&state, &headers).await?;
+    let owner = v.member().map(|m| m.org);
     let c = find_collection(&state, &v, &id).await?;
     if c != Collection::Inbox {
         return Err(ApiError::forbidden("only the Inbox collection accepts objects").into());
@@ -569,8 +592,10 @@ async fn add_objects(
         }
         Err(e) => return Err(e.into()),
     };
+    // Kept with the uploader's organization, so only it may poll the status.
+    let mut stored = status.clone();
+    stored["_kyojo_org"] = json!(owner);
     let hub = state.hub.clone();
-    let stored = status.clone();
     let sid = status_id.clone();
     blocking(move || hub.put_taxii_status(&sid, &stored)).await?;
     Ok(taxii_json(StatusCode::ACCEPTED, status))
@@ -581,11 +606,19 @@ async fn status(
     headers: HeaderMap,
     Path(status_id): Path<String>,
 ) -> TaxiiResult<Response> {
-    viewer(&state, &headers).await?;
+    let v = viewer(&state, &headers).await?;
     let hub = state.hub.clone();
     let found = blocking(move || hub.taxii_status(&status_id)).await?;
-    match found {
-        Some(s) => Ok(taxii_json(StatusCode::OK, s)),
+    // Only the uploading organization may poll its status.
+    let mine =
+        found.filter(|s| s.get("_kyojo_org").and_then(Value::as_i64) == v.member().map(|m| m.org));
+    match mine {
+        Some(mut s) => {
+            if let Some(map) = s.as_object_mut() {
+                map.remove("_kyojo_org");
+            }
+            Ok(taxii_json(StatusCode::OK, s))
+        }
         None => Err(ApiError::not_found("status").into()),
     }
 }

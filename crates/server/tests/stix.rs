@@ -467,6 +467,15 @@ async fn the_inbox_takes_envelopes_and_keeps_a_status() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(polled, status);
+    // Another organization cannot read it.
+    let other = t.member("Other", "gas", Role::Analyst);
+    let (s, _, _) = taxii(
+        &t,
+        &format!("/taxii2/api/status/{}/", status["id"].as_str().unwrap()),
+        &other,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(t.lookup(Some(&a), &["45.33.32.157"]).await.len(), 1);
     // The imported report took the envelope's marking.
     let mine = t.get("/api/v1/reports?mine=true", Some(&a)).await;

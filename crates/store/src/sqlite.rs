@@ -548,7 +548,9 @@ fn insert_stix(
     }
     let last: Option<i64> =
         tx.query_row("SELECT MAX(date_added) FROM stix_objects", [], |r| r.get(0))?;
-    let added = last.map_or(now, |l| l.max(now));
+    // Strictly later than anything kept, so that polling with the last
+    // date_added seen (added_after is "strictly after") never skips a write.
+    let added = last.map_or(now, |l| (l + 1).max(now));
     for o in objects {
         if skip_known {
             let known: Option<i64> = tx
