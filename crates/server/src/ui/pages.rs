@@ -639,7 +639,7 @@ pub async fn dashboard(State(state): State<AppState>, ui: Ui) -> Response {
     let span = if ui.q("days") == Some("90") { 90 } else { 30 };
     let lang = ui.lang;
     let main = match run(&ui, &state.hub, move |hub| {
-        dashboard_main(hub, lang, &user, span)
+        cached_dashboard(hub, lang, &user, span)
     })
     .await
     {
@@ -647,6 +647,54 @@ pub async fn dashboard(State(state): State<AppState>, ui: Ui) -> Response {
         Err(r) => return r,
     };
     ui.page(&state.hub, StatusCode::OK, ui.t("Dashboard", "状況"), &main)
+}
+
+/// A rendered dashboard, per organization, role, language and span.
+struct CachedDashboard {
+    generation: u64,
+    built: Instant,
+    took_ms: u128,
+    html: Arc<String>,
+}
+
+/// The dashboard from cache while nothing changed; a dashboard that took long
+/// to draw (a large hub with sightings arriving all the time) is redrawn at
+/// most every 30 seconds, so viewing it stays fast however busy the hub is.
+fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<String> {
+    type Key = (usize, OrgId, &'static str, &'static str, i64);
+    static CACHE: OnceLock<Mutex<HashMap<Key, CachedDashboard>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let generation = hub.generation.load(Ordering::SeqCst);
+    let key: Key = (
+        super::hub_key(hub),
+        user.org.id,
+        user.role.as_str(),
+        lang.code(),
+        span,
+    );
+    if let Some(c) = cache.lock().get(&key) {
+        let fresh =
+            c.generation == generation || (c.took_ms > 100 && c.built.elapsed().as_secs() < 30);
+        if fresh && c.built.elapsed().as_secs() < 300 {
+            return Ok(c.html.as_ref().clone());
+        }
+    }
+    let started = Instant::now();
+    let html = dashboard_main(hub, lang, user, span)?;
+    let mut cache = cache.lock();
+    if cache.len() > 1024 {
+        cache.clear();
+    }
+    cache.insert(
+        key,
+        CachedDashboard {
+            generation,
+            built: Instant::now(),
+            took_ms: started.elapsed().as_millis(),
+            html: Arc::new(html.clone()),
+        },
+    );
+    Ok(html)
 }
 
 // ---- indicator page ----------------------------------------------------------------------
