@@ -214,6 +214,23 @@ fn operator() -> kyojo_core::Viewer {
     })
 }
 
+/// The viewer an export or import acts as: an organization's member with
+/// `role`, or the public when no organization is named.
+fn as_org(hub: &Hub, org: Option<&str>, role: Role) -> Result<kyojo_core::Viewer> {
+    let Some(name) = org else {
+        return Ok(kyojo_core::Viewer::Public);
+    };
+    let o = hub
+        .org_by_name(name)
+        .map_err(api)?
+        .ok_or_else(|| anyhow!("no organization named {name:?}"))?;
+    Ok(kyojo_core::Viewer::Member(kyojo_core::policy::Member {
+        org: o.id,
+        sector: o.sector,
+        role,
+    }))
+}
+
 fn observable(value: &str, kind: Option<&str>) -> Result<kyojo_core::Observable> {
     let parsed = match kind {
         Some(k) => kyojo_core::observable::canonicalize(
@@ -272,15 +289,7 @@ fn run() -> Result<i32> {
                 bail!("only stix bundles can be imported");
             }
             let hub = open(&data)?;
-            let o = hub
-                .org_by_name(&org)
-                .map_err(api)?
-                .ok_or_else(|| anyhow!("no organization named {org:?}"))?;
-            let viewer = kyojo_core::Viewer::Member(kyojo_core::policy::Member {
-                org: o.id,
-                sector: o.sector,
-                role: Role::Analyst,
-            });
+            let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
             let text =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let bundle: serde_json::Value = serde_json::from_slice(&text)
@@ -310,20 +319,7 @@ fn run() -> Result<i32> {
             ..
         } if format == "stix" => {
             let hub = open(&data)?;
-            let viewer = match org {
-                None => kyojo_core::Viewer::Public,
-                Some(name) => {
-                    let o = hub
-                        .org_by_name(&name)
-                        .map_err(api)?
-                        .ok_or_else(|| anyhow!("no organization named {name:?}"))?;
-                    kyojo_core::Viewer::Member(kyojo_core::policy::Member {
-                        org: o.id,
-                        sector: o.sector,
-                        role: Role::Analyst,
-                    })
-                }
-            };
+            let viewer = as_org(&hub, org.as_deref(), Role::Analyst)?;
             export_stix(&hub, &viewer, &out)?;
             Ok(0)
         }
@@ -347,20 +343,7 @@ fn run() -> Result<i32> {
                 (other, _) => bail!("format must be rpz, hosts, csv or txt, not {other:?}"),
             };
             let hub = open(&data)?;
-            let viewer = match org {
-                None => kyojo_core::Viewer::Public,
-                Some(name) => {
-                    let o = hub
-                        .org_by_name(&name)
-                        .map_err(api)?
-                        .ok_or_else(|| anyhow!("no organization named {name:?}"))?;
-                    kyojo_core::Viewer::Member(kyojo_core::policy::Member {
-                        org: o.id,
-                        sector: o.sector,
-                        role: Role::Consumer,
-                    })
-                }
-            };
+            let viewer = as_org(&hub, org.as_deref(), Role::Consumer)?;
             let rendered = hub
                 .render_feed(
                     &viewer,

@@ -496,3 +496,81 @@ fn kyojo_check_never_tells_the_hub_the_url() {
         );
     }
 }
+
+#[test]
+fn stix_bundles_import_and_export_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    kyojo(d, &["org", "add", "Bundle Org", "--sector", "finance"]);
+    let bundle = json!({"type": "bundle", "id": "bundle--0f7b7b53-64cc-4ae6-9f6d-8d0c7e1f4a10", "objects": [
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--7d5b1c2e-3f4a-4b6c-8d9e-0a1b2c3d4e5f",
+         "created": "2026-03-03T00:00:00.000Z", "modified": "2026-03-03T00:00:00.000Z",
+         "pattern": "[url:value = 'http://cli-import.example/x']", "pattern_type": "stix", "valid_from": "2026-03-03T00:00:00Z"}
+    ]});
+    let file = d.join("in.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    let o = kyojo(
+        d,
+        &[
+            "import",
+            "stix",
+            file.to_str().unwrap(),
+            "--org",
+            "Bundle Org",
+            "--tlp",
+            "GREEN",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        stdout(&o).trim().len(),
+        36,
+        "the new report's id alone on stdout"
+    );
+    // A broken bundle is refused, naming the object.
+    std::fs::write(&file, r#"{"type":"bundle","id":"bundle--0f7b7b53-64cc-4ae6-9f6d-8d0c7e1f4a11","objects":[{"type":"indicator","id":"indicator--7d5b1c2e-3f4a-4b6c-8d9e-0a1b2c3d4e50"}]}"#).unwrap();
+    let o = kyojo(
+        d,
+        &[
+            "import",
+            "stix",
+            file.to_str().unwrap(),
+            "--org",
+            "Bundle Org",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("indicator--7d5b1c2e-3f4a-4b6c-8d9e-0a1b2c3d4e50"));
+    // Export: the member sees the imported object; the public (CLEAR only) does not.
+    let out = d.join("all.json");
+    let o = kyojo(
+        d,
+        &[
+            "export",
+            "stix",
+            "--out",
+            out.to_str().unwrap(),
+            "--org",
+            "Bundle Org",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(all["type"], "bundle");
+    let ids: Vec<&str> = all["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"indicator--7d5b1c2e-3f4a-4b6c-8d9e-0a1b2c3d4e5f"),
+        "{ids:?}"
+    );
+    let o = kyojo(d, &["export", "stix", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(!std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("cli-import.example"));
+}
