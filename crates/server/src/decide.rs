@@ -87,9 +87,7 @@ impl Hub {
         }
         Ok(self
             .store
-            .allow_list()?
-            .into_iter()
-            .find(|e| e.observable == *obs)
+            .allow_entry(obs)?
             .map(|e| AllowReason::Operator(e.comment)))
     }
 

@@ -454,10 +454,19 @@ impl Hub {
             candidates.push(parent.to_string());
             rest = parent;
         }
-        let hit = snap.items.iter().find(|i| {
-            i.record.observable.kind == Kind::Domain
-                && candidates.contains(&i.record.observable.value)
-                && (i.links.iter().any(|l| l.access.tlp != Tlp::Red) || !i.sightings.is_empty())
+        // The snapshot is sorted by observable: one binary search per candidate.
+        let hit = candidates.into_iter().find_map(|value| {
+            let key = kyojo_core::Observable {
+                kind: Kind::Domain,
+                value,
+            };
+            let at = snap
+                .items
+                .binary_search_by(|i| i.record.observable.cmp(&key))
+                .ok()?;
+            let i = &snap.items[at];
+            (i.links.iter().any(|l| l.access.tlp != Tlp::Red) || !i.sightings.is_empty())
+                .then_some(i)
         });
         Ok(hit.map(|i| {
             let clear: BTreeSet<String> = i

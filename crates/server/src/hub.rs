@@ -350,7 +350,7 @@ impl Hub {
         }
         let org = self.store.create_org(name, sector, now_millis())?;
         self.orgs.write().by_id.insert(org.id, org.clone());
-        self.publish_shared_stix()?;
+        self.publish_org_identity(&org)?;
         Ok(org)
     }
 

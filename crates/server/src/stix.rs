@@ -58,6 +58,12 @@ fn to_new(obj: &Value, now: Millis) -> NewStixObject {
     }
 }
 
+/// An organization's identity, its sector in STIX's industry vocabulary.
+fn org_identity(org: &kyojo_store::Org) -> Value {
+    let sectors: Vec<&str> = stix::industry_sector(&org.sector).into_iter().collect();
+    stix::identity(&org.name, "organization", org.created_at, &sectors)
+}
+
 /// The hub's own identity: the author of anonymous reports and of aggregates.
 pub fn hub_identity_name(hub: &Hub) -> String {
     format!("{} (kyojo hub)", hub.config.hub_name)
@@ -75,16 +81,17 @@ impl Hub {
             0,
             &[],
         ));
-        for org in self.list_orgs()? {
-            objects.push(stix::identity(
-                &org.name,
-                "organization",
-                org.created_at,
-                &[org.sector.as_str()],
-            ));
-        }
+        objects.extend(self.list_orgs()?.iter().map(org_identity));
         let rows: Vec<NewStixObject> = objects.iter().map(|o| to_new(o, now)).collect();
         self.store.put_shared_stix(&rows, now)?;
+        Ok(())
+    }
+
+    /// Publishes one newly admitted organization's identity.
+    pub(crate) fn publish_org_identity(&self, org: &kyojo_store::Org) -> ApiResult<()> {
+        let now = now_millis();
+        self.store
+            .put_shared_stix(&[to_new(&org_identity(org), now)], now)?;
         Ok(())
     }
 

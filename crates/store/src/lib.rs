@@ -356,6 +356,8 @@ pub trait Store: Send + Sync + 'static {
     /// Returns false when the value was not on the list.
     fn allow_remove(&self, obs: &Observable) -> Result<bool>;
     fn allow_list(&self) -> Result<Vec<AllowEntry>>;
+    /// The operator's entry for one value, if any.
+    fn allow_entry(&self, obs: &Observable) -> Result<Option<AllowEntry>>;
 
     // Bulk reads for the Decide step's snapshot.
     /// Every report link of every indicator.

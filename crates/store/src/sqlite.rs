@@ -1145,6 +1145,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn allow_entry(&self, obs: &Observable) -> Result<Option<AllowEntry>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT comment, created_at FROM allowlist WHERE kind = ?1 AND value = ?2",
+            )?
+            .query_row(params![obs.kind.as_str(), obs.value], |r| {
+                Ok(AllowEntry {
+                    observable: obs.clone(),
+                    comment: r.get(0)?,
+                    created_at: r.get(1)?,
+                })
+            })
+            .optional()?)
+        })
+    }
+
     fn all_report_links(&self) -> Result<Vec<ReportLink>> {
         self.read(|c| {
             let sql = format!(
