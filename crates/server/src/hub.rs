@@ -62,7 +62,11 @@ pub struct Hub {
     pub metrics: Metrics,
     /// Bumped by every write that can change what is actionable.
     pub(crate) generation: std::sync::atomic::AtomicU64,
+    /// Bumped by every write that can narrow what someone may see (a report
+    /// edited or deleted): cached pictures built before it are never served.
+    pub(crate) narrowed: std::sync::atomic::AtomicU64,
     pub(crate) feeds: crate::feeds::FeedCache,
+    pub(crate) picture: crate::orient::PictureCache,
 }
 
 /// A validated report, ready to store.
@@ -214,7 +218,9 @@ impl Hub {
             config,
             metrics: Metrics::default(),
             generation: std::sync::atomic::AtomicU64::new(1),
+            narrowed: std::sync::atomic::AtomicU64::new(0),
             feeds: crate::feeds::FeedCache::default(),
+            picture: crate::orient::PictureCache::default(),
         };
         hub.rebuild_index()?;
         hub.publish_shared_stix().map_err(|e| {
@@ -253,6 +259,13 @@ impl Hub {
     pub(crate) fn changed(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Marks that what someone may see may have shrunk (and changed).
+    pub(crate) fn narrowed(&self) {
+        self.narrowed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.changed();
     }
 
     fn apply(&self, changes: &IndicatorChanges) {
@@ -555,6 +568,7 @@ impl Hub {
                 updated_at: now,
             },
         )?;
+        self.narrowed();
         self.apply(&changes);
         Ok(rec)
     }
@@ -562,6 +576,7 @@ impl Hub {
     pub fn delete_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<()> {
         self.owned_report(viewer, uid)?;
         let changes = self.store.delete_report(uid)?;
+        self.narrowed();
         self.apply(&changes);
         Ok(())
     }

@@ -14,6 +14,7 @@ pub mod feeds;
 pub mod hub;
 pub mod json;
 pub mod metrics;
+pub mod orient;
 pub mod ratelimit;
 pub mod stix;
 pub mod taxii;
@@ -151,6 +152,23 @@ pub async fn serve(
     hub: Arc<Hub>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Orient: draw the community picture once now, then keep a slow one fresh
+    // in the background (see crate::orient).
+    let painter = hub.clone();
+    tokio::spawn(async move {
+        let first = painter.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || first.build_picture()).await {
+            tracing::warn!(error = %e.message, "building the dashboard picture");
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let hub = painter.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || hub.refresh_picture()).await {
+                tracing::warn!(error = %e.message, "refreshing the dashboard picture");
+            }
+        }
+    });
     let app = router(AppState::new(hub));
     axum::serve(
         listener,

@@ -330,6 +330,8 @@ pub trait Store: Send + Sync + 'static {
     fn sightings_of(&self, id: IndicatorId) -> Result<Vec<SightingRow>>;
     /// Every daily sighting row from `first_day` on (one query, for dashboards).
     fn sighting_rows_since(&self, first_day: Day) -> Result<Vec<SightingRow>>;
+    /// Indicators of reports created at or after `since` (for dashboards).
+    fn indicators_reported_since(&self, since: Millis) -> Result<Vec<IndicatorId>>;
     /// Calls `f` for every indicator, in id order (to build the lookup index).
     fn for_each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()>;
     fn count_indicators(&self) -> Result<u64>;

@@ -1009,6 +1009,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn indicators_reported_since(&self, since: Millis) -> Result<Vec<IndicatorId>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT ri.indicator_id FROM reports r
+                 JOIN report_indicators ri ON ri.report_id = r.id
+                 WHERE r.created_at >= ?1 ORDER BY ri.indicator_id",
+            )?;
+            let rows = stmt.query_map([since], |r| r.get::<_, IndicatorId>(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     fn for_each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()> {
         self.read(|c| {
             let mut stmt =

@@ -3,7 +3,6 @@
 //! escaped on the way out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -18,7 +17,7 @@ use kyojo_core::observable::{canonicalize, detect};
 use kyojo_core::policy::OrgId;
 use kyojo_core::report::{limits, IncidentType};
 use kyojo_core::{Audience, Count, Kind, Observable, Role, Tlp, Viewer};
-use kyojo_store::{day_of, Day, IndicatorId, Millis, ReportRecord, SightingRow};
+use kyojo_store::{day_of, Day, ReportRecord};
 
 use super::chart::{self, Stacked, GREY, PALETTE};
 use super::text::{self, count, date, datetime, day_long, day_short, tr};
@@ -31,8 +30,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::hub::{author, now_millis, Hub, IndicatorFilter, ReportDraft, ReportFilter};
 use crate::warn::{escape_html as h, Lang};
 use crate::AppState;
-
-const DAY_MS: Millis = 86_400_000;
 
 fn report_id(uid: &[u8; 16]) -> String {
     uuid::Uuid::from_bytes(*uid).to_string()
@@ -197,104 +194,26 @@ pub async fn logout(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
 
 // ---- the dashboard ------------------------------------------------------------------------
 
-/// Daily sighting rows of every indicator sighted in the last 90 days,
-/// cached per hub until a write changes the store (a large picture that took
-/// long to build is kept for a few seconds even across writes).
-struct Recent {
-    generation: u64,
-    built: Instant,
-    took_ms: u128,
-    rows: Arc<HashMap<IndicatorId, Vec<SightingRow>>>,
-}
-
-fn recent_sightings(
+fn dashboard_main(
     hub: &Hub,
-    now: Millis,
-) -> ApiResult<Arc<HashMap<IndicatorId, Vec<SightingRow>>>> {
-    static CACHE: OnceLock<Mutex<HashMap<usize, Recent>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let generation = hub.generation.load(Ordering::SeqCst);
-    let key = super::hub_key(hub);
-    if let Some(r) = cache.lock().get(&key) {
-        let fresh =
-            r.generation == generation || (r.took_ms > 100 && r.built.elapsed().as_secs() < 5);
-        if fresh {
-            return Ok(r.rows.clone());
-        }
-    }
-    let started = Instant::now();
-    let first_day = day_of(now) - 89;
-    let mut rows: HashMap<IndicatorId, Vec<SightingRow>> = HashMap::new();
-    for r in hub.store().sighting_rows_since(first_day)? {
-        rows.entry(r.indicator).or_default().push(r);
-    }
-    let rows = Arc::new(rows);
-    cache.lock().insert(
-        key,
-        Recent {
-            generation,
-            built: Instant::now(),
-            took_ms: started.elapsed().as_millis(),
-            rows: rows.clone(),
-        },
-    );
-    Ok(rows)
-}
-
-struct Top {
-    obs: Observable,
-    seen_by: Count,
-    reports: usize,
-    last_seen: Option<Millis>,
-}
-
-fn dashboard_main(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<String> {
+    picture: &crate::orient::Picture,
+    lang: Lang,
+    user: &User,
+    span: i64,
+) -> ApiResult<String> {
     let viewer = &user.viewer;
     let now = now_millis();
     let today = day_of(now);
     let first_day = today - (span - 1);
     let days: Vec<Day> = (first_day..=today).collect();
-    let start_ms = first_day * DAY_MS;
 
-    // Sightings per day and sector, over indicators this viewer may see,
-    // each (day, sector) cell under the fewer-than-3 rule.
-    let recent = recent_sightings(hub, now)?;
-    let ids: Vec<IndicatorId> = recent.keys().copied().collect();
-    let assessed = hub.assess_many(viewer, &ids)?;
-    let mut cells: BTreeMap<(Day, String), (HashSet<OrgId>, u64)> = BTreeMap::new();
-    for (id, rows) in recent.iter() {
-        if !assessed
-            .get(id)
-            .is_some_and(|a| a.visible && a.sightings_visible)
-        {
-            continue;
-        }
-        for r in rows.iter().filter(|r| r.day >= first_day) {
-            let c = cells.entry((r.day, r.org_sector.clone())).or_default();
-            c.0.insert(r.org);
-            c.1 += r.count;
-        }
-    }
-    // Cells from fewer than 3 organizations are hidden; per day they are
-    // pooled into one "small groups combined" figure, itself shown only
-    // when the pool holds at least 3 organizations.
-    let mut gated: BTreeMap<(Day, String), Count> = BTreeMap::new();
-    let mut pooled: BTreeMap<Day, (HashSet<OrgId>, u64)> = BTreeMap::new();
-    for ((d, s), (orgs, n)) in cells {
-        let c = Count::gated(orgs.len() as u64, n);
-        if c.exact().is_none() {
-            let p = pooled.entry(d).or_default();
-            p.0.extend(orgs);
-            p.1 += n;
-        }
-        gated.insert((d, s), c);
-    }
-    let combined: BTreeMap<Day, Count> = pooled
-        .into_iter()
-        .map(|(d, (orgs, n))| (d, Count::gated(orgs.len() as u64, n)))
-        .collect();
+    // This viewer's share of the community picture: every figure already
+    // under the rules (see crate::orient).
+    let cut = hub.cut(picture, viewer, span);
+    let gated = &cut.cells;
+    let combined = &cut.combined;
     let mut sector_totals: BTreeMap<String, u64> = BTreeMap::new();
-    for ((_, s), c) in &gated {
+    for ((_, s), c) in gated {
         *sector_totals.entry(s.clone()).or_default() += c.exact().unwrap_or(0);
     }
     let mut sectors: Vec<(String, u64)> = sector_totals.into_iter().collect();
@@ -400,44 +319,8 @@ fn dashboard_main(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<St
     }
     t1.push_str("</tbody></table>");
 
-    // Indicators: new ones per day by kind, and the most widely seen this week.
-    let filter = IndicatorFilter {
-        last_seen_after: Some(start_ms.min(now - 7 * DAY_MS)),
-        ..Default::default()
-    };
-    let mut new_by: BTreeMap<(Day, Kind), u64> = BTreeMap::new();
-    let mut top: Vec<Top> = Vec::new();
-    let week = now - 7 * DAY_MS;
-    let mut after = None;
-    for _ in 0..50 {
-        let page = hub.list_indicators(viewer, &filter, after, 1000)?;
-        for (rec, a) in page.items {
-            if let Some(f) = a.first_seen.filter(|f| *f >= start_ms) {
-                *new_by.entry((day_of(f), rec.observable.kind)).or_default() += 1;
-            }
-            if a.last_seen.is_some_and(|l| l >= week) {
-                top.push(Top {
-                    obs: rec.observable,
-                    seen_by: a.seen_by,
-                    reports: a.reports.len(),
-                    last_seen: a.last_seen,
-                });
-            }
-        }
-        match page.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
-    top.sort_by(|a, b| {
-        b.seen_by
-            .exact()
-            .unwrap_or(0)
-            .cmp(&a.seen_by.exact().unwrap_or(0))
-            .then(b.reports.cmp(&a.reports))
-            .then(b.last_seen.cmp(&a.last_seen))
-    });
-    top.truncate(10);
+    let new_by = &cut.new_by;
+    let top = &cut.top;
     let kinds: Vec<Kind> = Kind::ALL.to_vec();
     let kseries: Vec<(String, &str)> = kinds
         .iter()
@@ -497,12 +380,12 @@ fn dashboard_main(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<St
         tr(lang, "Reports", "レポート"),
         tr(lang, "Last seen", "最終観測"),
     );
-    for t in &top {
+    for t in top {
         top_html.push_str(&format!(
             "<tr><td><a class=\"mono\" href=\"{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            h(&indicator_href(&t.obs)),
-            h(&t.obs.value),
-            text::kind_name(lang, t.obs.kind),
+            h(&indicator_href(&t.observable)),
+            h(&t.observable.value),
+            text::kind_name(lang, t.observable.kind),
             h(&count(lang, t.seen_by)),
             t.reports,
             t.last_seen.map(|l| date(lang, l)).unwrap_or_default()
@@ -530,7 +413,7 @@ fn dashboard_main(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<St
     )?;
     let mut my_week = 0u64;
     let mut my_hidden = false;
-    for ((d, s), c) in &gated {
+    for ((d, s), c) in gated {
         if *s == my_sector && *d > today - 7 {
             match c.exact() {
                 Some(n) => my_week += n,
@@ -651,20 +534,18 @@ pub async fn dashboard(State(state): State<AppState>, ui: Ui) -> Response {
 
 /// A rendered dashboard, per organization, role, language and span.
 struct CachedDashboard {
-    generation: u64,
+    picture: Arc<crate::orient::Picture>,
     built: Instant,
-    took_ms: u128,
     html: Arc<String>,
 }
 
-/// The dashboard from cache while nothing changed; a dashboard that took long
-/// to draw (a large hub with sightings arriving all the time) is redrawn at
-/// most every 30 seconds, so viewing it stays fast however busy the hub is.
+/// The dashboard from cache while it was drawn from the hub's current
+/// picture (see crate::orient) less than a minute ago.
 fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<String> {
     type Key = (usize, OrgId, &'static str, &'static str, i64);
     static CACHE: OnceLock<Mutex<HashMap<Key, CachedDashboard>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let generation = hub.generation.load(Ordering::SeqCst);
+    let picture = hub.picture()?;
     let key: Key = (
         super::hub_key(hub),
         user.org.id,
@@ -673,14 +554,11 @@ fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<
         span,
     );
     if let Some(c) = cache.lock().get(&key) {
-        let fresh =
-            c.generation == generation || (c.took_ms > 100 && c.built.elapsed().as_secs() < 30);
-        if fresh && c.built.elapsed().as_secs() < 300 {
+        if Arc::ptr_eq(&c.picture, &picture) && c.built.elapsed().as_secs() < 60 {
             return Ok(c.html.as_ref().clone());
         }
     }
-    let started = Instant::now();
-    let html = dashboard_main(hub, lang, user, span)?;
+    let html = dashboard_main(hub, &picture, lang, user, span)?;
     let mut cache = cache.lock();
     if cache.len() > 1024 {
         cache.clear();
@@ -688,9 +566,8 @@ fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<
     cache.insert(
         key,
         CachedDashboard {
-            generation,
+            picture,
             built: Instant::now(),
-            took_ms: started.elapsed().as_millis(),
             html: Arc::new(html.clone()),
         },
     );
