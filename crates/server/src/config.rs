@@ -32,6 +32,10 @@ pub struct Config {
     /// Whom end users on the warning page should contact, in each language.
     pub warn_contact_en: String,
     pub warn_contact_ja: String,
+    /// Mark the web interface's cookies `Secure` (set it when users reach the
+    /// hub over HTTPS; a request with `X-Forwarded-Proto: https` from a
+    /// reverse proxy gets them anyway).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -49,6 +53,7 @@ impl Default for Config {
             rpz_zone: "rpz.kyojo.".to_string(),
             warn_contact_en: "If you believe this is a mistake, contact your network administrator or provider's help desk.".to_string(),
             warn_contact_ja: "誤りと思われる場合は、ネットワーク管理者またはご契約のプロバイダのサポート窓口にご連絡ください。".to_string(),
+            secure_cookies: false,
         }
     }
 }

@@ -63,7 +63,11 @@ fn member(org: &Org, role: Role) -> Viewer {
 
 fn domain(i: u64) -> Observable {
     Observable {
-        kind: if i.is_multiple_of(4) { Kind::Url } else { Kind::Domain },
+        kind: if i.is_multiple_of(4) {
+            Kind::Url
+        } else {
+            Kind::Domain
+        },
         value: if i.is_multiple_of(4) {
             format!("http://i{i}.orient.example/x")
         } else {

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{report, start, TestHub};
+use common::{report, start, start_with_config, TestHub};
 use kyojo_core::Role;
 use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
@@ -230,6 +230,7 @@ async fn sign_in_refuses_bad_tokens_and_follows_revocation() {
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Strict"), "{session}");
     assert!(session.contains("Path=/ui"), "{session}");
+    assert!(!session.contains("Secure"), "plain HTTP: {session}");
     assert!(
         !session.contains(&token),
         "the token never goes into a cookie"
@@ -243,6 +244,37 @@ async fn sign_in_refuses_bad_tokens_and_follows_revocation() {
     let r = b.get("/ui/").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location.as_deref(), Some("/ui/login"));
+}
+
+#[tokio::test]
+async fn cookies_are_secure_over_https() {
+    // Behind a TLS-terminating proxy...
+    let t = start().await;
+    let r = t
+        .client
+        .get(format!("{}/ui/login", t.base))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()[reqwest::header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("kyojo_login="), "{cookie}");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    // ...or by configuration, for the session cookie too.
+    let t = start_with_config("secure_cookies = true\n").await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let mut b = Browser::new(&t, "en");
+    let form = b.get("/ui/login").await;
+    assert!(form.set_cookies.iter().all(|c| c.ends_with("; Secure")));
+    let csrf = hidden(&form.text, "csrf").unwrap();
+    let ok = b
+        .post("/ui/login", &[("csrf", &csrf), ("token", &token)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert!(ok
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("kyojo_session=") && c.ends_with("; Secure")));
 }
 
 #[tokio::test]

@@ -152,6 +152,8 @@ pub struct Ui {
     path: String,
     query: Vec<(String, String)>,
     pub cookies: HashMap<String, String>,
+    /// Cookies get `Secure` (HTTPS per configuration or reverse proxy).
+    secure: bool,
 }
 
 pub fn parse_cookies(header: Option<&str>) -> HashMap<String, String> {
@@ -194,6 +196,12 @@ impl FromRequestParts<AppState> for Ui {
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
         let lang = Lang::negotiate(chosen.as_deref(), accept);
+        let secure = state.hub.config.secure_cookies
+            || parts
+                .headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https"));
 
         let mut user = None;
         if let Some(sid) = cookies.get(SESSION_COOKIE) {
@@ -227,6 +235,7 @@ impl FromRequestParts<AppState> for Ui {
             path: parts.uri.path().to_string(),
             query: query.into_iter().filter(|(k, _)| k != "lang").collect(),
             cookies,
+            secure,
         })
     }
 }
@@ -264,13 +273,7 @@ impl Ui {
         let mut resp = (status, html).into_response();
         set_html_headers(&mut resp);
         if self.explicit_lang {
-            add_cookie(
-                &mut resp,
-                &format!(
-                    "{LANG_COOKIE}={}; Path=/ui; Max-Age=31536000; HttpOnly; SameSite=Strict",
-                    self.lang.code()
-                ),
-            );
+            self.set_cookie(&mut resp, LANG_COOKIE, self.lang.code(), Some(31_536_000));
         }
         resp
     }
@@ -336,9 +339,20 @@ pub fn set_html_headers(resp: &mut Response) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
-pub fn add_cookie(resp: &mut Response, cookie: &str) {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
+impl Ui {
+    /// Sets one of the interface's cookies: HTTP-only, same-site, scoped to
+    /// `/ui`, `Secure` over HTTPS. An empty value with `Some(0)` deletes it.
+    pub fn set_cookie(&self, resp: &mut Response, name: &str, value: &str, max_age: Option<u64>) {
+        let mut cookie = format!("{name}={value}; Path=/ui; HttpOnly; SameSite=Strict");
+        if let Some(age) = max_age {
+            cookie.push_str(&format!("; Max-Age={age}"));
+        }
+        if self.secure {
+            cookie.push_str("; Secure");
+        }
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
 }
 

@@ -22,8 +22,8 @@ use kyojo_store::{day_of, Day, ReportRecord};
 use super::chart::{self, Stacked, GREY, PALETTE};
 use super::text::{self, count, date, datetime, day_long, day_short, tr};
 use super::{
-    add_cookie, indicator_href, open_session, same_secret, see_other, set_html_headers, Form, Ui,
-    User, LOGIN_COOKIE, SESSION_COOKIE,
+    indicator_href, open_session, same_secret, see_other, set_html_headers, Form, Ui, User,
+    LOGIN_COOKIE, SESSION_COOKIE,
 };
 use crate::api::{blocking, parse_time};
 use crate::error::{ApiError, ApiResult};
@@ -103,10 +103,7 @@ fn login_page(ui: &Ui, hub: &Hub, csrf: &str, error: Option<&str>, status: Statu
         ui.t("Sign in", "サインイン"),
     ));
     let mut resp = ui.page(hub, status, ui.t("Sign in", "サインイン"), &main);
-    add_cookie(
-        &mut resp,
-        &format!("{LOGIN_COOKIE}={csrf}; Path=/ui; Max-Age=3600; HttpOnly; SameSite=Strict"),
-    );
+    ui.set_cookie(&mut resp, LOGIN_COOKIE, csrf, Some(3600));
     resp
 }
 
@@ -162,14 +159,8 @@ pub async fn login(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respon
         Ok(_) => {
             let (sid, _) = open_session(&state.hub, token);
             let mut resp = see_other("/ui/");
-            add_cookie(
-                &mut resp,
-                &format!("{SESSION_COOKIE}={sid}; Path=/ui; HttpOnly; SameSite=Strict"),
-            );
-            add_cookie(
-                &mut resp,
-                &format!("{LOGIN_COOKIE}=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict"),
-            );
+            ui.set_cookie(&mut resp, SESSION_COOKIE, &sid, None);
+            ui.set_cookie(&mut resp, LOGIN_COOKIE, "", Some(0));
             resp
         }
     }
@@ -185,10 +176,7 @@ pub async fn logout(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
     }
     super::close_session(&state.hub, &user.sid);
     let mut resp = see_other("/ui/login");
-    add_cookie(
-        &mut resp,
-        &format!("{SESSION_COOKIE}=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict"),
-    );
+    ui.set_cookie(&mut resp, SESSION_COOKIE, "", Some(0));
     resp
 }
 
