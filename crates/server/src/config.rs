@@ -36,6 +36,12 @@ pub struct Config {
     /// hub over HTTPS; a request with `X-Forwarded-Proto: https` from a
     /// reverse proxy gets them anyway).
     pub secure_cookies: bool,
+    /// A PostgreSQL database instead of the embedded SQLite file, as a
+    /// libpq string (`host=db user=kyojo dbname=kyojo`) or `postgres://` URL.
+    /// `KYOJO_DATABASE_URL` in the environment overrides it.
+    pub database_url: Option<String>,
+    /// The PostgreSQL schema kyojo keeps its tables in.
+    pub database_schema: String,
 }
 
 impl Default for Config {
@@ -54,6 +60,8 @@ impl Default for Config {
             warn_contact_en: "If you believe this is a mistake, contact your network administrator or provider's help desk.".to_string(),
             warn_contact_ja: "誤りと思われる場合は、ネットワーク管理者またはご契約のプロバイダのサポート窓口にご連絡ください。".to_string(),
             secure_cookies: false,
+            database_url: None,
+            database_schema: "kyojo".to_string(),
         }
     }
 }
@@ -76,7 +84,7 @@ impl Config {
         let shown = path.display().to_string();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(source) => {
                 return Err(ConfigError::Read {
                     path: shown,
@@ -84,10 +92,16 @@ impl Config {
                 })
             }
         };
-        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: shown.clone(),
             message: e.to_string(),
         })?;
+        if let Some(url) = std::env::var("KYOJO_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            config.database_url = Some(url);
+        }
         config.validate().map_err(|message| ConfigError::Invalid {
             path: shown,
             message,
@@ -110,6 +124,18 @@ impl Config {
             if !seen.insert(&s.slug) {
                 return Err(format!("sectors: {:?} appears twice", s.slug));
             }
+        }
+        let schema = &self.database_schema;
+        if schema.is_empty()
+            || schema.len() > 63
+            || !schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            || !schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(format!(
+                "database_schema: {schema:?} must be 1-63 characters of a-z, 0-9 and '_', not starting with a digit"
+            ));
         }
         if self.max_body_bytes < 1024 {
             return Err("max_body_bytes: must be at least 1024".into());

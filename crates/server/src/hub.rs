@@ -19,8 +19,8 @@ use kyojo_core::{Audience, Count, Kind, Observable, Policy, ReportAccess, Role, 
 use kyojo_index::{Index, Match};
 use kyojo_store::{
     Day, IndicatorChanges, IndicatorId, IndicatorRecord, IndicatorScan, Millis, NewReport,
-    NewSighting, NewToken, Org, ReportLink, ReportPatch, ReportRecord, ReportScan, SightingSummary,
-    SqliteStore, Store, StoreError, TokenRecord,
+    NewSighting, NewToken, Org, PostgresStore, ReportLink, ReportPatch, ReportRecord, ReportScan,
+    SightingSummary, SqliteStore, Store, StoreError, TokenRecord,
 };
 
 use crate::auth;
@@ -67,6 +67,8 @@ pub struct Hub {
     pub(crate) narrowed: std::sync::atomic::AtomicU64,
     pub(crate) feeds: crate::feeds::FeedCache,
     pub(crate) picture: crate::orient::PictureCache,
+    /// Where the next poll for other nodes' writes starts (PostgreSQL only).
+    foreign_cursor: parking_lot::Mutex<Option<i64>>,
 }
 
 /// A validated report, ready to store.
@@ -197,7 +199,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl Hub {
-    /// Opens the hub in a data directory: `kyojo.sqlite`, `secret.key`, optional `kyojo.toml`.
+    /// Opens the hub in a data directory: `secret.key`, optional `kyojo.toml`,
+    /// and `kyojo.sqlite` unless the configuration names a PostgreSQL database.
     pub fn open(data_dir: &Path) -> Result<Hub, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
             path: data_dir.display().to_string(),
@@ -205,8 +208,13 @@ impl Hub {
         })?;
         let config = Config::load(data_dir)?;
         let secret = load_or_create_secret(data_dir)?;
-        let store = SqliteStore::open(&data_dir.join("kyojo.sqlite"))?;
-        Ok(Hub::new(Arc::new(store), secret, config)?)
+        let store: Arc<dyn Store> = match &config.database_url {
+            // Several nodes may share one PostgreSQL database; each keeps
+            // the same secret.key (copy it) so anonymous seals agree.
+            Some(url) => Arc::new(PostgresStore::open(url, &config.database_schema)?),
+            None => Arc::new(SqliteStore::open(&data_dir.join("kyojo.sqlite"))?),
+        };
+        Ok(Hub::new(store, secret, config)?)
     }
 
     pub fn new(store: Arc<dyn Store>, secret: [u8; 32], config: Config) -> Result<Hub, StoreError> {
@@ -221,7 +229,10 @@ impl Hub {
             narrowed: std::sync::atomic::AtomicU64::new(0),
             feeds: crate::feeds::FeedCache::default(),
             picture: crate::orient::PictureCache::default(),
+            foreign_cursor: parking_lot::Mutex::new(None),
         };
+        // The cursor first: writes racing the index build are replayed, not lost.
+        *hub.foreign_cursor.lock() = hub.store.foreign_changes(None)?.cursor;
         hub.rebuild_index()?;
         hub.publish_shared_stix().map_err(|e| {
             StoreError::Open(format!("publishing shared STIX objects: {}", e.message))
@@ -259,6 +270,37 @@ impl Hub {
     pub(crate) fn changed(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Takes in what other nodes sharing the database committed since the
+    /// last call: the index learns their indicators, and every cache sees a
+    /// new generation (a narrowing one when they edited or deleted a report).
+    /// The server calls it every second; a no-op on SQLite.
+    pub fn follow_other_nodes(&self) -> ApiResult<()> {
+        let mut cursor = self.foreign_cursor.lock();
+        let changes = self.store.foreign_changes(*cursor)?;
+        if changes.cursor.is_some() {
+            *cursor = changes.cursor;
+        }
+        let found = &changes.indicators;
+        if !found.added.is_empty() || !found.removed.is_empty() {
+            let mut index = self.index.write();
+            // Ids are never reused, so adding first and removing second is
+            // right whatever order the two happened in.
+            for rec in &found.added {
+                index.insert(rec.id, &rec.observable);
+            }
+            for rec in &found.removed {
+                index.remove(rec.id);
+            }
+            self.metrics.set_index_size(index.len());
+        }
+        if changes.narrowing {
+            self.narrowed();
+        } else if changes.writes {
+            self.changed();
+        }
+        Ok(())
     }
 
     /// Marks that what someone may see may have shrunk (and changed).

@@ -152,8 +152,8 @@ pub async fn serve(
     hub: Arc<Hub>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Orient: draw the community picture once now, then keep a slow one fresh
-    // in the background (see crate::orient).
+    // Every second: take in other nodes' writes (PostgreSQL), and keep a slow
+    // community picture fresh (see crate::orient); draw it once now.
     let painter = hub.clone();
     tokio::spawn(async move {
         let first = painter.clone();
@@ -164,7 +164,14 @@ pub async fn serve(
         loop {
             tick.tick().await;
             let hub = painter.clone();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || hub.refresh_picture()).await {
+            let done = tokio::task::spawn_blocking(move || {
+                // Other nodes' writes first, so the picture drawn next has them.
+                if let Err(e) = hub.follow_other_nodes() {
+                    tracing::warn!(error = %e.message, "following other nodes' writes");
+                }
+                hub.refresh_picture()
+            });
+            if let Ok(Err(e)) = done.await {
                 tracing::warn!(error = %e.message, "refreshing the dashboard picture");
             }
         }

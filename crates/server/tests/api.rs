@@ -369,9 +369,16 @@ async fn anonymous_reports_hide_their_organization_but_not_from_it() {
     );
 }
 
-/// (owner_org, owner_seal) of every report, read straight from the SQLite
-/// file through a fresh connection independent of the hub's own.
+/// (owner_org, owner_seal) of every report, read straight from the database
+/// through a fresh connection independent of the hub's own.
 fn owner_columns(t: &TestHub) -> Vec<(Option<i64>, Option<Vec<u8>>)> {
+    if t.on_postgres() {
+        return t
+            .pg_query("SELECT owner_org, owner_seal FROM reports ORDER BY id")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    }
     let path = t.dir.path().join("kyojo.sqlite");
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -1192,6 +1199,15 @@ async fn tokens_are_stored_hashed() {
     let tok = t.member("A", "finance", Role::Analyst);
     let secret = tok.rsplit('_').next().unwrap();
     drop(t.hub.store().list_tokens().unwrap());
+    if t.on_postgres() {
+        let rows = t.pg_query("SELECT row_to_json(t)::text FROM tokens t");
+        assert!(!rows.is_empty());
+        for r in rows {
+            let row: String = r.get(0);
+            assert!(!row.contains(secret), "secret found in {row}");
+        }
+        return;
+    }
     for name in ["kyojo.sqlite", "kyojo.sqlite-wal"] {
         if let Ok(bytes) = std::fs::read(t.dir.path().join(name)) {
             let hay = String::from_utf8_lossy(&bytes);

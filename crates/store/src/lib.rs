@@ -13,12 +13,14 @@
 //! returns; SQLite runs in WAL mode with `synchronous=FULL`, so an
 //! acknowledged write survives `kill -9` and power loss.
 
+mod pg;
 mod sqlite;
 
 use kyojo_core::policy::{OrgId, Owner, Role};
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
 
+pub use pg::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Database id of an indicator.
@@ -34,6 +36,8 @@ pub type Day = i64;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("{0}")]
     Conflict(String),
     #[error("{0} not found")]
@@ -386,6 +390,28 @@ pub trait Store: Send + Sync + 'static {
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>>;
     fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()>;
     fn taxii_status(&self, id: &str) -> Result<Option<String>>;
+
+    // Several nodes on one database.
+    /// What other nodes committed since `cursor`; `None` asks for a starting
+    /// cursor (take it before reading anything the changes would update).
+    /// A store only one process writes to (SQLite) has nothing to report.
+    fn foreign_changes(&self, cursor: Option<i64>) -> Result<ForeignChanges> {
+        let _ = cursor;
+        Ok(ForeignChanges::default())
+    }
+}
+
+/// Writes other nodes committed, as one node's caches need them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForeignChanges {
+    /// Where the next poll starts.
+    pub cursor: Option<i64>,
+    /// Indicators they added and removed, in commit order.
+    pub indicators: IndicatorChanges,
+    /// Whether they wrote anything at all (reports, sightings, decisions, ...).
+    pub writes: bool,
+    /// Whether any write could narrow what someone may see (a report edited or deleted).
+    pub narrowing: bool,
 }
 
 /// Day number of a timestamp.

@@ -15,6 +15,8 @@ pub struct TestHub {
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The PostgreSQL schema this hub lives in, dropped with it.
+    pg_schema: Option<(String, String)>,
 }
 
 impl Drop for TestHub {
@@ -22,7 +24,25 @@ impl Drop for TestHub {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        if let Some((url, schema)) = self.pg_schema.take() {
+            // The sync client may not run on a runtime thread.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
+                    let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            })
+            .join();
+        }
     }
+}
+
+/// With `KYOJO_TEST_POSTGRES` set (a libpq connection string), every test hub
+/// keeps its data in a fresh schema of that PostgreSQL database instead of
+/// SQLite: the PostgreSQL tier of `.ci/run` runs the whole suite that way.
+pub fn postgres_under_test() -> Option<String> {
+    std::env::var("KYOJO_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
 }
 
 pub async fn start() -> TestHub {
@@ -32,6 +52,17 @@ pub async fn start() -> TestHub {
 /// Starts a hub whose data directory holds `config` as kyojo.toml.
 pub async fn start_with_config(config: &str) -> TestHub {
     let dir = tempfile::tempdir().expect("tempdir");
+    let pg_schema = postgres_under_test().map(|url| {
+        let schema = format!("kyojo_t_{:016x}", rand::random::<u64>());
+        (url, schema)
+    });
+    let config = match &pg_schema {
+        // Top-level keys go before any [table] of the given config.
+        Some((url, schema)) => {
+            format!("database_url = {url:?}\ndatabase_schema = {schema:?}\n{config}")
+        }
+        None => config.to_string(),
+    };
     if !config.is_empty() {
         std::fs::write(dir.path().join("kyojo.toml"), config).expect("write config");
     }
@@ -50,6 +81,7 @@ pub async fn start_with_config(config: &str) -> TestHub {
         client: reqwest::Client::new(),
         dir,
         stop: Some(tx),
+        pg_schema,
     }
 }
 
@@ -61,6 +93,26 @@ pub struct Resp {
 }
 
 impl TestHub {
+    /// Whether this hub keeps its data in PostgreSQL (see [`postgres_under_test`]).
+    pub fn on_postgres(&self) -> bool {
+        self.pg_schema.is_some()
+    }
+
+    /// Runs a query straight against this hub's PostgreSQL schema, through a
+    /// connection independent of the hub's own.
+    pub fn pg_query(&self, sql: &str) -> Vec<postgres::Row> {
+        let (url, schema) = self.pg_schema.clone().expect("a PostgreSQL test hub");
+        let sql = sql.to_string();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+            c.batch_execute(&format!("SET search_path TO {schema}"))
+                .expect("search_path");
+            c.query(&sql, &[]).expect("query")
+        })
+        .join()
+        .expect("query thread")
+    }
+
     /// Adds an organization and returns a token of `role` for it.
     pub fn member(&self, org: &str, sector: &str, role: Role) -> String {
         if self.hub.org_by_name(org).expect("org lookup").is_none() {
