@@ -455,6 +455,20 @@ impl Hub {
         if !auth::secret_matches(secret, &rec.secret_hash) {
             return Err(invalid());
         }
+        self.live_token(rec)
+    }
+
+    /// The member behind a token known by its public id (a web session's),
+    /// if the token is still live.
+    pub fn authenticate_public_id(&self, public_id: &str) -> ApiResult<(Viewer, TokenRecord)> {
+        let rec = self
+            .store
+            .token_by_public_id(public_id)?
+            .ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
+        self.live_token(rec)
+    }
+
+    fn live_token(&self, rec: TokenRecord) -> ApiResult<(Viewer, TokenRecord)> {
         if rec.revoked_at.is_some() {
             return Err(ApiError::unauthorized("the token has been revoked"));
         }

@@ -278,6 +278,39 @@ async fn cookies_are_secure_over_https() {
 }
 
 #[tokio::test]
+async fn sessions_survive_a_restart_and_are_stored_hashed() {
+    let t = start().await;
+    let token = t.member("Sakura Bank", "finance", Role::Analyst);
+    let mut b = Browser::new(&t, "en");
+    let csrf = b.sign_in(&token).await;
+    let sid = b.cookies.get("kyojo_session").cloned().unwrap();
+    // Neither the session id nor the token's secret is in the store.
+    let secret = token.rsplit('_').next().unwrap();
+    if !t.on_postgres() {
+        for name in ["kyojo.sqlite", "kyojo.sqlite-wal"] {
+            if let Ok(bytes) = std::fs::read(t.dir.path().join(name)) {
+                let hay = String::from_utf8_lossy(&bytes);
+                assert!(!hay.contains(&sid), "session id found in {name}");
+                assert!(!hay.contains(secret), "token secret found in {name}");
+            }
+        }
+    }
+    // Another process on the same data (a restart, or a second node) knows it.
+    let (base, _hub, _stop) = common::serve_again(t.dir.path()).await;
+    b.base = base;
+    let page = b.get("/ui/").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Sakura Bank"));
+    assert_eq!(hidden(&page.text, "csrf").as_deref(), Some(csrf.as_str()));
+    // Signing out there ends it everywhere.
+    let r = b.post("/ui/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    b.base = t.base.clone();
+    b.cookies.insert("kyojo_session".into(), sid);
+    assert_eq!(b.get("/ui/").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn sign_out_ends_the_session() {
     let t = start().await;
     let token = t.member("Sakura Bank", "finance", Role::Analyst);

@@ -391,6 +391,14 @@ pub trait Store: Send + Sync + 'static {
     fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()>;
     fn taxii_status(&self, id: &str) -> Result<Option<String>>;
 
+    // Web interface sessions.
+    fn put_session(&self, session: &SessionRecord) -> Result<()>;
+    /// The session with this id hash, unless it expired before `now`.
+    fn session(&self, id_hash: &[u8; 32], now: Millis) -> Result<Option<SessionRecord>>;
+    fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()>;
+    /// Forgets every session that expired before `now`; returns how many.
+    fn prune_sessions(&self, now: Millis) -> Result<usize>;
+
     // Several nodes on one database.
     /// What other nodes committed since `cursor`; `None` asks for a starting
     /// cursor (take it before reading anything the changes would update).
@@ -399,6 +407,19 @@ pub trait Store: Send + Sync + 'static {
         let _ = cursor;
         Ok(ForeignChanges::default())
     }
+}
+
+/// A signed-in web session. Only the SHA-256 of the cookie's random id is
+/// kept, and the token by its public id (never its secret): a copy of the
+/// database signs nobody in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id_hash: [u8; 32],
+    pub token_public_id: String,
+    /// The session's CSRF token, echoed by every form.
+    pub csrf: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
 }
 
 /// Writes other nodes committed, as one node's caches need them.

@@ -205,6 +205,17 @@ CREATE TRIGGER allowlist_written AFTER INSERT OR UPDATE OR DELETE ON allowlist
 CREATE TRIGGER orgs_written AFTER INSERT OR UPDATE ON orgs
     FOR EACH STATEMENT EXECUTE FUNCTION kyojo_written('write');
 "#,
+    // 3: web sessions, shared by every node (no sticky load balancing needed).
+    r#"
+CREATE TABLE sessions (
+    id_hash          BYTEA PRIMARY KEY,
+    token_public_id  TEXT NOT NULL,
+    csrf             TEXT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    expires_at       BIGINT NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+"#,
 ];
 
 /// Change-log rows older than this are pruned; a node that fell further
@@ -1662,6 +1673,60 @@ impl Store for PostgresStore {
             c.query_opt("SELECT json FROM taxii_status WHERE id = $1", &[&id])?
                 .map(|r| Ok(r.try_get(0)?))
                 .transpose()
+        })
+    }
+
+    fn put_session(&self, s: &SessionRecord) -> Result<()> {
+        let s = s.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sessions (id_hash, token_public_id, csrf, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &&s.id_hash[..],
+                    &s.token_public_id,
+                    &s.csrf,
+                    &s.created_at,
+                    &s.expires_at,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, id_hash: &[u8; 32], now: Millis) -> Result<Option<SessionRecord>> {
+        let id = *id_hash;
+        self.read(move |c| {
+            c.query_opt(
+                "SELECT token_public_id, csrf, created_at, expires_at FROM sessions
+                 WHERE id_hash = $1 AND expires_at > $2",
+                &[&&id[..], &now],
+            )?
+            .map(|r| {
+                Ok(SessionRecord {
+                    id_hash: id,
+                    token_public_id: r.try_get(0)?,
+                    csrf: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    expires_at: r.try_get(3)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()> {
+        let id = *id_hash;
+        self.write(move |tx| {
+            tx.execute("DELETE FROM sessions WHERE id_hash = $1", &[&&id[..]])?;
+            Ok(())
+        })
+    }
+
+    fn prune_sessions(&self, now: Millis) -> Result<usize> {
+        self.write(move |tx| {
+            let n = tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })
     }
 

@@ -130,6 +130,17 @@ CREATE TABLE audit_log (
     detail  TEXT NOT NULL
 );
 "#,
+    r#"
+-- Web sessions: the SHA-256 of the cookie's id, and the token by public id.
+CREATE TABLE sessions (
+    id_hash          BLOB PRIMARY KEY,
+    token_public_id  TEXT NOT NULL,
+    csrf             TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+"#,
 ];
 
 const READERS: usize = 4;
@@ -1289,6 +1300,53 @@ impl Store for SqliteStore {
                 r.get::<_, i64>(0)
             })? as u64)
         })
+    }
+
+    fn put_session(&self, s: &SessionRecord) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sessions (id_hash, token_public_id, csrf, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    &s.id_hash[..],
+                    s.token_public_id,
+                    s.csrf,
+                    s.created_at,
+                    s.expires_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, id_hash: &[u8; 32], now: Millis) -> Result<Option<SessionRecord>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT token_public_id, csrf, created_at, expires_at FROM sessions
+                 WHERE id_hash = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![&id_hash[..], now], |r| {
+                Ok(SessionRecord {
+                    id_hash: *id_hash,
+                    token_public_id: r.get(0)?,
+                    csrf: r.get(1)?,
+                    created_at: r.get(2)?,
+                    expires_at: r.get(3)?,
+                })
+            })
+            .optional()?)
+        })
+    }
+
+    fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash[..]])?;
+            Ok(())
+        })
+    }
+
+    fn prune_sessions(&self, now: Millis) -> Result<usize> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?))
     }
 
     fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()> {

@@ -2,10 +2,10 @@
 //! server, with no script and nothing fetched from anywhere else.
 //!
 //! * Sign-in exchanges a token for a session cookie (HTTP-only,
-//!   `SameSite=Strict`, `Path=/ui`). The cookie holds only a random session
-//!   id; the token stays in this process's memory and is checked again with
-//!   [`Hub::authenticate`] on every request, so a revoked token stops working
-//!   at once.
+//!   `SameSite=Strict`, `Path=/ui`, `Secure` over HTTPS). The cookie holds
+//!   only a random session id; the store keeps its SHA-256 and the token's
+//!   public id, which [`Hub::authenticate_public_id`] checks again on every
+//!   request, so a revoked token stops working at once.
 //! * Every form carries a CSRF token (the session's, or for the sign-in form
 //!   a double-submit cookie), checked on every POST.
 //! * Every figure comes from Hub methods, so the sharing rules (TLP,
@@ -18,7 +18,6 @@ mod text;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::OnceLock;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -26,13 +25,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use parking_lot::Mutex;
 use rand::RngCore;
 
 use kyojo_core::{Role, Viewer};
-use kyojo_store::{Millis, Org};
+use kyojo_store::{Millis, Org, SessionRecord, TokenRecord};
 
 use crate::api::blocking;
+use crate::error::ApiResult;
 use crate::hub::{now_millis, Hub};
 use crate::warn::{escape_html, Lang};
 use crate::AppState;
@@ -78,20 +77,6 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
 
 // ---- sessions ----------------------------------------------------------------------
 
-struct Session {
-    token: String,
-    csrf: String,
-    expires: Millis,
-}
-
-type SessionMap = HashMap<(usize, String), Session>;
-
-/// Sessions of every hub in this process, keyed by (hub address, session id).
-fn sessions() -> &'static Mutex<SessionMap> {
-    static SESSIONS: OnceLock<Mutex<SessionMap>> = OnceLock::new();
-    SESSIONS.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
 fn hub_key(hub: &Hub) -> usize {
     hub as *const Hub as usize
 }
@@ -102,26 +87,47 @@ fn random_hex() -> String {
     hex::encode(b)
 }
 
+/// What the store knows a session by: the SHA-256 of its id.
+fn session_key(sid: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(sid.as_bytes()).into()
+}
+
 /// Starts a session for a verified token; returns (session id, csrf token).
-fn open_session(hub: &Hub, token: String) -> (String, String) {
+/// Sessions live in the store, so they survive restarts and every node of a
+/// PostgreSQL set-up knows them.
+fn open_session(hub: &Hub, token: &TokenRecord) -> ApiResult<(String, String)> {
     let now = now_millis();
     let sid = random_hex();
     let csrf = random_hex();
-    let mut map = sessions().lock();
-    map.retain(|_, s| s.expires > now);
-    map.insert(
-        (hub_key(hub), sid.clone()),
-        Session {
-            token,
-            csrf: csrf.clone(),
-            expires: now + SESSION_MS,
-        },
-    );
-    (sid, csrf)
+    hub.store().prune_sessions(now)?;
+    hub.store().put_session(&SessionRecord {
+        id_hash: session_key(&sid),
+        token_public_id: token.public_id.clone(),
+        csrf: csrf.clone(),
+        created_at: now,
+        expires_at: now + SESSION_MS,
+    })?;
+    Ok((sid, csrf))
 }
 
-fn close_session(hub: &Hub, sid: &str) {
-    sessions().lock().remove(&(hub_key(hub), sid.to_string()));
+fn close_session(hub: &Hub, sid: &str) -> ApiResult<()> {
+    Ok(hub.store().delete_session(&session_key(sid))?)
+}
+
+/// The member behind a live session, re-checked against the token every
+/// time (a revoked token ends its sessions at once), and its CSRF token.
+fn resume_session(hub: &Hub, sid: &str) -> ApiResult<Option<(Viewer, TokenRecord, String)>> {
+    let Some(session) = hub.store().session(&session_key(sid), now_millis())? else {
+        return Ok(None);
+    };
+    match hub.authenticate_public_id(&session.token_public_id) {
+        Ok((viewer, rec)) => Ok(Some((viewer, rec, session.csrf))),
+        Err(_) => {
+            close_session(hub, sid)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Constant-time comparison of two secrets.
@@ -206,26 +212,19 @@ impl FromRequestParts<AppState> for Ui {
         let mut user = None;
         if let Some(sid) = cookies.get(SESSION_COOKIE) {
             let hub = state.hub.clone();
-            let now = now_millis();
-            let found = {
-                let map = sessions().lock();
-                map.get(&(hub_key(&hub), sid.clone()))
-                    .filter(|s| s.expires > now)
-                    .map(|s| (s.token.clone(), s.csrf.clone()))
-            };
-            if let Some((token, csrf)) = found {
-                match blocking(move || hub.authenticate(&token)).await {
-                    Ok((viewer, rec)) => {
-                        user = Some(User {
-                            viewer,
-                            org: rec.org,
-                            role: rec.role,
-                            csrf,
-                            sid: sid.clone(),
-                        })
-                    }
-                    Err(_) => close_session(&state.hub, sid),
+            let key = sid.clone();
+            match blocking(move || resume_session(&hub, &key)).await {
+                Ok(Some((viewer, rec, csrf))) => {
+                    user = Some(User {
+                        viewer,
+                        org: rec.org,
+                        role: rec.role,
+                        csrf,
+                        sid: sid.clone(),
+                    })
                 }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e.message, "reading a web session"),
             }
         }
         Ok(Ui {

@@ -156,8 +156,12 @@ pub async fn login(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respon
             )),
             StatusCode::FORBIDDEN,
         ),
-        Ok(_) => {
-            let (sid, _) = open_session(&state.hub, token);
+        Ok((_, rec)) => {
+            let hub = state.hub.clone();
+            let (sid, _) = match blocking(move || open_session(&hub, &rec)).await {
+                Ok(s) => s,
+                Err(e) => return ui.error(&state.hub, &e),
+            };
             let mut resp = see_other("/ui/");
             ui.set_cookie(&mut resp, SESSION_COOKIE, &sid, None);
             ui.set_cookie(&mut resp, LOGIN_COOKIE, "", Some(0));
@@ -174,7 +178,10 @@ pub async fn logout(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
     if !ui.csrf_ok(&form) {
         return forbidden_csrf(&ui, &state.hub);
     }
-    super::close_session(&state.hub, &user.sid);
+    let (hub, sid) = (state.hub.clone(), user.sid.clone());
+    if let Err(e) = blocking(move || super::close_session(&hub, &sid)).await {
+        return ui.error(&state.hub, &e);
+    }
     let mut resp = see_other("/ui/login");
     ui.set_cookie(&mut resp, SESSION_COOKIE, "", Some(0));
     resp

@@ -85,6 +85,23 @@ pub async fn start_with_config(config: &str) -> TestHub {
     }
 }
 
+/// A second server on the same data directory (and database): a restarted
+/// hub, or another node. Dropping the sender stops it.
+pub async fn serve_again(
+    dir: &std::path::Path,
+) -> (String, Arc<Hub>, tokio::sync::oneshot::Sender<()>) {
+    let hub = Arc::new(Hub::open(dir).expect("open hub again"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kyojo_server::serve(listener, hub.clone(), async move {
+        let _ = rx.await;
+    }));
+    (base, hub, tx)
+}
+
 pub struct Resp {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
