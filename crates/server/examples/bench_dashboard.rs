@@ -6,6 +6,9 @@
 //!
 //! ```sh
 //! cargo run --release -p kyojo-server --example bench_dashboard -- 1000000
+//! # the same on PostgreSQL (a fresh schema, dropped at the end):
+//! KYOJO_BENCH_POSTGRES="host=127.0.0.1 user=postgres dbname=test" \
+//!   cargo run --release -p kyojo-server --example bench_dashboard -- 1000000
 //! ```
 
 use std::collections::HashMap;
@@ -56,6 +59,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
+    let postgres = std::env::var("KYOJO_BENCH_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|url| (url, format!("kyojo_bench_{}", std::process::id())));
+    if let Some((url, schema)) = &postgres {
+        std::fs::write(
+            dir.path().join("kyojo.toml"),
+            format!("database_url = {url:?}\ndatabase_schema = {schema:?}\n"),
+        )?;
+        println!("on PostgreSQL, schema {schema}");
+    }
+    let result = run(&dir, n).await;
+    if let Some((url, schema)) = postgres {
+        std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        })
+        .join()
+        .ok();
+    }
+    result
+}
+
+async fn run(dir: &tempfile::TempDir, n: u64) -> Result<(), Box<dyn std::error::Error>> {
     let hub = Arc::new(Hub::open(dir.path())?);
     let now = now_millis();
     kyojo_server::demo::seed(&hub, now).map_err(|e| e.message)?;
