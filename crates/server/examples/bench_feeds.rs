@@ -100,6 +100,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cached
         );
     }
+    // A new report on a large hub: the slow snapshot is served on (the
+    // server's refresher rebuilds it in the background).
+    let extra = |title: &str, value: &str| ReportDraft {
+        title: title.to_string(),
+        description: String::new(),
+        incident_type: IncidentType::Phishing,
+        sector: None,
+        tlp: Tlp::Green,
+        audience: Audience::Community,
+        anonymous: false,
+        indicators: vec![Observable {
+            kind: Kind::Domain,
+            value: value.to_string(),
+        }],
+    };
+    let added = hub
+        .create_report(&author, extra("one more", "late.phish.example"), now)
+        .map_err(|e| e.message)?;
+    let t = Instant::now();
+    hub.render_feed(&reader, FeedFormat::Rpz, &FeedOptions::default())
+        .map_err(|e| e.message)?;
+    println!("RPZ right after a new report (served on): {:.2?}", t.elapsed());
+    // A withdrawal narrows: the next request rebuilds before answering.
+    hub.delete_report(&author, &added.uid)
+        .map_err(|e| e.message)?;
+    let t = Instant::now();
+    hub.render_feed(&reader, FeedFormat::Rpz, &FeedOptions::default())
+        .map_err(|e| e.message)?;
+    println!("RPZ right after a report is deleted (rebuilt): {:.2?}", t.elapsed());
+
     let t = Instant::now();
     let (set, _) = hub.prefix_set(&reader).map_err(|e| e.message)?;
     println!(

@@ -31,11 +31,19 @@ pub struct Actionable {
     pub expires_at: Option<Millis>,
 }
 
+/// How long past its expiry a slow snapshot may still be served while the
+/// next one is being built.
+pub const EXPIRY_GRACE_MS: Millis = 30_000;
+
 /// Everything actionable at one moment, sorted by kind and value.
 #[derive(Debug)]
 pub struct Snapshot {
     pub generation: u64,
+    /// The hub's narrowing counter when the build started.
+    pub narrowed: u64,
     pub built_at: Millis,
+    /// How long the build took (a slow one is refreshed in the background).
+    pub took_ms: u64,
     /// The earliest expiry among the items: the snapshot is stale from then on.
     pub valid_until: Option<Millis>,
     pub items: Vec<Actionable>,
@@ -194,20 +202,90 @@ impl Hub {
     }
 
     /// The hub-wide actionable set, rebuilt when a write or an expiry changed it.
+    ///
+    /// A snapshot that was slow to build (a large hub) is served on while the
+    /// server's refresher builds the next one — after widening writes, and up
+    /// to [`EXPIRY_GRACE_MS`] past its expiry — but never after a narrowing
+    /// write (a report edited or deleted): then this call rebuilds it.
     pub fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
         let now = now_millis();
+        self.feeds.snapshot_used.store(now, Ordering::Relaxed);
         let generation = self.generation.load(Ordering::SeqCst);
-        {
-            let cached = self.feeds.snapshot.lock();
-            if let Some(s) = cached.as_ref() {
-                if s.generation == generation && s.valid_until.is_none_or(|v| v > now) {
-                    return Ok(s.clone());
-                }
+        let narrowed = self.narrowed.load(Ordering::SeqCst);
+        if let Some(s) = self.feeds.snapshot.lock().clone() {
+            let until = s.valid_until.unwrap_or(Millis::MAX);
+            let fresh = s.generation == generation && until > now;
+            let tolerable = self.is_slow(s.took_ms)
+                && s.narrowed == narrowed
+                && until.saturating_add(EXPIRY_GRACE_MS) > now;
+            if fresh || tolerable {
+                return Ok(s);
             }
         }
-        let fresh = Arc::new(self.build_snapshot(generation, now)?);
+        self.rebuild_snapshot()
+    }
+
+    /// Builds a fresh snapshot, or takes the one another thread just built.
+    fn rebuild_snapshot(&self) -> ApiResult<Arc<Snapshot>> {
+        let _one = self.feeds.snapshot_building.lock();
+        let now = now_millis();
+        let generation = self.generation.load(Ordering::SeqCst);
+        let narrowed = self.narrowed.load(Ordering::SeqCst);
+        if let Some(s) = self.feeds.snapshot.lock().clone() {
+            if s.generation == generation
+                && s.narrowed == narrowed
+                && s.valid_until.is_none_or(|v| v > now)
+            {
+                return Ok(s);
+            }
+        }
+        let started = std::time::Instant::now();
+        let mut fresh = self.build_snapshot(generation, now)?;
+        fresh.narrowed = narrowed;
+        fresh.took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let fresh = Arc::new(fresh);
         *self.feeds.snapshot.lock() = Some(fresh.clone());
         Ok(fresh)
+    }
+
+    /// Rebuilds a slow snapshot that is stale or about to expire, if feeds
+    /// were asked for in the last ten minutes, at most once per four
+    /// build-times. Called by the server's refresher every second.
+    pub fn refresh_snapshot(&self) -> ApiResult<()> {
+        let Some(s) = self.feeds.snapshot.lock().clone() else {
+            return Ok(());
+        };
+        let now = now_millis();
+        let idle = now - self.feeds.snapshot_used.load(Ordering::Relaxed) > 600_000;
+        let took = i64::try_from(s.took_ms).unwrap_or(i64::MAX);
+        let stale = s.generation != self.generation.load(Ordering::SeqCst)
+            || s.valid_until
+                .is_some_and(|v| v - now <= took.saturating_mul(2));
+        let rested = now - s.built_at >= took.saturating_mul(4).max(1000);
+        if idle || !stale || !rested || !self.is_slow(s.took_ms) {
+            return Ok(());
+        }
+        if self.feeds.snapshot_refreshing.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        // Build even if the old one has not expired yet: force it stale.
+        let result = {
+            let _one = self.feeds.snapshot_building.lock();
+            let started = std::time::Instant::now();
+            let generation = self.generation.load(Ordering::SeqCst);
+            let narrowed = self.narrowed.load(Ordering::SeqCst);
+            self.build_snapshot(generation, now_millis())
+                .map(|mut fresh| {
+                    fresh.narrowed = narrowed;
+                    fresh.took_ms =
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    *self.feeds.snapshot.lock() = Some(Arc::new(fresh));
+                })
+        };
+        self.feeds
+            .snapshot_refreshing
+            .store(false, Ordering::SeqCst);
+        result
     }
 
     fn build_snapshot(&self, generation: u64, now: Millis) -> ApiResult<Snapshot> {
@@ -280,7 +358,9 @@ impl Hub {
         items.sort_by(|a, b| a.record.observable.cmp(&b.record.observable));
         Ok(Snapshot {
             generation,
+            narrowed: 0,
             built_at: now,
+            took_ms: 0,
             valid_until,
             items,
         })

@@ -114,6 +114,11 @@ type Scope = Option<OrgId>;
 #[derive(Default)]
 pub struct FeedCache {
     pub(crate) snapshot: Mutex<Option<Arc<Snapshot>>>,
+    /// One snapshot build at a time.
+    pub(crate) snapshot_building: Mutex<()>,
+    pub(crate) snapshot_refreshing: std::sync::atomic::AtomicBool,
+    /// When a feed, lookup or check last asked for the snapshot.
+    pub(crate) snapshot_used: std::sync::atomic::AtomicI64,
     rendered: Mutex<HashMap<(Scope, FeedFormat, FeedOptions), CachedFeed>>,
     /// What each scope sees of the current snapshot, shared by all its formats.
     entries: Mutex<HashMap<Scope, ScopedEntries>>,

@@ -53,6 +53,10 @@ struct OrgCache {
     by_id: HashMap<OrgId, Org>,
 }
 
+/// A cache that took at least this long (ms) to build is refreshed in the
+/// background instead of on the request that finds it stale.
+const SLOW_MS: u64 = 100;
+
 pub struct Hub {
     pub(crate) store: Arc<dyn Store>,
     index: RwLock<Index>,
@@ -67,6 +71,8 @@ pub struct Hub {
     pub(crate) narrowed: std::sync::atomic::AtomicU64,
     pub(crate) feeds: crate::feeds::FeedCache,
     pub(crate) picture: crate::orient::PictureCache,
+    /// Build time (ms) from which a cached picture or snapshot counts as slow.
+    slow_ms: std::sync::atomic::AtomicU64,
     /// Where the next poll for other nodes' writes starts (PostgreSQL only).
     foreign_cursor: parking_lot::Mutex<Option<i64>>,
 }
@@ -230,6 +236,7 @@ impl Hub {
             feeds: crate::feeds::FeedCache::default(),
             picture: crate::orient::PictureCache::default(),
             foreign_cursor: parking_lot::Mutex::new(None),
+            slow_ms: std::sync::atomic::AtomicU64::new(SLOW_MS),
         };
         // The cursor first: writes racing the index build are replayed, not lost.
         *hub.foreign_cursor.lock() = hub.store.foreign_changes(None)?.cursor;
@@ -301,6 +308,19 @@ impl Hub {
             self.changed();
         }
         Ok(())
+    }
+
+    /// Sets the build time from which the dashboard picture and the actionable
+    /// snapshot count as slow: served on while the server's refresher builds
+    /// the next one (never after a narrowing write). Tests set 0 to exercise
+    /// that path on small data.
+    pub fn set_slow_threshold(&self, threshold: std::time::Duration) {
+        let ms = u64::try_from(threshold.as_millis()).unwrap_or(u64::MAX);
+        self.slow_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_slow(&self, took_ms: u64) -> bool {
+        took_ms >= self.slow_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Marks that what someone may see may have shrunk (and changed).

@@ -153,7 +153,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Every second: take in other nodes' writes (PostgreSQL), and keep a slow
-    // community picture fresh (see crate::orient); draw it once now.
+    // actionable snapshot (crate::decide) and community picture
+    // (crate::orient) fresh in the background; draw the picture once now.
     let painter = hub.clone();
     tokio::spawn(async move {
         let first = painter.clone();
@@ -168,6 +169,9 @@ pub async fn serve(
                 // Other nodes' writes first, so the picture drawn next has them.
                 if let Err(e) = hub.follow_other_nodes() {
                     tracing::warn!(error = %e.message, "following other nodes' writes");
+                }
+                if let Err(e) = hub.refresh_snapshot() {
+                    tracing::warn!(error = %e.message, "refreshing the actionable snapshot");
                 }
                 hub.refresh_picture()
             });

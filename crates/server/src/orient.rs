@@ -33,9 +33,6 @@ use crate::hub::{now_millis, Hub};
 /// How far back the picture reaches.
 pub const WINDOW_DAYS: i64 = 90;
 const DAY_MS: Millis = 86_400_000;
-/// A picture that took longer than this to build is served stale while the
-/// next one is built in the background.
-const SLOW_MS: u64 = 100;
 
 /// Everything active in the window, viewer-independent.
 pub struct Picture {
@@ -104,25 +101,9 @@ pub struct PictureCache {
     refreshing: AtomicBool,
     /// When a dashboard last asked (the refresher idles otherwise).
     last_used: AtomicI64,
-    /// Build time (ms) from which a picture counts as slow; `None` is [`SLOW_MS`].
-    slow_ms: Mutex<Option<u64>>,
-}
-
-impl PictureCache {
-    fn is_slow(&self, p: &Picture) -> bool {
-        let ms = self.slow_ms.lock().unwrap_or(SLOW_MS);
-        p.took >= Duration::from_millis(ms)
-    }
 }
 
 impl Hub {
-    /// Sets the build time from which a picture counts as slow (served stale
-    /// and refreshed in the background). Tests set 0 to exercise that path on
-    /// small data.
-    pub fn set_picture_slow_threshold(&self, threshold: Duration) {
-        *self.picture.slow_ms.lock() = Some(threshold.as_millis() as u64);
-    }
-
     /// The picture to draw from: current, or stale-but-safe for a slow one,
     /// or freshly built.
     pub fn picture(&self) -> ApiResult<Arc<Picture>> {
@@ -135,10 +116,10 @@ impl Hub {
             let narrowed = self.narrowed.load(Ordering::SeqCst);
             let window_start = day_of(now_millis()) - (WINDOW_DAYS - 1);
             let current = p.generation == generation && p.first_day == window_start;
-            if p.narrowed == narrowed && (current || self.picture.is_slow(&p)) {
+            if p.narrowed == narrowed && (current || self.is_slow(p.took.as_millis() as u64)) {
                 return Ok(p);
             }
-            if self.picture.is_slow(&p) {
+            if self.is_slow(p.took.as_millis() as u64) {
                 return self.relink_picture(&p, narrowed);
             }
         }

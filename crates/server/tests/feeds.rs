@@ -923,3 +923,53 @@ async fn the_warning_page_speaks_both_languages_and_says_only_what_is_public() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal() {
+    let t = start_with_config("[rules]\ntrusted_orgs = [\"Trusted CERT\"]\n").await;
+    // Every snapshot counts as slow: the path a large, busy hub takes.
+    t.hub.set_slow_threshold(std::time::Duration::ZERO);
+    let cert = t.member("Trusted CERT", "government", Role::Analyst);
+    let isp = t.member("ISP", "telecom", Role::Consumer);
+    let first = t
+        .share(
+            &cert,
+            report(
+                "one",
+                "GREEN",
+                json!("community"),
+                json!(["first.slow.example"]),
+            ),
+        )
+        .await;
+    let before = feed(&t, "domains.txt", Some(&isp)).await;
+    assert!(before.contains("first.slow.example"), "{before}");
+
+    // A new report only adds: the slow snapshot is served on until the
+    // refresher replaces it.
+    t.share(
+        &cert,
+        report(
+            "two",
+            "GREEN",
+            json!("community"),
+            json!(["second.slow.example"]),
+        ),
+    )
+    .await;
+    assert_eq!(feed(&t, "domains.txt", Some(&isp)).await, before);
+
+    // A withdrawal narrows: the very next feed is drawn afresh.
+    let r = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/reports/{first}"),
+            Some(&cert),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let after = feed(&t, "domains.txt", Some(&isp)).await;
+    assert!(!after.contains("first.slow.example"), "{after}");
+    assert!(after.contains("second.slow.example"), "{after}");
+}

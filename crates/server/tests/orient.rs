@@ -344,7 +344,7 @@ fn a_stale_picture_is_never_served_after_a_report_is_narrowed_or_withdrawn() {
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = Hub::open(dir.path()).expect("hub");
     // Every picture counts as slow: the path a large, busy hub takes.
-    hub.set_picture_slow_threshold(Duration::ZERO);
+    hub.set_slow_threshold(Duration::ZERO);
     let a = hub.add_org("Org A", "finance").expect("org");
     let b = hub.add_org("Org B", "water").expect("org");
     let (va, vb) = (member(&a, Role::Analyst), member(&b, Role::Analyst));
