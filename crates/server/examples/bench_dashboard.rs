@@ -23,17 +23,10 @@ use kyojo_store::NewSighting;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// A tiny deterministic generator, so every run stores the same data.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
+#[allow(dead_code)]
+#[path = "../tests/common/lcg.rs"]
+mod lcg;
+use lcg::Lcg;
 
 fn indicator(i: u64) -> Observable {
     match i % 20 {

@@ -51,16 +51,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 value: format!("bad{i}.phish{}.example", i % 997),
             })
             .collect();
-        let draft = ReportDraft {
-            title: format!("bulk {chunk}"),
-            description: String::new(),
-            incident_type: IncidentType::Phishing,
-            sector: None,
-            tlp: Tlp::Green,
-            audience: Audience::Community,
-            anonymous: false,
+        let draft = ReportDraft::new(
+            &format!("bulk {chunk}"),
+            IncidentType::Phishing,
+            Tlp::Green,
+            Audience::Community,
             indicators,
-        };
+        );
         hub.create_report(&author, draft, now)
             .map_err(|e| e.message)?;
     }
@@ -102,18 +99,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // A new report on a large hub: the slow snapshot is served on (the
     // server's refresher rebuilds it in the background).
-    let extra = |title: &str, value: &str| ReportDraft {
-        title: title.to_string(),
-        description: String::new(),
-        incident_type: IncidentType::Phishing,
-        sector: None,
-        tlp: Tlp::Green,
-        audience: Audience::Community,
-        anonymous: false,
-        indicators: vec![Observable {
+    let extra = |title: &str, value: &str| {
+        let domain = Observable {
             kind: Kind::Domain,
             value: value.to_string(),
-        }],
+        };
+        ReportDraft::new(
+            title,
+            IncidentType::Phishing,
+            Tlp::Green,
+            Audience::Community,
+            vec![domain],
+        )
     };
     let added = hub
         .create_report(&author, extra("one more", "late.phish.example"), now)
@@ -121,14 +118,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     hub.render_feed(&reader, FeedFormat::Rpz, &FeedOptions::default())
         .map_err(|e| e.message)?;
-    println!("RPZ right after a new report (served on): {:.2?}", t.elapsed());
+    println!(
+        "RPZ right after a new report (served on): {:.2?}",
+        t.elapsed()
+    );
     // A withdrawal narrows: the next request rebuilds before answering.
     hub.delete_report(&author, &added.uid)
         .map_err(|e| e.message)?;
     let t = Instant::now();
     hub.render_feed(&reader, FeedFormat::Rpz, &FeedOptions::default())
         .map_err(|e| e.message)?;
-    println!("RPZ right after a report is deleted (rebuilt): {:.2?}", t.elapsed());
+    println!(
+        "RPZ right after a report is deleted (rebuilt): {:.2?}",
+        t.elapsed()
+    );
 
     let t = Instant::now();
     let (set, _) = hub.prefix_set(&reader).map_err(|e| e.message)?;

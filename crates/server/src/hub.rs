@@ -90,6 +90,29 @@ pub struct ReportDraft {
     pub indicators: Vec<Observable>,
 }
 
+impl ReportDraft {
+    /// A named, non-anonymous draft with no description or sector, as tools
+    /// and tests mostly need; set the other fields with struct update syntax.
+    pub fn new(
+        title: &str,
+        incident_type: IncidentType,
+        tlp: Tlp,
+        audience: Audience,
+        indicators: Vec<Observable>,
+    ) -> ReportDraft {
+        ReportDraft {
+            title: title.to_string(),
+            description: String::new(),
+            incident_type,
+            sector: None,
+            tlp,
+            audience,
+            anonymous: false,
+            indicators,
+        }
+    }
+}
+
 /// A validated change to a report.
 #[derive(Debug, Clone, Default)]
 pub struct ReportChange {

@@ -100,19 +100,16 @@ fn what_one_node_writes_the_others_serve() {
     let report =
         n.a.create_report(
             &author,
-            ReportDraft {
-                title: "shared on node a".into(),
-                description: String::new(),
-                incident_type: IncidentType::Phishing,
-                sector: None,
-                tlp: Tlp::Green,
-                audience: Audience::Community,
-                anonymous: false,
-                indicators: vec![Observable {
+            ReportDraft::new(
+                "shared on node a",
+                IncidentType::Phishing,
+                Tlp::Green,
+                Audience::Community,
+                vec![Observable {
                     kind: Kind::Domain,
                     value: "phish.nodes.example".into(),
                 }],
-            },
+            ),
             now_millis(),
         )
         .expect("report");

@@ -5,10 +5,13 @@
 //! Then the slow path: a stale picture may be served after new sightings,
 //! never after a report is narrowed or withdrawn.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::Lcg;
 use kyojo_core::policy::Member;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Count, Kind, Observable, Role, Tlp, Viewer};
@@ -17,21 +20,6 @@ use kyojo_server::Hub;
 use kyojo_store::{day_of, Day, Millis, NewSighting, Org};
 
 const DAY_MS: Millis = 86_400_000;
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Enough organizations in one sector for its cells to pass the fewer-than-3 rule.
 const ORGS: [(&str, &str); 8] = [
@@ -44,7 +32,7 @@ const ORGS: [(&str, &str); 8] = [
     ("Org G", "finance"),
     ("Org H", "water"),
 ];
-const N: u64 = ORGS.len() as u64;
+const N: usize = ORGS.len();
 const TLPS: [Tlp; 5] = [
     Tlp::Clear,
     Tlp::Green,
@@ -244,39 +232,39 @@ fn community(
     let now = now_millis();
     let mut reports = Vec::new();
     for i in 0..30 {
-        let tlp = TLPS[rng.below(5) as usize];
+        let tlp = TLPS[rng.below(5)];
         let mut audience = match rng.below(3) {
             0 => Audience::Community,
-            1 => Audience::Sectors([ORGS[rng.below(N) as usize].1.to_string()].into()),
+            1 => Audience::Sectors([ORGS[rng.below(N)].1.to_string()].into()),
             _ => Audience::Orgs(
                 (0..1 + rng.below(2))
-                    .map(|_| orgs[rng.below(N) as usize].id)
+                    .map(|_| orgs[rng.below(N)].id)
                     .collect(),
             ),
         };
         if tlp == Tlp::Red && !matches!(audience, Audience::Orgs(_)) {
-            audience = Audience::Orgs([orgs[rng.below(N) as usize].id].into());
+            audience = Audience::Orgs([orgs[rng.below(N)].id].into());
         }
         let r = ModelReport {
-            owner: rng.below(N) as usize,
+            owner: rng.below(N),
             tlp,
             audience,
             anonymous: rng.below(3) == 0,
             // Some fall outside the 30-day span, a few outside the week.
             created_at: now - rng.below(45) as i64 * DAY_MS - rng.below(1000) as i64,
             indicators: (0..1 + rng.below(2))
-                .map(|_| domain(rng.below(24)))
+                .map(|_| domain(rng.below(24) as u64))
                 .collect(),
         };
         let draft = ReportDraft {
-            title: format!("report {i}"),
-            description: String::new(),
-            incident_type: IncidentType::Malware,
-            sector: None,
-            tlp: r.tlp,
-            audience: r.audience.clone(),
             anonymous: r.anonymous,
-            indicators: r.indicators.clone(),
+            ..ReportDraft::new(
+                &format!("report {i}"),
+                IncidentType::Malware,
+                r.tlp,
+                r.audience.clone(),
+                r.indicators.clone(),
+            )
         };
         hub.create_report(&member(&orgs[r.owner], Role::Analyst), draft, r.created_at)
             .expect("report");
@@ -287,16 +275,16 @@ fn community(
         // Most in the last 10 days, so that cells fill up; the rest spread out.
         let days = if rng.below(5) == 0 { 40 } else { 10 };
         let s = ModelSighting {
-            org: rng.below(N) as usize,
+            org: rng.below(N),
             // Indicators 16..28: some reported too, some only ever sighted;
             // and a long tail seen by one or two organizations.
             obs: domain(if rng.below(3) == 0 {
-                40 + rng.below(60)
+                40 + rng.below(60) as u64
             } else {
-                16 + rng.below(12)
+                16 + rng.below(12) as u64
             }),
             seen_at: now - rng.below(days) as i64 * DAY_MS - rng.below(1000) as i64,
-            count: 1 + rng.below(5),
+            count: 1 + rng.below(5) as u64,
         };
         hub.add_sightings(
             &member(&orgs[s.org], Role::Sensor),
@@ -356,16 +344,13 @@ fn a_stale_picture_is_never_served_after_a_report_is_narrowed_or_withdrawn() {
     let report = hub
         .create_report(
             &va,
-            ReportDraft {
-                title: "to be narrowed".into(),
-                description: String::new(),
-                incident_type: IncidentType::Phishing,
-                sector: None,
-                tlp: Tlp::Green,
-                audience: Audience::Community,
-                anonymous: false,
-                indicators: vec![shared.clone()],
-            },
+            ReportDraft::new(
+                "to be narrowed",
+                IncidentType::Phishing,
+                Tlp::Green,
+                Audience::Community,
+                vec![shared.clone()],
+            ),
             now,
         )
         .expect("report");

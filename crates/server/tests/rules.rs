@@ -12,25 +12,6 @@ use kyojo_core::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// A small deterministic generator, so that a failure names its seed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 const ORGS: [(&str, &str); 6] = [
     ("Org A", "finance"),
     ("Org B", "finance"),

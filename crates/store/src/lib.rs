@@ -13,6 +13,8 @@
 //! returns; SQLite runs in WAL mode with `synchronous=FULL`, so an
 //! acknowledged write survives `kill -9` and power loss.
 
+#[cfg(test)]
+mod conformance;
 mod pg;
 mod sqlite;
 

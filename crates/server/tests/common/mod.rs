@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+mod lcg;
+#[allow(unused_imports)]
+pub use lcg::Lcg;
+
 use std::sync::Arc;
 
 use kyojo_core::Role;
@@ -67,14 +71,7 @@ pub async fn start_with_config(config: &str) -> TestHub {
         std::fs::write(dir.path().join("kyojo.toml"), config).expect("write config");
     }
     let hub = Arc::new(Hub::open(dir.path()).expect("open hub"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(kyojo_server::serve(listener, hub.clone(), async move {
-        let _ = rx.await;
-    }));
+    let (base, tx) = serve_hub(hub.clone()).await;
     TestHub {
         base,
         hub,
@@ -91,15 +88,21 @@ pub async fn serve_again(
     dir: &std::path::Path,
 ) -> (String, Arc<Hub>, tokio::sync::oneshot::Sender<()>) {
     let hub = Arc::new(Hub::open(dir).expect("open hub again"));
+    let (base, tx) = serve_hub(hub.clone()).await;
+    (base, hub, tx)
+}
+
+/// Serves `hub` on an ephemeral loopback port until the sender is used or dropped.
+async fn serve_hub(hub: Arc<Hub>) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(kyojo_server::serve(listener, hub.clone(), async move {
+    tokio::spawn(kyojo_server::serve(listener, hub, async move {
         let _ = rx.await;
     }));
-    (base, hub, tx)
+    (base, tx)
 }
 
 pub struct Resp {
