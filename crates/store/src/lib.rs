@@ -13,6 +13,7 @@
 //! returns; SQLite runs in WAL mode with `synchronous=FULL`, so an
 //! acknowledged write survives `kill -9` and power loss.
 
+mod columns;
 #[cfg(test)]
 mod conformance;
 mod pg;

@@ -23,7 +23,7 @@
 //! panics when entered from a thread already inside one; so every use of a
 //! client (connecting, querying and dropping it) happens off any runtime.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -36,6 +36,7 @@ use kyojo_core::policy::{OrgId, Owner, Role};
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
 
+use crate::columns::{audience_from_columns, audience_to_columns, owner_to_columns};
 use crate::*;
 
 /// Schema versions, applied in order; `kyojo_schema` records which ran.
@@ -575,39 +576,8 @@ fn blob16(v: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| corrupt("report uid is not 16 bytes"))
 }
 
-fn audience_to_sql(a: &Audience) -> (&'static str, String) {
-    match a {
-        Audience::Community => ("community", "[]".to_string()),
-        Audience::Sectors(s) => (
-            "sectors",
-            serde_json::to_string(s).unwrap_or_else(|_| "[]".into()),
-        ),
-        Audience::Orgs(o) => (
-            "orgs",
-            serde_json::to_string(o).unwrap_or_else(|_| "[]".into()),
-        ),
-    }
-}
-
 fn audience_from_sql(kind: &str, json: &str) -> Result<Audience> {
-    let bad = |e: serde_json::Error| corrupt(format!("bad audience {json:?}: {e}"));
-    match kind {
-        "community" => Ok(Audience::Community),
-        "sectors" => Ok(Audience::Sectors(
-            serde_json::from_str::<BTreeSet<String>>(json).map_err(bad)?,
-        )),
-        "orgs" => Ok(Audience::Orgs(
-            serde_json::from_str::<BTreeSet<OrgId>>(json).map_err(bad)?,
-        )),
-        other => Err(corrupt(format!("unknown audience kind {other:?}"))),
-    }
-}
-
-fn owner_to_sql(o: &Owner) -> (Option<OrgId>, Option<Vec<u8>>) {
-    match o {
-        Owner::Org(id) => (Some(*id), None),
-        Owner::Sealed(seal) => (None, Some(seal.to_vec())),
-    }
+    audience_from_columns(kind, json).map_err(corrupt)
 }
 
 /// Columns of `reports` that [`access_row`] and [`report_row`] read, prefixed
@@ -1092,8 +1062,8 @@ impl Store for PostgresStore {
     }
 
     fn insert_report(&self, r: &NewReport) -> Result<(ReportRecord, IndicatorChanges)> {
-        let (audience_kind, audience) = audience_to_sql(&r.audience);
-        let (owner_org, owner_seal) = owner_to_sql(&r.owner);
+        let (audience_kind, audience) = audience_to_columns(&r.audience);
+        let (owner_org, owner_seal) = owner_to_columns(&r.owner);
         self.write(|tx| {
             let rowid: ReportRowId = tx
                 .query_one(
@@ -1150,8 +1120,8 @@ impl Store for PostgresStore {
             let tlp = p.tlp.unwrap_or(current.access.tlp);
             let audience = p.audience.clone().unwrap_or(current.access.audience);
             let owner = p.owner.clone().unwrap_or(current.access.owner);
-            let (audience_kind, audience) = audience_to_sql(&audience);
-            let (owner_org, owner_seal) = owner_to_sql(&owner);
+            let (audience_kind, audience) = audience_to_columns(&audience);
+            let (owner_org, owner_seal) = owner_to_columns(&owner);
             tx.execute(
                 "UPDATE reports SET title = $2, description = $3, incident_type = $4, sector = $5,
                      tlp = $6, audience_kind = $7, audience = $8, owner_org = $9, owner_seal = $10,
@@ -1909,6 +1879,8 @@ fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::conformance::{new_report, obs};
 

@@ -3,7 +3,7 @@
 //! One writer connection (SQLite serialises writers anyway) and a few reader
 //! connections, so reads never wait behind a write transaction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -15,6 +15,7 @@ use kyojo_core::policy::{OrgId, Owner, Role};
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
 
+use crate::columns::{audience_from_columns, audience_to_columns, owner_to_columns};
 use crate::*;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -266,39 +267,8 @@ fn blob16(v: Vec<u8>) -> rusqlite::Result<[u8; 16]> {
         .map_err(|_| corrupt("report uid is not 16 bytes"))
 }
 
-fn audience_to_sql(a: &Audience) -> (&'static str, String) {
-    match a {
-        Audience::Community => ("community", "[]".to_string()),
-        Audience::Sectors(s) => (
-            "sectors",
-            serde_json::to_string(s).unwrap_or_else(|_| "[]".into()),
-        ),
-        Audience::Orgs(o) => (
-            "orgs",
-            serde_json::to_string(o).unwrap_or_else(|_| "[]".into()),
-        ),
-    }
-}
-
 fn audience_from_sql(kind: &str, json: &str) -> rusqlite::Result<Audience> {
-    let bad = |e: serde_json::Error| corrupt(format!("bad audience {json:?}: {e}"));
-    match kind {
-        "community" => Ok(Audience::Community),
-        "sectors" => Ok(Audience::Sectors(
-            serde_json::from_str::<BTreeSet<String>>(json).map_err(bad)?,
-        )),
-        "orgs" => Ok(Audience::Orgs(
-            serde_json::from_str::<BTreeSet<OrgId>>(json).map_err(bad)?,
-        )),
-        other => Err(corrupt(format!("unknown audience kind {other:?}"))),
-    }
-}
-
-fn owner_to_sql(o: &Owner) -> (Option<OrgId>, Option<Vec<u8>>) {
-    match o {
-        Owner::Org(id) => (Some(*id), None),
-        Owner::Sealed(seal) => (None, Some(seal.to_vec())),
-    }
+    audience_from_columns(kind, json).map_err(corrupt)
 }
 
 /// Columns of `reports` that [`access_row`] and [`report_row`] read, prefixed `r.`.
@@ -762,8 +732,8 @@ impl Store for SqliteStore {
     }
 
     fn insert_report(&self, r: &NewReport) -> Result<(ReportRecord, IndicatorChanges)> {
-        let (audience_kind, audience) = audience_to_sql(&r.audience);
-        let (owner_org, owner_seal) = owner_to_sql(&r.owner);
+        let (audience_kind, audience) = audience_to_columns(&r.audience);
+        let (owner_org, owner_seal) = owner_to_columns(&r.owner);
         let added = self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO reports (uid, title, description, incident_type, sector, tlp,
@@ -824,8 +794,8 @@ impl Store for SqliteStore {
             let tlp = p.tlp.unwrap_or(current.access.tlp);
             let audience = p.audience.clone().unwrap_or(current.access.audience);
             let owner = p.owner.clone().unwrap_or(current.access.owner);
-            let (audience_kind, audience) = audience_to_sql(&audience);
-            let (owner_org, owner_seal) = owner_to_sql(&owner);
+            let (audience_kind, audience) = audience_to_columns(&audience);
+            let (owner_org, owner_seal) = owner_to_columns(&owner);
             tx.execute(
                 "UPDATE reports SET title = ?2, description = ?3, incident_type = ?4, sector = ?5,
                      tlp = ?6, audience_kind = ?7, audience = ?8, owner_org = ?9, owner_seal = ?10,
