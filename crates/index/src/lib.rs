@@ -185,6 +185,11 @@ impl Index {
     }
 
     /// The observable an id stands for.
+    /// The id of exactly this (canonical) value, if indexed.
+    pub fn id_of(&self, obs: &Observable) -> Option<Id> {
+        self.exact.get(obs).copied()
+    }
+
     pub fn get(&self, id: Id) -> Option<&Observable> {
         self.by_id.get(&id)
     }

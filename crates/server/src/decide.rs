@@ -5,7 +5,7 @@
 //! gathers the facts from the store, keeps the decision history, and caches
 //! the hub-wide actionable set until a write or an expiry changes it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use kyojo_core::decide::{
 use kyojo_core::policy::{Action as Permission, OrgId};
 use kyojo_core::{Observable, Viewer};
 use kyojo_store::{
-    AllowEntry, DecisionRecord, IndicatorRecord, Millis, ReportLink, SightingSummary,
+    AllowEntry, DecisionRecord, IndicatorId, IndicatorRecord, Millis, ReportLink, SightingSummary,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -46,7 +46,8 @@ pub struct Snapshot {
     pub took_ms: u64,
     /// The earliest expiry among the items: the snapshot is stale from then on.
     pub valid_until: Option<Millis>,
-    pub items: Vec<Actionable>,
+    /// Shared between a snapshot and its patched successors.
+    pub items: Vec<Arc<Actionable>>,
 }
 
 /// The state of one indicator as the API shows it.
@@ -206,13 +207,16 @@ impl Hub {
     /// A snapshot that was slow to build (a large hub) is served on while the
     /// server's refresher builds the next one — after widening writes, and up
     /// to [`EXPIRY_GRACE_MS`] past its expiry — but never after a narrowing
-    /// write (a report edited or deleted): then this call rebuilds it.
+    /// write (a report edited or deleted): then this call patches it (the
+    /// writes' indicators judged afresh) or, when another node made the
+    /// write, rebuilds it.
     pub fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
         let now = now_millis();
         self.feeds.snapshot_used.store(now, Ordering::Relaxed);
         let generation = self.generation.load(Ordering::SeqCst);
         let narrowed = self.narrowed.load(Ordering::SeqCst);
-        if let Some(s) = self.feeds.snapshot.lock().clone() {
+        let cached = self.feeds.snapshot.lock().clone();
+        if let Some(s) = cached {
             let until = s.valid_until.unwrap_or(Millis::MAX);
             let fresh = s.generation == generation && until > now;
             let tolerable = self.is_slow(s.took_ms)
@@ -220,6 +224,12 @@ impl Hub {
                 && until.saturating_add(EXPIRY_GRACE_MS) > now;
             if fresh || tolerable {
                 return Ok(s);
+            }
+            let in_grace = until.saturating_add(EXPIRY_GRACE_MS) > now;
+            if self.is_slow(s.took_ms) && in_grace {
+                if let Some(ids) = self.narrowed_indicators(s.narrowed, narrowed) {
+                    return self.patch_snapshot(&s, &ids, narrowed);
+                }
             }
         }
         self.rebuild_snapshot()
@@ -231,7 +241,8 @@ impl Hub {
         let now = now_millis();
         let generation = self.generation.load(Ordering::SeqCst);
         let narrowed = self.narrowed.load(Ordering::SeqCst);
-        if let Some(s) = self.feeds.snapshot.lock().clone() {
+        let cached = self.feeds.snapshot.lock().clone();
+        if let Some(s) = cached {
             if s.generation == generation
                 && s.narrowed == narrowed
                 && s.valid_until.is_none_or(|v| v > now)
@@ -252,7 +263,8 @@ impl Hub {
     /// were asked for in the last ten minutes, at most once per four
     /// build-times. Called by the server's refresher every second.
     pub fn refresh_snapshot(&self) -> ApiResult<()> {
-        let Some(s) = self.feeds.snapshot.lock().clone() else {
+        let cached = self.feeds.snapshot.lock().clone();
+        let Some(s) = cached else {
             return Ok(());
         };
         let now = now_millis();
@@ -286,6 +298,101 @@ impl Hub {
             .snapshot_refreshing
             .store(false, Ordering::SeqCst);
         result
+    }
+
+    /// One indicator's entry in the snapshot, if it is actionable now.
+    #[allow(clippy::too_many_arguments)]
+    fn actionable(
+        &self,
+        record: IndicatorRecord,
+        links: Vec<ReportLink>,
+        sightings: Vec<SightingSummary>,
+        decision: Option<&Decision>,
+        allowed: Option<AllowReason>,
+        trusted: &[OrgId],
+        now: Millis,
+    ) -> Option<Actionable> {
+        let reports = report_facts(self, &links);
+        let sighting_list = sighting_facts(&sightings);
+        let facts = Facts {
+            kind: record.observable.kind,
+            allowed,
+            decision,
+            reports: &reports,
+            sightings: &sighting_list,
+            trusted,
+        };
+        match verdict(&facts, &self.config.rules, &self.config.lifetimes, now) {
+            Verdict::Block { reason, expires_at } if expires_at.is_none_or(|e| e > now) => {
+                Some(Actionable {
+                    record,
+                    links,
+                    sightings,
+                    reason,
+                    expires_at,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// A slow snapshot after narrowing writes whose indicators are known:
+    /// the same items with those indicators judged afresh (a few reads, not a
+    /// rebuild), so withdrawn reports stop counting at once.
+    fn patch_snapshot(
+        &self,
+        old: &Snapshot,
+        ids: &BTreeSet<IndicatorId>,
+        narrowed: u64,
+    ) -> ApiResult<Arc<Snapshot>> {
+        let now = now_millis();
+        let list: Vec<IndicatorId> = ids.iter().copied().collect();
+        let mut links: HashMap<IndicatorId, Vec<ReportLink>> = HashMap::new();
+        for l in self.store.report_links(&list)? {
+            links.entry(l.indicator).or_default().push(l);
+        }
+        let mut sums: HashMap<IndicatorId, Vec<SightingSummary>> = HashMap::new();
+        for s in self.store.sighting_summaries(&list)? {
+            sums.entry(s.indicator).or_default().push(s);
+        }
+        let trusted = self.trusted_org_ids()?;
+        let mut valid_until = old.valid_until;
+        let mut items: Vec<Arc<Actionable>> = old
+            .items
+            .iter()
+            .filter(|a| !ids.contains(&a.record.id))
+            .cloned()
+            .collect();
+        // Indicators the writes deleted are simply not found.
+        for record in self.store.indicators_by_id(&list)? {
+            let decision = self.store.decisions_of(record.id)?.last().map(to_decision);
+            let allowed = self.allow_reason(&record.observable)?;
+            let l = links.remove(&record.id).unwrap_or_default();
+            let s = sums.remove(&record.id).unwrap_or_default();
+            if let Some(a) =
+                self.actionable(record, l, s, decision.as_ref(), allowed, &trusted, now)
+            {
+                if let Some(e) = a.expires_at {
+                    valid_until = Some(valid_until.map_or(e, |v| v.min(e)));
+                }
+                items.push(Arc::new(a));
+            }
+        }
+        items.sort_by(|a, b| a.record.observable.cmp(&b.record.observable));
+        let patched = Arc::new(Snapshot {
+            generation: old.generation,
+            narrowed,
+            built_at: now.max(old.built_at + 1),
+            took_ms: old.took_ms,
+            valid_until,
+            items,
+        });
+        let mut cached = self.feeds.snapshot.lock();
+        // Keep a snapshot another thread made that already covers more.
+        if cached.as_ref().is_none_or(|c| c.narrowed < narrowed) {
+            *cached = Some(patched.clone());
+        }
+        Ok(patched)
     }
 
     fn build_snapshot(&self, generation: u64, now: Millis) -> ApiResult<Snapshot> {
@@ -325,31 +432,11 @@ impl Hub {
                     .get(&record.observable)
                     .map(|c| AllowReason::Operator(c.clone()))
             });
-            let reports = report_facts(self, &l);
-            let sightings = sighting_facts(&s);
-            let facts = Facts {
-                kind: record.observable.kind,
-                allowed,
-                decision,
-                reports: &reports,
-                sightings: &sightings,
-                trusted: &trusted,
-            };
-            if let Verdict::Block { reason, expires_at } =
-                verdict(&facts, &self.config.rules, &self.config.lifetimes, now)
-            {
-                if expires_at.is_none_or(|e| e > now) {
-                    if let Some(e) = expires_at {
-                        valid_until = Some(valid_until.map_or(e, |v| v.min(e)));
-                    }
-                    items.push(Actionable {
-                        record,
-                        links: l,
-                        sightings: s,
-                        reason,
-                        expires_at,
-                    });
+            if let Some(a) = self.actionable(record, l, s, decision, allowed, &trusted, now) {
+                if let Some(e) = a.expires_at {
+                    valid_until = Some(valid_until.map_or(e, |v| v.min(e)));
                 }
+                items.push(Arc::new(a));
             }
         })?;
         // Rules about sightings also start to hold or lapse with time: look again within a minute.

@@ -73,6 +73,10 @@ pub struct Hub {
     pub(crate) picture: crate::orient::PictureCache,
     /// Build time (ms) from which a cached picture or snapshot counts as slow.
     slow_ms: std::sync::atomic::AtomicU64,
+    /// Recent narrowing writes by number, with the indicators they touched
+    /// (`None`: not known here — another node's), so a slow snapshot can be
+    /// patched instead of rebuilt.
+    narrowings: parking_lot::Mutex<std::collections::VecDeque<(u64, Option<Vec<IndicatorId>>)>>,
     /// Where the next poll for other nodes' writes starts (PostgreSQL only).
     foreign_cursor: parking_lot::Mutex<Option<i64>>,
 }
@@ -259,6 +263,7 @@ impl Hub {
             feeds: crate::feeds::FeedCache::default(),
             picture: crate::orient::PictureCache::default(),
             foreign_cursor: parking_lot::Mutex::new(None),
+            narrowings: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             slow_ms: std::sync::atomic::AtomicU64::new(SLOW_MS),
         };
         // The cursor first: writes racing the index build are replayed, not lost.
@@ -348,9 +353,55 @@ impl Hub {
 
     /// Marks that what someone may see may have shrunk (and changed).
     pub(crate) fn narrowed(&self) {
-        self.narrowed
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.narrowed_with(None);
+    }
+
+    /// Marks a narrowing write and the indicators it touched, if known.
+    fn narrowed_with(&self, touched: Option<Vec<IndicatorId>>) {
+        let mut log = self.narrowings.lock();
+        let seq = self
+            .narrowed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        log.push_back((seq, touched));
+        while log.len() > 256 {
+            log.pop_front();
+        }
+        drop(log);
         self.changed();
+    }
+
+    /// Every indicator the narrowing writes after number `from`, up to `to`,
+    /// touched — `None` unless all of them are known.
+    pub(crate) fn narrowed_indicators(&self, from: u64, to: u64) -> Option<BTreeSet<IndicatorId>> {
+        let log = self.narrowings.lock();
+        let mut touched = BTreeSet::new();
+        let mut next = from + 1;
+        for (seq, ids) in log.iter().filter(|(seq, _)| *seq > from && *seq <= to) {
+            if *seq != next {
+                return None;
+            }
+            touched.extend(ids.as_ref()?);
+            next += 1;
+        }
+        (next == to + 1 && to > from).then_some(touched)
+    }
+
+    /// Ids of a report's indicators before and after a write, for
+    /// [`Hub::narrowed_with`].
+    fn touched_by(
+        &self,
+        reports: &[&[Observable]],
+        changes: &IndicatorChanges,
+    ) -> Vec<IndicatorId> {
+        let index = self.index.read();
+        let mut ids: Vec<IndicatorId> = reports
+            .iter()
+            .flat_map(|r| r.iter())
+            .filter_map(|obs| index.id_of(obs))
+            .collect();
+        ids.extend(changes.added.iter().chain(&changes.removed).map(|r| r.id));
+        ids
     }
 
     fn apply(&self, changes: &IndicatorChanges) {
@@ -667,15 +718,17 @@ impl Hub {
                 updated_at: now,
             },
         )?;
-        self.narrowed();
+        self.narrowed_with(Some(
+            self.touched_by(&[&current.indicators, &rec.indicators], &changes),
+        ));
         self.apply(&changes);
         Ok(rec)
     }
 
     pub fn delete_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<()> {
-        self.owned_report(viewer, uid)?;
+        let (_, current) = self.owned_report(viewer, uid)?;
         let changes = self.store.delete_report(uid)?;
-        self.narrowed();
+        self.narrowed_with(Some(self.touched_by(&[&current.indicators], &changes)));
         self.apply(&changes);
         Ok(())
     }

@@ -947,19 +947,21 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
 
     // A new report only adds: the slow snapshot is served on until the
     // refresher replaces it.
-    t.share(
-        &cert,
-        report(
-            "two",
-            "GREEN",
-            json!("community"),
-            json!(["second.slow.example"]),
-        ),
-    )
-    .await;
+    let second = t
+        .share(
+            &cert,
+            report(
+                "two",
+                "GREEN",
+                json!("community"),
+                json!(["second.slow.example"]),
+            ),
+        )
+        .await;
     assert_eq!(feed(&t, "domains.txt", Some(&isp)).await, before);
 
-    // A withdrawal narrows: the very next feed is drawn afresh.
+    // A withdrawal narrows: the very next feed no longer has its indicator
+    // (the snapshot is patched: those indicators judged afresh)...
     let r = t
         .call(
             Method::DELETE,
@@ -971,5 +973,30 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let after = feed(&t, "domains.txt", Some(&isp)).await;
     assert!(!after.contains("first.slow.example"), "{after}");
-    assert!(after.contains("second.slow.example"), "{after}");
+    // ...while the additions still wait for the refresher, which rebuilds a
+    // stale snapshot once it has rested for four build times (at least 1 s).
+    assert!(!after.contains("second.slow.example"), "{after}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let hub = t.hub.clone();
+    tokio::task::spawn_blocking(move || hub.refresh_snapshot())
+        .await
+        .unwrap()
+        .unwrap();
+    let refreshed = feed(&t, "domains.txt", Some(&isp)).await;
+    assert!(!refreshed.contains("first.slow.example"), "{refreshed}");
+    assert!(refreshed.contains("second.slow.example"), "{refreshed}");
+
+    // Narrowed by an edit (RED, for the CERT alone): out of the ISP's feed at once.
+    let cert_org = t.hub.org_by_name("Trusted CERT").unwrap().unwrap().id;
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/reports/{second}"),
+            Some(&cert),
+            Some(json!({"tlp": "RED", "audience": {"orgs": ["Trusted CERT"]}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{} (org {cert_org})", r.text);
+    let narrowed = feed(&t, "domains.txt", Some(&isp)).await;
+    assert!(!narrowed.contains("second.slow.example"), "{narrowed}");
 }
