@@ -540,6 +540,15 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let hub = Arc::new(open(data)?);
+    // Where the data lives (never the connection string: it may hold a password).
+    match &hub.config.database_url {
+        Some(_) => eprintln!(
+            "data: PostgreSQL, schema {} (secret key in {})",
+            hub.config.database_schema,
+            data.data.display()
+        ),
+        None => eprintln!("data: SQLite, {}", data.data.join("kyojo.sqlite").display()),
+    }
     let tokens = if with_demo {
         let summary = demo::seed(&hub, kyojo_server::hub::now_millis()).map_err(api)?;
         if summary.seeded {
