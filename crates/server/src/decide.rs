@@ -208,8 +208,8 @@ impl Hub {
     /// server's refresher builds the next one — after widening writes, and up
     /// to [`EXPIRY_GRACE_MS`] past its expiry — but never after a narrowing
     /// write (a report edited or deleted): then this call patches it (the
-    /// writes' indicators judged afresh) or, when another node made the
-    /// write, rebuilds it.
+    /// writes' indicators judged afresh, also another node's, which the
+    /// change log names) or, when their scope is not known, rebuilds it.
     pub fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
         let now = now_millis();
         self.feeds.snapshot_used.store(now, Ordering::Relaxed);

@@ -331,7 +331,7 @@ impl Hub {
             self.metrics.set_index_size(index.len());
         }
         if changes.narrowing {
-            self.narrowed();
+            self.narrowed_with(changes.narrowed_indicators);
         } else if changes.writes {
             self.changed();
         }
@@ -351,12 +351,8 @@ impl Hub {
         took_ms >= self.slow_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Marks that what someone may see may have shrunk (and changed).
-    pub(crate) fn narrowed(&self) {
-        self.narrowed_with(None);
-    }
-
-    /// Marks a narrowing write and the indicators it touched, if known.
+    /// Marks that what someone may see may have shrunk (and changed), by a
+    /// write that touched these indicators (`None`: not known here).
     fn narrowed_with(&self, touched: Option<Vec<IndicatorId>>) {
         let mut log = self.narrowings.lock();
         let seq = self

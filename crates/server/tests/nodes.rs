@@ -147,7 +147,27 @@ fn what_one_node_writes_the_others_serve() {
         generation
     );
 
-    // Withdrawn on node a: gone from node b after its next poll.
+    // Node b now counts as a large hub: its snapshot is served on after
+    // widening writes and patched after narrowing ones.
+    n.b.set_slow_threshold(std::time::Duration::ZERO);
+    n.a.create_report(
+        &author,
+        ReportDraft::new(
+            "another on node a",
+            IncidentType::Phishing,
+            Tlp::Green,
+            Audience::Community,
+            vec![Observable {
+                kind: Kind::Domain,
+                value: "later.nodes.example".into(),
+            }],
+        ),
+        now_millis(),
+    )
+    .expect("report");
+    // Withdrawn on node a: gone from node b after its next poll. The change
+    // log names the report's indicators, so node b patches its snapshot for
+    // them alone: the other new report waits for the background refresh.
     n.a.delete_report(&author, &report.uid).expect("delete");
     n.b.follow_other_nodes().expect("follow");
     assert!(!found(&n.b, &reader, "login.phish.nodes.example"));
@@ -155,4 +175,12 @@ fn what_one_node_writes_the_others_serve() {
         n.b.render_feed(&reader, FeedFormat::DomainsTxt, &FeedOptions::default())
             .expect("feed");
     assert!(!text(&gone).contains("phish.nodes.example"));
+    assert!(!text(&gone).contains("later.nodes.example"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    n.b.refresh_snapshot().expect("refresh");
+    let refreshed =
+        n.b.render_feed(&reader, FeedFormat::DomainsTxt, &FeedOptions::default())
+            .expect("feed");
+    assert!(text(&refreshed).contains("later.nodes.example"));
+    assert!(!text(&refreshed).contains("phish.nodes.example"));
 }

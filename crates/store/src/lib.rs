@@ -436,6 +436,9 @@ pub struct ForeignChanges {
     pub writes: bool,
     /// Whether any write could narrow what someone may see (a report edited or deleted).
     pub narrowing: bool,
+    /// The indicators those narrowing writes touched, when the log names
+    /// them all (`None`: some narrowing of unknown scope).
+    pub narrowed_indicators: Option<Vec<IndicatorId>>,
 }
 
 /// Day number of a timestamp.

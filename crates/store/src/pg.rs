@@ -17,7 +17,9 @@
 //!   no write path can forget it), tagged with the writing node's
 //!   `application_name`. [`Store::foreign_changes`] reads it; the server polls
 //!   it every second, so each node's lookup index and caches take in the
-//!   other nodes' writes. Its ids follow commit order because of the lock.
+//!   other nodes' writes; narrowing writes name the indicators they touch,
+//!   so a node can patch its actionable snapshot instead of rebuilding it.
+//!   Its ids follow commit order because of the lock.
 //!
 //! The `postgres` crate is synchronous and runs its own tokio runtime, which
 //! panics when entered from a thread already inside one; so every use of a
@@ -216,6 +218,35 @@ CREATE TABLE sessions (
     expires_at       BIGINT NOT NULL
 );
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+"#,
+    // 4: narrowing writes name the indicators they touch ('narrow-of' rows),
+    // so other nodes patch their actionable snapshot instead of rebuilding it.
+    r#"
+DROP TRIGGER links_removed ON report_indicators;
+DROP TRIGGER reports_narrowed ON reports;
+
+CREATE FUNCTION kyojo_link_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO changes (what, indicator_id) VALUES ('narrow-of', OLD.indicator_id);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION kyojo_report_narrowed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        INSERT INTO changes (what, indicator_id)
+        SELECT 'narrow-of', ri.indicator_id FROM report_indicators ri WHERE ri.report_id = NEW.id;
+    END IF;
+    -- A deleted report's links are deleted with it and name its indicators.
+    INSERT INTO changes (what) VALUES ('narrow-scoped')
+    ON CONFLICT (tx, what) WHERE indicator_id IS NULL DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER links_removed AFTER DELETE ON report_indicators
+    FOR EACH ROW EXECUTE FUNCTION kyojo_link_removed();
+CREATE TRIGGER reports_narrowed AFTER UPDATE OR DELETE ON reports
+    FOR EACH ROW EXECUTE FUNCTION kyojo_report_narrowed();
 "#,
 ];
 
@@ -1827,6 +1858,7 @@ impl Store for PostgresStore {
                 cursor: Some(after),
                 ..ForeignChanges::default()
             };
+            let (mut touched, mut unscoped) = (Vec::new(), false);
             for r in &rows {
                 out.cursor = Some(r.try_get(0)?);
                 if r.try_get::<_, &str>(1)? == node {
@@ -1847,12 +1879,28 @@ impl Store for PostgresStore {
                 match r.try_get::<_, &str>(2)? {
                     "indicator+" => out.indicators.added.push(indicator()?),
                     "indicator-" => out.indicators.removed.push(indicator()?),
+                    // Written before version 4: scope unknown.
                     "narrow" => {
                         out.writes = true;
                         out.narrowing = true;
+                        unscoped = true;
+                    }
+                    "narrow-scoped" => {
+                        out.writes = true;
+                        out.narrowing = true;
+                    }
+                    "narrow-of" => {
+                        out.writes = true;
+                        out.narrowing = true;
+                        if let Some(id) = r.try_get::<_, Option<i64>>(3)? {
+                            touched.push(id);
+                        }
                     }
                     _ => out.writes = true,
                 }
+            }
+            if out.narrowing && !unscoped {
+                out.narrowed_indicators = Some(touched);
             }
             Ok(out)
         })?;
@@ -3132,11 +3180,20 @@ mod tests {
         .unwrap();
         let narrowed = b.foreign_changes(sighted.cursor).unwrap();
         assert!(narrowed.writes && narrowed.narrowing);
+        // The log names the report's indicators, so other nodes can patch.
+        let mut touched = narrowed.narrowed_indicators.clone().expect("scoped");
+        touched.sort_unstable();
+        touched.dedup();
+        assert_eq!(touched, ids.iter().copied().collect::<Vec<_>>());
 
         // Deleted: the indicator nothing else holds leaves every index.
         a.delete_report(&rec.uid).unwrap();
         let gone = b.foreign_changes(narrowed.cursor).unwrap();
         assert!(gone.narrowing);
+        let mut touched = gone.narrowed_indicators.clone().expect("scoped");
+        touched.sort_unstable();
+        touched.dedup();
+        assert_eq!(touched, ids.iter().copied().collect::<Vec<_>>());
         let removed: Vec<&str> = gone
             .indicators
             .removed
