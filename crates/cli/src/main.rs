@@ -396,9 +396,7 @@ fn run() -> Result<i32> {
         Command::Org { command } => done(match command {
             OrgCommand::Add { name, sector, data } => {
                 let hub = open(&data)?;
-                let org = hub.add_org(&name, &sector).map_err(api)?;
-                hub.audit("cli", "org.add", &format!("{} ({})", org.name, org.sector))
-                    .map_err(api)?;
+                let org = hub.admit_org(&operator(), &name, &sector).map_err(api)?;
                 println!("{}\t{}", org.name, org.sector);
                 Ok(())
             }
@@ -420,15 +418,8 @@ fn run() -> Result<i32> {
                     .ok_or_else(|| anyhow!("--role must be admin, analyst, sensor or consumer"))?;
                 let hub = open(&data)?;
                 let (rec, token) = hub
-                    .create_token(&org, role, label.as_deref())
+                    .mint_token(&operator(), &org, role, label.as_deref())
                     .map_err(api)?;
-                let detail = format!(
-                    "{} token {} for {}",
-                    rec.role.as_str(),
-                    rec.public_id,
-                    rec.org.name
-                );
-                hub.audit("cli", "token.create", &detail).map_err(api)?;
                 eprintln!(
                     "created {} token {} for {}",
                     rec.role.as_str(),
@@ -440,12 +431,7 @@ fn run() -> Result<i32> {
             }
             TokenCommand::Revoke { token, data } => {
                 let hub = open(&data)?;
-                if hub.revoke_token(&token).map_err(api)? {
-                    let id = token
-                        .strip_prefix("kyj_")
-                        .and_then(|t| t.split('_').next())
-                        .unwrap_or(&token);
-                    hub.audit("cli", "token.revoke", id).map_err(api)?;
+                if hub.withdraw_token(&operator(), &token).map_err(api)? {
                     eprintln!("revoked");
                     Ok(())
                 } else {

@@ -1041,16 +1041,7 @@ pub async fn create_org(
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let JsonBody(input) = body?;
     let hub = state.hub.clone();
-    let org = blocking(move || {
-        let org = hub.add_org(&input.name, &input.sector)?;
-        hub.audit(
-            &hub.actor_name(&viewer),
-            "org.add",
-            &format!("{} ({})", org.name, org.sector),
-        )?;
-        Ok(org)
-    })
-    .await?;
+    let org = blocking(move || hub.admit_org(&viewer, &input.name, &input.sector)).await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -1080,23 +1071,14 @@ pub async fn create_token(
     })?;
     let hub = state.hub.clone();
     let (rec, token) = blocking(move || {
-        let (rec, token) = hub
-            .create_token(&input.org, role, input.label.as_deref())
+        hub.mint_token(&viewer, &input.org, role, input.label.as_deref())
             .map_err(|e| {
                 if e.status == StatusCode::NOT_FOUND {
                     ApiError::invalid("org", e.message)
                 } else {
                     e
                 }
-            })?;
-        let detail = format!(
-            "{} token {} for {}",
-            rec.role.as_str(),
-            rec.public_id,
-            rec.org.name
-        );
-        hub.audit(&hub.actor_name(&viewer), "token.create", &detail)?;
-        Ok((rec, token))
+            })
     })
     .await?;
     Ok((
@@ -1113,14 +1095,7 @@ pub async fn revoke_token(
 ) -> ApiResult<StatusCode> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let hub = state.hub.clone();
-    let revoked = blocking(move || {
-        let done = hub.revoke_token(&id)?;
-        if done {
-            hub.audit(&hub.actor_name(&viewer), "token.revoke", &id)?;
-        }
-        Ok(done)
-    })
-    .await?;
+    let revoked = blocking(move || hub.withdraw_token(&viewer, &id)).await?;
     if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -1308,16 +1283,7 @@ pub async fn allow_add(
         ));
     }
     let hub = state.hub.clone();
-    let e = blocking(move || {
-        let e = hub.allow_add(&viewer, &obs, input.comment.trim())?;
-        hub.audit(
-            &hub.actor_name(&viewer),
-            "allowlist.add",
-            &format!("{} {}", obs.kind, obs.value),
-        )?;
-        Ok(e)
-    })
-    .await?;
+    let e = blocking(move || hub.allow_add(&viewer, &obs, input.comment.trim())).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"type": e.observable.kind, "value": e.observable.value, "comment": e.comment})),
@@ -1334,18 +1300,7 @@ pub async fn allow_remove(
     let kind = parse_kind("type", &kind)?;
     let obs = canonicalize(kind, &value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
     let hub = state.hub.clone();
-    let removed = blocking(move || {
-        let done = hub.allow_remove(&viewer, &obs)?;
-        if done {
-            hub.audit(
-                &hub.actor_name(&viewer),
-                "allowlist.remove",
-                &format!("{} {}", obs.kind, obs.value),
-            )?;
-        }
-        Ok(done)
-    })
-    .await?;
+    let removed = blocking(move || hub.allow_remove(&viewer, &obs)).await?;
     if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {

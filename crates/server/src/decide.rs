@@ -187,6 +187,11 @@ impl Hub {
         require(viewer, Permission::Administer)?;
         let e = self.store.allow_add(obs, comment, now_millis())?;
         self.changed();
+        self.audit_as(
+            viewer,
+            "allowlist.add",
+            &format!("{} {}", obs.kind, obs.value),
+        )?;
         Ok(e)
     }
 
@@ -194,6 +199,13 @@ impl Hub {
         require(viewer, Permission::Administer)?;
         let removed = self.store.allow_remove(obs)?;
         self.changed();
+        if removed {
+            self.audit_as(
+                viewer,
+                "allowlist.remove",
+                &format!("{} {}", obs.kind, obs.value),
+            )?;
+        }
         Ok(removed)
     }
 
@@ -250,8 +262,16 @@ impl Hub {
                 return Ok(s);
             }
         }
+        self.build_and_keep_snapshot()
+    }
+
+    /// Builds a snapshot stamped with the counters read before it started
+    /// and its build time, and keeps it. Call with `snapshot_building` held.
+    fn build_and_keep_snapshot(&self) -> ApiResult<Arc<Snapshot>> {
         let started = std::time::Instant::now();
-        let mut fresh = self.build_snapshot(generation, now)?;
+        let generation = self.generation.load(Ordering::SeqCst);
+        let narrowed = self.narrowed.load(Ordering::SeqCst);
+        let mut fresh = self.build_snapshot(generation, now_millis())?;
         fresh.narrowed = narrowed;
         fresh.took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let fresh = Arc::new(fresh);
@@ -280,19 +300,10 @@ impl Hub {
         if self.feeds.snapshot_refreshing.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        // Build even if the old one has not expired yet: force it stale.
+        // Build even if the old one has not expired yet.
         let result = {
             let _one = self.feeds.snapshot_building.lock();
-            let started = std::time::Instant::now();
-            let generation = self.generation.load(Ordering::SeqCst);
-            let narrowed = self.narrowed.load(Ordering::SeqCst);
-            self.build_snapshot(generation, now_millis())
-                .map(|mut fresh| {
-                    fresh.narrowed = narrowed;
-                    fresh.took_ms =
-                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    *self.feeds.snapshot.lock() = Some(Arc::new(fresh));
-                })
+            self.build_and_keep_snapshot().map(|_| ())
         };
         self.feeds
             .snapshot_refreshing

@@ -424,6 +424,51 @@ impl Hub {
         Ok(())
     }
 
+    /// Records an administrative action under the viewer's name.
+    pub(crate) fn audit_as(&self, actor: &Viewer, action: &str, detail: &str) -> ApiResult<()> {
+        self.audit(&self.actor_name(actor), action, detail)
+    }
+
+    /// Admits an organization on `actor`'s behalf, in the audit log.
+    pub fn admit_org(&self, actor: &Viewer, name: &str, sector: &str) -> ApiResult<Org> {
+        let org = self.add_org(name, sector)?;
+        self.audit_as(actor, "org.add", &format!("{} ({})", org.name, org.sector))?;
+        Ok(org)
+    }
+
+    /// Mints a token on `actor`'s behalf, in the audit log (never the secret).
+    pub fn mint_token(
+        &self,
+        actor: &Viewer,
+        org: &str,
+        role: Role,
+        label: Option<&str>,
+    ) -> ApiResult<(TokenRecord, String)> {
+        let (rec, token) = self.create_token(org, role, label)?;
+        let detail = format!(
+            "{} token {} for {}",
+            rec.role.as_str(),
+            rec.public_id,
+            rec.org.name
+        );
+        self.audit_as(actor, "token.create", &detail)?;
+        Ok((rec, token))
+    }
+
+    /// Revokes a token (given whole or by public id) on `actor`'s behalf; the
+    /// audit log gets only the public id. False when no live token matched.
+    pub fn withdraw_token(&self, actor: &Viewer, token_or_id: &str) -> ApiResult<bool> {
+        if !self.revoke_token(token_or_id)? {
+            return Ok(false);
+        }
+        let id = token_or_id
+            .strip_prefix("kyj_")
+            .and_then(|t| t.split('_').next())
+            .unwrap_or(token_or_id);
+        self.audit_as(actor, "token.revoke", id)?;
+        Ok(true)
+    }
+
     /// The name to record for a viewer's administrative action.
     pub fn actor_name(&self, viewer: &Viewer) -> String {
         match viewer.member() {

@@ -43,12 +43,7 @@ impl IntoResponse for TaxiiError {
             "description": match &e.field { Some(f) => format!("{f}: {}", e.message), None => e.message.clone() },
             "http_status": e.status.as_u16().to_string(),
         });
-        let mut resp = (
-            e.status,
-            [(header::CONTENT_TYPE, TAXII_MEDIA)],
-            body.to_string(),
-        )
-            .into_response();
+        let mut resp = taxii_json(e.status, body);
         if e.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -62,12 +57,12 @@ impl IntoResponse for TaxiiError {
 type TaxiiResult<T> = Result<T, TaxiiError>;
 
 fn taxii_json(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, TAXII_MEDIA)],
-        body.to_string(),
-    )
-        .into_response()
+    taxii_text(status, body.to_string())
+}
+
+/// A TAXII response from JSON text already written.
+fn taxii_text(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, TAXII_MEDIA)], body).into_response()
 }
 
 /// TAXII timestamps: microsecond precision.
@@ -444,13 +439,7 @@ async fn objects(
 ) -> TaxiiResult<Response> {
     let (page, extra) = page(&state, &headers, &id, params, None).await?;
     let body = envelope(&page.objects, page.next);
-    Ok((
-        StatusCode::OK,
-        extra,
-        [(header::CONTENT_TYPE, TAXII_MEDIA)],
-        body,
-    )
-        .into_response())
+    Ok((extra, taxii_text(StatusCode::OK, body)).into_response())
 }
 
 async fn object(
@@ -464,13 +453,7 @@ async fn object(
         return Err(ApiError::not_found("object").into());
     }
     let body = envelope(&page.objects, page.next);
-    Ok((
-        StatusCode::OK,
-        extra,
-        [(header::CONTENT_TYPE, TAXII_MEDIA)],
-        body,
-    )
-        .into_response())
+    Ok((extra, taxii_text(StatusCode::OK, body)).into_response())
 }
 
 async fn versions(

@@ -13,7 +13,7 @@ use kyojo_core::{Kind, Observable, Role, Viewer};
 
 use super::pages::{forbidden_csrf, need_user, select};
 use super::text::{self, date, datetime, tr};
-use super::{see_other, Form, Ui, User};
+use super::{see_other, table_head, Form, Ui, User};
 use crate::api::blocking;
 use crate::error::{ApiError, ApiResult};
 use crate::hub::Hub;
@@ -139,12 +139,14 @@ fn orgs_main(hub: &Hub, lang: Lang, csrf: &str, name: &str, sector: &str) -> Api
             tr(lang, "No organizations yet.", "まだ組織はありません。")
         ));
     } else {
-        out.push_str(&format!(
-            "<table><caption class=\"visually\">{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        out.push_str(&table_head(
             tr(lang, "Member organizations", "参加組織"),
-            tr(lang, "Name", "組織名"),
-            tr(lang, "Sector", "分野"),
-            tr(lang, "Admitted", "登録日"),
+            &[
+                tr(lang, "Name", "組織名"),
+                tr(lang, "Sector", "分野"),
+                tr(lang, "Admitted", "登録日"),
+            ],
+            None,
         ));
         for o in &orgs {
             out.push_str(&format!(
@@ -227,16 +229,7 @@ pub async fn orgs_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> Re
     let sector = form.str("sector").trim().to_string();
     let (n2, s2) = (name.clone(), sector.clone());
     let hub = state.hub.clone();
-    let result = blocking(move || {
-        let org = hub.add_org(&n2, &s2)?;
-        hub.audit(
-            &hub.actor_name(&user.viewer),
-            "org.add",
-            &format!("{} ({})", org.name, org.sector),
-        )?;
-        Ok(org)
-    })
-    .await;
+    let result = blocking(move || hub.admit_org(&user.viewer, &n2, &s2)).await;
     let lang = ui.lang;
     let (status, notice, name, sector) = match result {
         Ok(org) => (
@@ -289,12 +282,14 @@ pub async fn sectors(State(state): State<AppState>, ui: Ui) -> Response {
                     "分野の一覧はここでは変更できません。ハブのデータディレクトリにある kyojo.toml（slug・en・ja を持つ [[sectors]] の項目）で設定し、ハブの再起動で反映されます。組織とレポートは分野をスラッグで参照します。"
                 ),
             );
-            out.push_str(&format!(
-                "<table><caption class=\"visually\">{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+            out.push_str(&table_head(
                 tr(lang, "Configured sectors", "設定されている分野"),
-                tr(lang, "Slug", "スラッグ"),
-                tr(lang, "English name", "英語名"),
-                tr(lang, "Japanese name", "日本語名"),
+                &[
+                    tr(lang, "Slug", "スラッグ"),
+                    tr(lang, "English name", "英語名"),
+                    tr(lang, "Japanese name", "日本語名"),
+                ],
+                None,
             ));
             for s in &hub.config.sectors {
                 out.push_str(&format!(
@@ -339,16 +334,17 @@ fn tokens_main(hub: &Hub, lang: Lang, csrf: &str, fill: &TokenForm) -> ApiResult
             tr(lang, "No tokens yet.", "まだトークンはありません。")
         ));
     } else {
-        out.push_str(&format!(
-            "<table><caption class=\"visually\">{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\"><span class=\"visually\">{}</span></th></tr></thead><tbody>",
+        out.push_str(&table_head(
             tr(lang, "Tokens", "トークン"),
-            tr(lang, "Public id", "公開ID"),
-            tr(lang, "Organization", "組織"),
-            tr(lang, "Role", "役割"),
-            tr(lang, "Label", "ラベル"),
-            tr(lang, "State", "状態"),
-            tr(lang, "Created", "発行日"),
-            tr(lang, "Action", "操作"),
+            &[
+                tr(lang, "Public id", "公開ID"),
+                tr(lang, "Organization", "組織"),
+                tr(lang, "Role", "役割"),
+                tr(lang, "Label", "ラベル"),
+                tr(lang, "State", "状態"),
+                tr(lang, "Created", "発行日"),
+            ],
+            Some(tr(lang, "Action", "操作")),
         ));
         for t in &tokens {
             let state = match t.revoked_at {
@@ -490,21 +486,14 @@ pub async fn tokens_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> 
             ApiError::invalid("role", "role must be admin, analyst, sensor or consumer")
         })?;
         let label = Some(label.as_str()).filter(|l| !l.is_empty());
-        let (rec, token) = hub.create_token(&org, role, label).map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::invalid("org", e.message)
-            } else {
-                e
-            }
-        })?;
-        let detail = format!(
-            "{} token {} for {}",
-            rec.role.as_str(),
-            rec.public_id,
-            rec.org.name
-        );
-        hub.audit(&hub.actor_name(&user.viewer), "token.create", &detail)?;
-        Ok((rec, token))
+        hub.mint_token(&user.viewer, &org, role, label)
+            .map_err(|e| {
+                if e.status == StatusCode::NOT_FOUND {
+                    ApiError::invalid("org", e.message)
+                } else {
+                    e
+                }
+            })
     })
     .await;
     let lang = ui.lang;
@@ -578,10 +567,9 @@ pub async fn token_revoke(State(state): State<AppState>, ui: Ui, body: Bytes) ->
     let i2 = id.clone();
     let hub = state.hub.clone();
     let result = blocking(move || {
-        if i2.is_empty() || !hub.revoke_token(&i2)? {
+        if i2.is_empty() || !hub.withdraw_token(&user.viewer, &i2)? {
             return Err(ApiError::not_found("live token").with_field("token"));
         }
-        hub.audit(&hub.actor_name(&user.viewer), "token.revoke", &i2)?;
         Ok(())
     })
     .await;
@@ -639,14 +627,15 @@ fn allowlist_main(
             tr(lang, "The list is empty.", "一覧は空です。")
         ));
     } else {
-        out.push_str(&format!(
-            "<table><caption class=\"visually\">{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\"><span class=\"visually\">{}</span></th></tr></thead><tbody>",
+        out.push_str(&table_head(
             tr(lang, "The operator's allow list", "運用者の許可リスト"),
-            tr(lang, "Type", "種類"),
-            tr(lang, "Value", "値"),
-            tr(lang, "Comment", "コメント"),
-            tr(lang, "Added", "追加日"),
-            tr(lang, "Action", "操作"),
+            &[
+                tr(lang, "Type", "種類"),
+                tr(lang, "Value", "値"),
+                tr(lang, "Comment", "コメント"),
+                tr(lang, "Added", "追加日"),
+            ],
+            Some(tr(lang, "Action", "操作")),
         ));
         for e in &list {
             let o = &e.observable;
@@ -767,13 +756,7 @@ pub async fn allowlist_post(State(state): State<AppState>, ui: Ui, body: Bytes) 
                 "comment is longer than 1000 characters",
             ));
         }
-        let e = hub.allow_add(&viewer, &obs, &comment)?;
-        hub.audit(
-            &hub.actor_name(&viewer),
-            "allowlist.add",
-            &format!("{} {}", obs.kind, obs.value),
-        )?;
-        Ok(e.observable)
+        Ok(hub.allow_add(&viewer, &obs, &comment)?.observable)
     })
     .await;
     let lang = ui.lang;
@@ -827,11 +810,6 @@ pub async fn allowlist_remove(State(state): State<AppState>, ui: Ui, body: Bytes
         if !hub.allow_remove(&viewer, &obs)? {
             return Err(ApiError::not_found("allow-list entry").with_field("entry"));
         }
-        hub.audit(
-            &hub.actor_name(&viewer),
-            "allowlist.remove",
-            &format!("{} {}", obs.kind, obs.value),
-        )?;
         Ok(obs)
     })
     .await;
@@ -897,13 +875,15 @@ pub async fn audit(State(state): State<AppState>, ui: Ui) -> Response {
                     tr(lang, "Nothing recorded yet.", "まだ記録はありません。")
                 ));
             } else {
-                out.push_str(&format!(
-                    "<table><caption class=\"visually\">{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+                out.push_str(&table_head(
                     tr(lang, "Administrative actions", "管理操作の記録"),
-                    tr(lang, "Time", "日時"),
-                    tr(lang, "Actor", "操作者"),
-                    tr(lang, "Action", "操作"),
-                    tr(lang, "Detail", "内容"),
+                    &[
+                        tr(lang, "Time", "日時"),
+                        tr(lang, "Actor", "操作者"),
+                        tr(lang, "Action", "操作"),
+                        tr(lang, "Detail", "内容"),
+                    ],
+                    None,
                 ));
                 for e in &entries {
                     let name = text::audit_action_name(lang, &e.action)

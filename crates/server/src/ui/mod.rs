@@ -338,6 +338,23 @@ pub fn set_html_headers(resp: &mut Response) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
+/// The head of a data table: a caption for screen readers, one header cell
+/// per column and, with `action`, a last column of buttons labelled for
+/// screen readers only. The words are the interface's own (not escaped).
+pub fn table_head(caption: &str, columns: &[&str], action: Option<&str>) -> String {
+    let mut out = format!("<table><caption class=\"visually\">{caption}</caption><thead><tr>");
+    for c in columns {
+        out.push_str(&format!("<th scope=\"col\">{c}</th>"));
+    }
+    if let Some(a) = action {
+        out.push_str(&format!(
+            "<th scope=\"col\"><span class=\"visually\">{a}</span></th>"
+        ));
+    }
+    out.push_str("</tr></thead><tbody>");
+    out
+}
+
 impl Ui {
     /// Sets one of the interface's cookies: HTTP-only, same-site, scoped to
     /// `/ui`, `Secure` over HTTPS. An empty value with `Some(0)` deletes it.
