@@ -224,7 +224,7 @@ impl Hub {
     /// change log names) or, when their scope is not known, rebuilds it.
     pub fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
         let now = now_millis();
-        self.feeds.snapshot_used.store(now, Ordering::Relaxed);
+        self.feeds.snapshot_refresh.touch();
         let generation = self.generation.load(Ordering::SeqCst);
         let narrowed = self.narrowed.load(Ordering::SeqCst);
         let cached = self.feeds.snapshot.lock().clone();
@@ -288,27 +288,20 @@ impl Hub {
             return Ok(());
         };
         let now = now_millis();
-        let idle = now - self.feeds.snapshot_used.load(Ordering::Relaxed) > 600_000;
         let took = i64::try_from(s.took_ms).unwrap_or(i64::MAX);
+        // Stale, or about to expire (then it is built before it does).
         let stale = s.generation != self.generation.load(Ordering::SeqCst)
             || s.valid_until
                 .is_some_and(|v| v - now <= took.saturating_mul(2));
-        let rested = now - s.built_at >= took.saturating_mul(4).max(1000);
-        if idle || !stale || !rested || !self.is_slow(s.took_ms) {
-            return Ok(());
-        }
-        if self.feeds.snapshot_refreshing.swap(true, Ordering::SeqCst) {
-            return Ok(());
-        }
-        // Build even if the old one has not expired yet.
-        let result = {
-            let _one = self.feeds.snapshot_building.lock();
-            self.build_and_keep_snapshot().map(|_| ())
-        };
-        self.feeds
-            .snapshot_refreshing
-            .store(false, Ordering::SeqCst);
-        result
+        self.feeds.snapshot_refresh.run_if_due(
+            stale && self.is_slow(s.took_ms),
+            now - s.built_at,
+            took,
+            || {
+                let _one = self.feeds.snapshot_building.lock();
+                self.build_and_keep_snapshot().map(|_| ())
+            },
+        )
     }
 
     /// One indicator's entry in the snapshot, if it is actionable now.

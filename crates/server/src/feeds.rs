@@ -116,9 +116,8 @@ pub struct FeedCache {
     pub(crate) snapshot: Mutex<Option<Arc<Snapshot>>>,
     /// One snapshot build at a time.
     pub(crate) snapshot_building: Mutex<()>,
-    pub(crate) snapshot_refreshing: std::sync::atomic::AtomicBool,
-    /// When a feed, lookup or check last asked for the snapshot.
-    pub(crate) snapshot_used: std::sync::atomic::AtomicI64,
+    /// When the refresher rebuilds it (feeds, lookups and checks touch it).
+    pub(crate) snapshot_refresh: crate::hub::Refresh,
     rendered: Mutex<HashMap<(Scope, FeedFormat, FeedOptions), CachedFeed>>,
     /// What each scope sees of the current snapshot, shared by all its formats.
     entries: Mutex<HashMap<Scope, ScopedEntries>>,

@@ -57,6 +57,44 @@ struct OrgCache {
 /// background instead of on the request that finds it stale.
 const SLOW_MS: u64 = 100;
 
+/// When the server's refresher should rebuild a slow cache in the
+/// background: only while someone uses it, at most once per four build
+/// times (so it costs at most a fifth of a core), one rebuild at a time.
+#[derive(Default)]
+pub(crate) struct Refresh {
+    used: std::sync::atomic::AtomicI64,
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Refresh {
+    /// Notes a use: the refresher keeps the cache fresh for ten minutes.
+    pub(crate) fn touch(&self) {
+        self.used
+            .store(now_millis(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs `build` when the cache is `stale`, was used lately, has rested
+    /// four build times (at least a second) since `built_ms_ago`, and no
+    /// other rebuild runs.
+    pub(crate) fn run_if_due(
+        &self,
+        stale: bool,
+        built_ms_ago: i64,
+        took_ms: i64,
+        build: impl FnOnce() -> ApiResult<()>,
+    ) -> ApiResult<()> {
+        use std::sync::atomic::Ordering;
+        let idle = now_millis() - self.used.load(Ordering::Relaxed) > 600_000;
+        let rested = built_ms_ago >= took_ms.saturating_mul(4).max(1000);
+        if idle || !stale || !rested || self.running.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let result = build();
+        self.running.store(false, Ordering::SeqCst);
+        result
+    }
+}
+
 pub struct Hub {
     pub(crate) store: Arc<dyn Store>,
     index: RwLock<Index>,

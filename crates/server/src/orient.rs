@@ -17,7 +17,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use kyojo_core::{Count, Kind, Observable, Viewer};
 use kyojo_store::{day_of, Day, IndicatorId, Millis, ReportLink, SightingSummary};
 
 use crate::error::ApiResult;
-use crate::hub::{now_millis, Hub};
+use crate::hub::{now_millis, Hub, Refresh};
 
 /// How far back the picture reaches.
 pub const WINDOW_DAYS: i64 = 90;
@@ -98,18 +98,14 @@ pub struct PictureCache {
     current: Mutex<Option<Arc<Picture>>>,
     /// One build at a time.
     building: Mutex<()>,
-    refreshing: AtomicBool,
-    /// When a dashboard last asked (the refresher idles otherwise).
-    last_used: AtomicI64,
+    refresh: Refresh,
 }
 
 impl Hub {
     /// The picture to draw from: current, or stale-but-safe for a slow one,
     /// or freshly built.
     pub fn picture(&self) -> ApiResult<Arc<Picture>> {
-        self.picture
-            .last_used
-            .store(now_millis(), Ordering::Relaxed);
+        self.picture.refresh.touch();
         let current = self.picture.current.lock().clone();
         if let Some(p) = current {
             let generation = self.generation.load(Ordering::SeqCst);
@@ -245,18 +241,14 @@ impl Hub {
         let Some(p) = current else {
             return Ok(());
         };
-        let idle = now_millis() - self.picture.last_used.load(Ordering::Relaxed) > 600_000;
         let current = p.generation == self.generation.load(Ordering::SeqCst)
             && p.first_day == day_of(now_millis()) - (WINDOW_DAYS - 1);
-        if idle || current || p.built.elapsed() < (p.took * 4).max(Duration::from_secs(1)) {
-            return Ok(());
-        }
-        if self.picture.refreshing.swap(true, Ordering::SeqCst) {
-            return Ok(());
-        }
-        let result = self.build_picture().map(|_| ());
-        self.picture.refreshing.store(false, Ordering::SeqCst);
-        result
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self.picture
+            .refresh
+            .run_if_due(!current, ms(p.built.elapsed()), ms(p.took), || {
+                self.build_picture().map(|_| ())
+            })
     }
 
     /// One viewer's share of the picture over the last `span` days.

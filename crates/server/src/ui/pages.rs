@@ -1298,17 +1298,14 @@ fn share_step1(
     let sector = form
         .map(|f| f.str("sector").to_string())
         .unwrap_or_else(|| user.org.sector.clone());
-    let mut main = format!(
-        "<h1>{}</h1><p class=\"muted\">{}</p>",
-        ui.t("Share a report", "レポートを共有"),
+    let mut main = share_head(
+        ui,
         ui.t(
             "Step 1 of 2: paste an alert, e-mail or log excerpt. Nothing is stored until you confirm on the next step.",
-            "手順 1/2：アラート、メール、ログの一部を貼り付けてください。次の手順で確認するまで何も保存されません。"
-        )
+            "手順 1/2：アラート、メール、ログの一部を貼り付けてください。次の手順で確認するまで何も保存されません。",
+        ),
+        error,
     );
-    if let Some(e) = error {
-        main.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>", h(e)));
-    }
     main.push_str(&format!(
         "<section class=\"card\"><form class=\"stack\" method=\"post\" action=\"/ui/share\">{}<input type=\"hidden\" name=\"step\" value=\"extract\">\
 <label for=\"text\">{}</label><textarea id=\"text\" name=\"text\" rows=\"12\" required aria-describedby=\"text-hint\">{}</textarea>\
@@ -1335,6 +1332,19 @@ fn share_step1(
     main
 }
 
+/// The Share page's heading, the step's one-line guide and any error.
+fn share_head(ui: &Ui, step: &str, error: Option<&str>) -> String {
+    let mut head = format!(
+        "<h1>{}</h1><p class=\"muted\">{}</p>",
+        ui.t("Share a report", "レポートを共有"),
+        step
+    );
+    if let Some(e) = error {
+        head.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>", h(e)));
+    }
+    head
+}
+
 /// Candidate indicators carried between the two steps: kind TAB value TAB raw.
 fn candidates_from(form: &Form) -> Vec<(Observable, String)> {
     form.all("cand")
@@ -1358,17 +1368,14 @@ fn share_step2(
     error: Option<&str>,
 ) -> String {
     let lang = ui.lang;
-    let mut main = format!(
-        "<h1>{}</h1><p class=\"muted\">{}</p>",
-        ui.t("Share a report", "レポートを共有"),
+    let mut main = share_head(
+        ui,
         ui.t(
             "Step 2 of 2: check the indicators, choose who may read the report, and share it.",
-            "手順 2/2：指標を確認し、誰が閲覧できるかを選んで共有してください。"
-        )
+            "手順 2/2：指標を確認し、誰が閲覧できるかを選んで共有してください。",
+        ),
+        error,
     );
-    if let Some(e) = error {
-        main.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>", h(e)));
-    }
     main.push_str(&format!(
         "<form class=\"stack\" method=\"post\" action=\"/ui/share\">{}<input type=\"hidden\" name=\"step\" value=\"confirm\"><section class=\"card\"><h2 id=\"h-found\">{}</h2>",
         ui.csrf_field(),
