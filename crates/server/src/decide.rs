@@ -13,7 +13,7 @@ use kyojo_core::decide::{
     builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict,
 };
 use kyojo_core::policy::{Action as Permission, OrgId};
-use kyojo_core::{Observable, Viewer};
+use kyojo_core::{Kind, Observable, Viewer};
 use kyojo_store::{
     AllowEntry, DecisionRecord, IndicatorId, IndicatorRecord, Millis, ReportLink, SightingSummary,
 };
@@ -121,9 +121,10 @@ impl Hub {
     ) -> ApiResult<DecisionState> {
         let member = require(viewer, Permission::WriteReports)?;
         // Deciding needs the indicator to be visible to the decider.
-        let detail = self.indicator_detail(viewer, obs)?;
+        let (record, links, sums) = self.visible_indicator(viewer, obs)?;
+        let allowed = self.allow_reason(obs)?;
         if action == Action::Block {
-            if let Some(why) = self.allow_reason(obs)? {
+            if let Some(why) = &allowed {
                 return Err(ApiError::invalid(
                     "action",
                     format!("{} cannot be blocked: {why}", obs.value),
@@ -137,16 +138,11 @@ impl Hub {
                 "expires_at must be in the future",
             ));
         }
-        self.store.add_decision(
-            detail.record.id,
-            action,
-            comment,
-            expires_at,
-            member.org,
-            now,
-        )?;
+        self.store
+            .add_decision(record.id, action, comment, expires_at, member.org, now)?;
         self.changed();
-        self.decision_state(&detail.record, now)
+        // A decision changes neither links, sightings nor the allow list.
+        self.judge(&record, &links, &sums, allowed, now)
     }
 
     /// The verdict on one indicator now, with its decision history.
@@ -155,27 +151,62 @@ impl Hub {
         record: &IndicatorRecord,
         now: Millis,
     ) -> ApiResult<DecisionState> {
-        let history = self.store.decisions_of(record.id)?;
         let links = self.store.report_links(&[record.id])?;
         let sums = self.store.sighting_summaries(&[record.id])?;
         let allowed = self.allow_reason(&record.observable)?;
+        self.judge(record, &links, &sums, allowed, now)
+    }
+
+    /// The verdict on one indicator from its facts, with its decision history.
+    fn judge(
+        &self,
+        record: &IndicatorRecord,
+        links: &[ReportLink],
+        sums: &[SightingSummary],
+        allowed: Option<AllowReason>,
+        now: Millis,
+    ) -> ApiResult<DecisionState> {
+        let history = self.store.decisions_of(record.id)?;
         let latest = history.last().map(to_decision);
         let trusted = self.trusted_org_ids()?;
-        let reports = report_facts(self, &links);
-        let sightings = sighting_facts(&sums);
-        let facts = Facts {
-            kind: record.observable.kind,
-            allowed: allowed.clone(),
-            decision: latest.as_ref(),
-            reports: &reports,
-            sightings: &sightings,
-            trusted: &trusted,
-        };
         Ok(DecisionState {
-            verdict: verdict(&facts, &self.config.rules, &self.config.lifetimes, now),
+            verdict: self.verdict_of(
+                record.observable.kind,
+                links,
+                sums,
+                latest.as_ref(),
+                allowed.clone(),
+                &trusted,
+                now,
+            ),
             allowed,
             history,
         })
+    }
+
+    /// core::decide's verdict over the stored facts of one indicator.
+    #[allow(clippy::too_many_arguments)]
+    fn verdict_of(
+        &self,
+        kind: Kind,
+        links: &[ReportLink],
+        sums: &[SightingSummary],
+        decision: Option<&Decision>,
+        allowed: Option<AllowReason>,
+        trusted: &[OrgId],
+        now: Millis,
+    ) -> Verdict {
+        let reports = report_facts(self, links);
+        let sightings = sighting_facts(sums);
+        let facts = Facts {
+            kind,
+            allowed,
+            decision,
+            reports: &reports,
+            sightings: &sightings,
+            trusted,
+        };
+        verdict(&facts, &self.config.rules, &self.config.lifetimes, now)
     }
 
     pub fn allow_add(
@@ -316,17 +347,8 @@ impl Hub {
         trusted: &[OrgId],
         now: Millis,
     ) -> Option<Actionable> {
-        let reports = report_facts(self, &links);
-        let sighting_list = sighting_facts(&sightings);
-        let facts = Facts {
-            kind: record.observable.kind,
-            allowed,
-            decision,
-            reports: &reports,
-            sightings: &sighting_list,
-            trusted,
-        };
-        match verdict(&facts, &self.config.rules, &self.config.lifetimes, now) {
+        let kind = record.observable.kind;
+        match self.verdict_of(kind, &links, &sightings, decision, allowed, trusted, now) {
             Verdict::Block { reason, expires_at } if expires_at.is_none_or(|e| e > now) => {
                 Some(Actionable {
                     record,

@@ -960,17 +960,8 @@ impl Hub {
         if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
             return Err(ApiError::forbidden("this token may not read indicators"));
         }
-        let not_found = || ApiError::not_found("indicator");
-        let record = self
-            .store
-            .indicator(obs.kind, &obs.value)?
-            .ok_or_else(not_found)?;
-        let links = self.store.report_links(&[record.id])?;
-        let sums = self.store.sighting_summaries(&[record.id])?;
+        let (record, links, sums) = self.visible_indicator(viewer, obs)?;
         let assessment = self.assess(viewer, &links, &sums);
-        if !assessment.visible {
-            return Err(not_found());
-        }
         let sightings = if assessment.sightings_visible {
             Some(self.sighting_picture(viewer, record.id)?)
         } else {
@@ -981,6 +972,26 @@ impl Hub {
             assessment,
             sightings,
         })
+    }
+
+    /// An indicator with all its report links and sighting summaries, or 404
+    /// when the viewer may not know it exists.
+    pub(crate) fn visible_indicator(
+        &self,
+        viewer: &Viewer,
+        obs: &Observable,
+    ) -> ApiResult<(IndicatorRecord, Vec<ReportLink>, Vec<SightingSummary>)> {
+        let not_found = || ApiError::not_found("indicator");
+        let record = self
+            .store
+            .indicator(obs.kind, &obs.value)?
+            .ok_or_else(not_found)?;
+        let links = self.store.report_links(&[record.id])?;
+        let sums = self.store.sighting_summaries(&[record.id])?;
+        if !self.assess(viewer, &links, &sums).visible {
+            return Err(not_found());
+        }
+        Ok((record, links, sums))
     }
 
     fn sighting_picture(&self, viewer: &Viewer, id: IndicatorId) -> ApiResult<SightingPicture> {
