@@ -1108,24 +1108,37 @@ pub struct Page<T> {
 fn paginate<T>(
     limit: usize,
     start: Option<i64>,
+    next_chunk: impl FnMut(Option<i64>, usize) -> ApiResult<Vec<(i64, Option<T>)>>,
+) -> ApiResult<Page<T>> {
+    paginate_in(limit, start, 2_000, next_chunk)
+}
+
+/// [`paginate`] reading at most `max_chunk` rows at a time. A page filled
+/// by the very last row there is has no `next` (no empty last page).
+pub(crate) fn paginate_in<T>(
+    limit: usize,
+    start: Option<i64>,
+    max_chunk: usize,
     mut next_chunk: impl FnMut(Option<i64>, usize) -> ApiResult<Vec<(i64, Option<T>)>>,
 ) -> ApiResult<Page<T>> {
     let mut items = Vec::with_capacity(limit);
     let mut cursor = start;
     let mut scanned = 0usize;
-    let chunk = (limit * 2).clamp(100, 2_000);
+    let chunk = (limit * 2).clamp(100, max_chunk);
     loop {
         let rows = next_chunk(cursor, chunk)?;
         let exhausted = rows.len() < chunk;
-        for (key, kept) in rows {
+        let in_chunk = rows.len();
+        for (i, (key, kept)) in rows.into_iter().enumerate() {
             scanned += 1;
             cursor = Some(key);
             if let Some(item) = kept {
                 items.push(item);
                 if items.len() == limit {
+                    let last_row = exhausted && i + 1 == in_chunk;
                     return Ok(Page {
                         items,
-                        next: cursor,
+                        next: if last_row { None } else { cursor },
                     });
                 }
             }

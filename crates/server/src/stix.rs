@@ -289,18 +289,14 @@ impl Hub {
         if *collection == Collection::Inbox {
             return Err(ApiError::forbidden("the inbox collection is write-only"));
         }
-        let mut objects = Vec::with_capacity(limit);
-        let mut cursor = scan.after_seq;
-        let chunk = (limit * 2).clamp(100, 5_000);
-        let mut scanned = 0usize;
+        // An object kept in several versions or reports is sent once.
         let mut emitted: HashSet<(String, String)> = HashSet::new();
-        loop {
+        let page = crate::hub::paginate_in(limit, scan.after_seq, 5_000, |cursor, chunk| {
             let rows = self.store.scan_stix(&StixScan {
                 after_seq: cursor,
                 limit: chunk,
                 ..scan.clone()
             })?;
-            let exhausted = rows.len() < chunk;
             let report_ids: Vec<ReportRowId> = rows
                 .iter()
                 .filter_map(|r| r.report)
@@ -318,59 +314,42 @@ impl Hub {
             } else {
                 HashMap::new()
             };
-            let in_chunk = rows.len();
-            for (i, row) in rows.into_iter().enumerate() {
-                scanned += 1;
-                cursor = Some(row.seq);
-                let last_row = exhausted && i + 1 == in_chunk;
-                let visible = match row.report {
-                    None => true,
-                    Some(rid) => access.get(&rid).is_some_and(|(a, sector)| {
-                        // A collection is a bulk export: the Feed channel's ceiling (never RED).
-                        self.policy.can_read(viewer, a, Channel::Feed)
-                            && match collection {
-                                Collection::Community => true,
-                                Collection::Sector(s) => {
-                                    sector.as_deref() == Some(s.as_str())
-                                        || matches!(&a.audience, Audience::Sectors(set) if set.contains(s))
+            Ok(rows
+                .into_iter()
+                .map(|row| {
+                    let visible = match row.report {
+                        None => true,
+                        Some(rid) => access.get(&rid).is_some_and(|(a, sector)| {
+                            // A collection is a bulk export: the Feed channel's ceiling (never RED).
+                            self.policy.can_read(viewer, a, Channel::Feed)
+                                && match collection {
+                                    Collection::Community => true,
+                                    Collection::Sector(s) => {
+                                        sector.as_deref() == Some(s.as_str())
+                                            || matches!(&a.audience, Audience::Sectors(set) if set.contains(s))
+                                    }
+                                    Collection::Inbox => false,
                                 }
-                                Collection::Inbox => false,
-                            }
-                    }),
-                };
-                let version_ok = match versions {
-                    VersionFilter::All => true,
-                    VersionFilter::Exact(set) => set.contains(&row.version),
-                    VersionFilter::Last | VersionFilter::First => {
-                        latest.get(&row.stix_id) == Some(&row.version)
-                    }
-                };
-                if !visible
-                    || !version_ok
-                    || !emitted.insert((row.stix_id.clone(), row.version.clone()))
-                {
-                    continue;
-                }
-                objects.push(TaxiiObject { row });
-                if objects.len() == limit {
-                    // Nothing left to read: say so now instead of sending an empty last page.
-                    let next = if last_row { None } else { cursor };
-                    return Ok(TaxiiPage { objects, next });
-                }
-            }
-            if exhausted {
-                return Ok(TaxiiPage {
-                    objects,
-                    next: None,
-                });
-            }
-            if scanned >= 20_000 {
-                return Ok(TaxiiPage {
-                    objects,
-                    next: cursor,
-                });
-            }
-        }
+                        }),
+                    };
+                    let version_ok = match versions {
+                        VersionFilter::All => true,
+                        VersionFilter::Exact(set) => set.contains(&row.version),
+                        VersionFilter::Last | VersionFilter::First => {
+                            latest.get(&row.stix_id) == Some(&row.version)
+                        }
+                    };
+                    let kept = visible
+                        && version_ok
+                        && emitted.insert((row.stix_id.clone(), row.version.clone()));
+                    (row.seq, kept.then_some(TaxiiObject { row }))
+                })
+                .collect())
+        })?;
+        Ok(TaxiiPage {
+            objects: page.items,
+            next: page.next,
+        })
     }
 
     /// For each id in `rows`, its last (or first) version among all kept versions.
