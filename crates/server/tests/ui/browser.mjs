@@ -190,7 +190,8 @@ try {
     await pj.keyboard.press('Tab');
     assert.equal(await pj.evaluate(() => document.activeElement.className), 'skip');
     await pj.keyboard.press('Enter');
-    assert.ok(pj.url().endsWith('#main'));
+    // The fragment navigation lands asynchronously: wait for it, never read early.
+    await pj.waitForURL(/#main$/);
     await pj.keyboard.press('Tab');
     await pj.keyboard.press('Tab');
     const focused = await pj.evaluate(() => document.activeElement.tagName);
