@@ -414,8 +414,9 @@ fn run() -> Result<i32> {
                 label,
                 data,
             } => {
-                let role = Role::parse(&role)
-                    .ok_or_else(|| anyhow!("--role must be admin, analyst, sensor or consumer"))?;
+                let role = Role::parse(&role).ok_or_else(|| {
+                    anyhow!("--role must be admin, curator, analyst, sensor or consumer")
+                })?;
                 let hub = open(&data)?;
                 let (rec, token) = hub
                     .mint_token(&operator(), &org, role, label.as_deref())

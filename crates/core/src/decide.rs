@@ -35,6 +35,13 @@ pub enum AllowReason {
     HubHost(String),
     /// A hash of content that is benign everywhere (the empty file).
     BenignHash(&'static str),
+    /// A well-known public DNS resolver: blocking it would cut every
+    /// member's users off name resolution.
+    PublicResolver(&'static str),
+    /// On a configured false-positive list (MISP warninglist format).
+    Warninglist(String),
+    /// A network wider than the hub lets one block cover.
+    TooWide { prefix: u8, widest: u8 },
     /// On the operator's allow list.
     Operator(String),
 }
@@ -51,6 +58,14 @@ impl std::fmt::Display for AllowReason {
             AllowReason::BenignHash(what) => {
                 write!(f, "the hash of {what}, which is benign everywhere")
             }
+            AllowReason::PublicResolver(who) => {
+                write!(f, "a public DNS resolver ({who}); never blockable")
+            }
+            AllowReason::Warninglist(name) => write!(f, "on the false-positive list {name:?}"),
+            AllowReason::TooWide { prefix, widest } => write!(
+                f,
+                "a /{prefix} network is wider than one block may cover (/{widest} at most)"
+            ),
             AllowReason::Operator(c) if c.is_empty() => f.write_str("on the operator's allow list"),
             AllowReason::Operator(c) => write!(f, "on the operator's allow list ({c})"),
         }
@@ -202,6 +217,112 @@ pub fn is_public_suffix(domain: &str) -> bool {
     psl::suffix_str(domain).is_some_and(|s| s == domain)
 }
 
+/// Well-known public DNS resolvers (the core of MISP's `public-dns-v4`/`-v6`
+/// warninglists): never blockable, whoever asks, since blocking one cuts
+/// every user behind the feed off name resolution.
+const PUBLIC_RESOLVERS: &[(&str, &str)] = &[
+    ("8.8.8.8", "Google Public DNS"),
+    ("8.8.4.4", "Google Public DNS"),
+    ("2001:4860:4860::8888", "Google Public DNS"),
+    ("2001:4860:4860::8844", "Google Public DNS"),
+    ("1.1.1.1", "Cloudflare"),
+    ("1.0.0.1", "Cloudflare"),
+    ("1.1.1.2", "Cloudflare for Families"),
+    ("1.0.0.2", "Cloudflare for Families"),
+    ("1.1.1.3", "Cloudflare for Families"),
+    ("1.0.0.3", "Cloudflare for Families"),
+    ("2606:4700:4700::1111", "Cloudflare"),
+    ("2606:4700:4700::1001", "Cloudflare"),
+    ("9.9.9.9", "Quad9"),
+    ("149.112.112.112", "Quad9"),
+    ("9.9.9.10", "Quad9"),
+    ("9.9.9.11", "Quad9"),
+    ("2620:fe::fe", "Quad9"),
+    ("2620:fe::9", "Quad9"),
+    ("208.67.222.222", "OpenDNS"),
+    ("208.67.220.220", "OpenDNS"),
+    ("208.67.222.123", "OpenDNS FamilyShield"),
+    ("208.67.220.123", "OpenDNS FamilyShield"),
+    ("2620:119:35::35", "OpenDNS"),
+    ("2620:119:53::53", "OpenDNS"),
+    ("94.140.14.14", "AdGuard DNS"),
+    ("94.140.15.15", "AdGuard DNS"),
+    ("2a10:50c0::ad1:ff", "AdGuard DNS"),
+    ("2a10:50c0::ad2:ff", "AdGuard DNS"),
+    ("185.228.168.9", "CleanBrowsing"),
+    ("185.228.169.9", "CleanBrowsing"),
+    ("76.76.2.0", "Control D"),
+    ("76.76.10.0", "Control D"),
+    ("64.6.64.6", "Verisign Public DNS"),
+    ("64.6.65.6", "Verisign Public DNS"),
+    ("77.88.8.8", "Yandex DNS"),
+    ("77.88.8.1", "Yandex DNS"),
+    ("84.200.69.80", "DNS.WATCH"),
+    ("84.200.70.40", "DNS.WATCH"),
+    ("4.2.2.1", "Level 3"),
+    ("4.2.2.2", "Level 3"),
+    ("4.2.2.3", "Level 3"),
+    ("4.2.2.4", "Level 3"),
+    ("114.114.114.114", "114DNS"),
+    ("114.114.115.115", "114DNS"),
+    ("223.5.5.5", "AliDNS"),
+    ("223.6.6.6", "AliDNS"),
+    ("119.29.29.29", "DNSPod"),
+    ("180.76.76.76", "Baidu DNS"),
+    ("101.101.101.101", "Quad101 (TWNIC)"),
+    ("168.126.63.1", "KT"),
+    ("168.126.63.2", "KT"),
+];
+
+/// The public resolver inside `net`, if any: a network that contains one
+/// would block it too.
+pub fn public_resolver(net: &IpNet) -> Option<&'static str> {
+    PUBLIC_RESOLVERS
+        .iter()
+        .find(|(addr, _)| {
+            addr.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| net.contains(&ip))
+        })
+        .map(|(_, who)| *who)
+}
+
+/// The widest networks one block may cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Widths {
+    /// IPv4: /16 (65,536 addresses) by default.
+    pub widest_ipv4_prefix: u8,
+    /// IPv6: /32 (one provider's allocation) by default.
+    pub widest_ipv6_prefix: u8,
+}
+
+impl Default for Widths {
+    fn default() -> Self {
+        Widths {
+            widest_ipv4_prefix: 16,
+            widest_ipv6_prefix: 32,
+        }
+    }
+}
+
+impl Widths {
+    /// Why `obs` is too wide to block, if it is.
+    pub fn too_wide(&self, obs: &Observable) -> Option<AllowReason> {
+        let net = match obs.kind {
+            Kind::Ipv4 | Kind::Ipv6 => ip_network(obs)?,
+            _ => return None,
+        };
+        let widest = match net {
+            IpNet::V4(_) => self.widest_ipv4_prefix,
+            IpNet::V6(_) => self.widest_ipv6_prefix,
+        };
+        (net.prefix_len() < widest).then_some(AllowReason::TooWide {
+            prefix: net.prefix_len(),
+            widest,
+        })
+    }
+}
+
 /// Built-in allow rules plus the hub's own names; the operator's list is the caller's.
 pub fn builtin_allow(obs: &Observable, hub_hosts: &[String]) -> Option<AllowReason> {
     let host_rules = |host: &str| -> Option<AllowReason> {
@@ -215,14 +336,20 @@ pub fn builtin_allow(obs: &Observable, hub_hosts: &[String]) -> Option<AllowReas
     };
     match obs.kind {
         Kind::Domain => host_rules(&obs.value),
-        Kind::Ipv4 | Kind::Ipv6 => ip_network(obs)
-            .and_then(|n| reserved_range(&n))
-            .map(AllowReason::ReservedAddress),
+        Kind::Ipv4 | Kind::Ipv6 => {
+            let net = ip_network(obs)?;
+            reserved_range(&net)
+                .map(AllowReason::ReservedAddress)
+                .or_else(|| public_resolver(&net).map(AllowReason::PublicResolver))
+        }
         Kind::Url => {
             let parts = url::split(&obs.value)?;
             let host = parts.host.trim_start_matches('[').trim_end_matches(']');
             if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-                return reserved_range(&IpNet::from(ip)).map(AllowReason::ReservedAddress);
+                let net = IpNet::from(ip);
+                return reserved_range(&net)
+                    .map(AllowReason::ReservedAddress)
+                    .or_else(|| public_resolver(&net).map(AllowReason::PublicResolver));
             }
             // A URL that is a whole public-suffix host would, as a Safe
             // Browsing expression, match every site under it.
@@ -275,6 +402,9 @@ pub struct Decision {
     pub comment: String,
     pub decided_at: i64,
     pub expires_at: Option<i64>,
+    /// The viewer's own organization's decision (its own feeds), rather than
+    /// a hub-wide one.
+    pub own: bool,
 }
 
 /// How long an indicator of each kind stays actionable after it was last
@@ -365,6 +495,22 @@ pub struct Facts<'a> {
     pub trusted: &'a [OrgId],
 }
 
+/// What made an indicator actionable: a feed shows it only to a viewer who
+/// may see that basis (a trusted report it may read, a hub-wide or its own
+/// decision, sightings it may know of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    HubDecision,
+    OwnDecision,
+    TrustedReport,
+    Sightings,
+}
+
+/// Whether a report counts for the "trusted organization" rule.
+pub fn is_trusted_report(r: &ReportFact, trusted: &[OrgId]) -> bool {
+    r.tlp.may_leave_hub() && r.author.is_some_and(|a| trusted.contains(&a))
+}
+
 /// The Decide step's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -372,6 +518,7 @@ pub enum Verdict {
         reason: String,
         /// None: no expiry.
         expires_at: Option<i64>,
+        basis: Basis,
     },
     NotActionable {
         reason: String,
@@ -381,6 +528,15 @@ pub enum Verdict {
 impl Verdict {
     pub fn is_block_at(&self, now: i64) -> bool {
         matches!(self, Verdict::Block { expires_at, .. } if expires_at.is_none_or(|e| e > now))
+    }
+}
+
+/// Who made a decision, as a reason names them: never an organization.
+fn decider(d: &Decision) -> &'static str {
+    if d.own {
+        "your organization"
+    } else {
+        "the hub's curators"
     }
 }
 
@@ -407,14 +563,19 @@ pub fn verdict(f: &Facts<'_>, rules: &Rules, lifetimes: &Lifetimes, now: i64) ->
         match (d.action, live) {
             (Action::Allow, true) => {
                 return Verdict::NotActionable {
-                    reason: format!("allowed by an analyst: {}", d.comment),
+                    reason: format!("allowed by {}: {}", decider(d), d.comment),
                 }
             }
             (Action::Block, true) => {
                 let from = last_activity.unwrap_or(d.decided_at).max(d.decided_at);
                 return Verdict::Block {
-                    reason: format!("blocked by an analyst: {}", d.comment),
+                    reason: format!("blocked by {}: {}", decider(d), d.comment),
                     expires_at: d.expires_at.or_else(|| lifetime_end(from)),
+                    basis: if d.own {
+                        Basis::OwnDecision
+                    } else {
+                        Basis::HubDecision
+                    },
                 };
             }
             _ => {}
@@ -423,7 +584,7 @@ pub fn verdict(f: &Facts<'_>, rules: &Rules, lifetimes: &Lifetimes, now: i64) ->
     let trusted_report = f
         .reports
         .iter()
-        .filter(|r| r.tlp.may_leave_hub() && r.author.is_some_and(|a| f.trusted.contains(&a)))
+        .filter(|r| is_trusted_report(r, f.trusted))
         .map(|r| r.created_at)
         .max();
     if let Some(at) = trusted_report {
@@ -431,6 +592,7 @@ pub fn verdict(f: &Facts<'_>, rules: &Rules, lifetimes: &Lifetimes, now: i64) ->
         let v = Verdict::Block {
             reason: "reported by a trusted organization".to_string(),
             expires_at,
+            basis: Basis::TrustedReport,
         };
         if v.is_block_at(now) {
             return v;
@@ -454,6 +616,7 @@ pub fn verdict(f: &Facts<'_>, rules: &Rules, lifetimes: &Lifetimes, now: i64) ->
                     rules.sighting_window_days
                 ),
                 expires_at: lifetime_end(last_activity.unwrap_or(now)),
+                basis: Basis::Sightings,
             };
         }
     }
@@ -540,11 +703,46 @@ mod tests {
                 "{v}"
             );
         }
-        for v in ["45.33.32.156", "8.8.8.0/24", "1.1.1.1"] {
+        for v in ["45.33.32.156", "8.8.9.0/24", "1.1.1.4"] {
             assert_eq!(builtin_allow(&o(Kind::Ipv4, v), &[]), None, "{v}");
         }
         assert_eq!(builtin_allow(&o(Kind::Ipv6, "2606:4700::1111"), &[]), None);
+        // Public resolvers, and any network containing one, never.
+        for (kind, v) in [
+            (Kind::Ipv4, "8.8.8.8"),
+            (Kind::Ipv4, "8.8.8.0/24"),
+            (Kind::Ipv4, "1.1.1.1"),
+            (Kind::Ipv4, "1.0.0.0/8"),
+            (Kind::Ipv6, "2606:4700:4700::1111"),
+            (Kind::Url, "http://9.9.9.9/dns-query"),
+        ] {
+            assert!(
+                matches!(
+                    builtin_allow(&o(kind, v), &[]),
+                    Some(AllowReason::PublicResolver(_))
+                ),
+                "{v}"
+            );
+        }
         assert!(builtin_allow(&o(Kind::Url, "http://10.0.0.1/admin"), &[]).is_some());
+    }
+
+    #[test]
+    fn networks_wider_than_the_limit_are_never_blockable() {
+        let w = Widths::default();
+        assert_eq!(
+            w.too_wide(&o(Kind::Ipv4, "64.0.0.0/3")),
+            Some(AllowReason::TooWide {
+                prefix: 3,
+                widest: 16
+            })
+        );
+        assert!(w.too_wide(&o(Kind::Ipv4, "45.0.0.0/8")).is_some());
+        assert_eq!(w.too_wide(&o(Kind::Ipv4, "45.33.0.0/16")), None);
+        assert_eq!(w.too_wide(&o(Kind::Ipv4, "45.33.32.156")), None);
+        assert!(w.too_wide(&o(Kind::Ipv6, "2a00::/16")).is_some());
+        assert_eq!(w.too_wide(&o(Kind::Ipv6, "2a00:1450::/32")), None);
+        assert_eq!(w.too_wide(&o(Kind::Domain, "example.com")), None);
     }
 
     #[test]
@@ -608,6 +806,7 @@ mod tests {
             comment: "our CDN".into(),
             decided_at: NOW - 1,
             expires_at: None,
+            own: false,
         };
         let v = verdict(
             &facts(Kind::Domain, Some(&allow), &[], &sightings, &[]),
@@ -621,6 +820,7 @@ mod tests {
             comment: "phish kit".into(),
             decided_at: NOW - 10,
             expires_at: Some(NOW + DAY_MS),
+            own: false,
         };
         let v = verdict(
             &facts(Kind::Domain, Some(&block), &[], &[], &[]),
@@ -631,8 +831,9 @@ mod tests {
         assert_eq!(
             v,
             Verdict::Block {
-                reason: "blocked by an analyst: phish kit".into(),
-                expires_at: Some(NOW + DAY_MS)
+                reason: "blocked by the hub's curators: phish kit".into(),
+                expires_at: Some(NOW + DAY_MS),
+                basis: Basis::HubDecision,
             }
         );
         assert!(!v.is_block_at(NOW + 2 * DAY_MS));
@@ -656,6 +857,7 @@ mod tests {
             comment: String::new(),
             decided_at: NOW,
             expires_at: None,
+            own: false,
         };
         let v = verdict(
             &facts(Kind::Domain, Some(&unset), &[], &[], &[]),
@@ -678,8 +880,9 @@ mod tests {
         assert_eq!(
             v,
             Verdict::Block {
-                reason: "blocked by an analyst: phish kit".into(),
-                expires_at: Some(NOW - 10 + 14 * DAY_MS)
+                reason: "blocked by the hub's curators: phish kit".into(),
+                expires_at: Some(NOW - 10 + 14 * DAY_MS),
+                basis: Basis::HubDecision,
             }
         );
         let v = verdict(
@@ -704,6 +907,7 @@ mod tests {
             comment: "x".into(),
             decided_at: NOW,
             expires_at: None,
+            own: false,
         };
         let f = Facts {
             allowed: Some(AllowReason::Operator("partner".into())),

@@ -13,6 +13,7 @@ pub mod report;
 pub mod sector;
 pub mod tlp;
 pub mod url;
+pub mod warninglist;
 
 pub use observable::{Kind, Observable, ObservableError};
 pub use policy::{Audience, Count, Policy, ReportAccess, Role, Viewer};

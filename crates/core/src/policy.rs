@@ -18,6 +18,11 @@
 //! * An anonymous report stores no organization in clear: only a seal, an
 //!   HMAC of the organization and the report id under the hub's secret, so
 //!   that the owner can be recognised and nobody can link two reports.
+//! * A decision names no organization: an own decision is shown only to its
+//!   organization, a hub-wide one (curators, the operator) to every member
+//!   who may see the indicator, as "the hub".
+//! * Breakdowns by sector pool every sector drawn from fewer than
+//!   [`MIN_DISTINCT_ORGS`] organizations ([`pool_small_groups`]).
 
 use std::collections::BTreeSet;
 
@@ -51,8 +56,12 @@ pub enum Audience {
 pub enum Role {
     /// Operator: everything an analyst does, plus administration.
     Admin,
-    /// Member analyst: shares and reads reports, decides on indicators.
+    /// Member analyst: shares and reads reports, decides on indicators for
+    /// its own organization's feeds.
     Analyst,
+    /// Hub curator: an analyst who may also make hub-wide decisions (every
+    /// member's feeds).
+    Curator,
     /// A machine that posts sightings and nothing else.
     Sensor,
     /// A machine that reads feeds and looks values up, and nothing else.
@@ -60,12 +69,19 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Analyst, Role::Sensor, Role::Consumer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Curator,
+        Role::Analyst,
+        Role::Sensor,
+        Role::Consumer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
             Role::Analyst => "analyst",
+            Role::Curator => "curator",
             Role::Sensor => "sensor",
             Role::Consumer => "consumer",
         }
@@ -85,6 +101,8 @@ pub enum Action {
     PostSightings,
     Lookup,
     ReadFeeds,
+    /// Decide for every member's feeds (block, allow, unset hub-wide).
+    DecideForHub,
     Administer,
 }
 
@@ -121,7 +139,8 @@ impl Viewer {
             ),
             Viewer::Member(m) => match m.role {
                 Role::Admin => true,
-                Role::Analyst => action != Action::Administer,
+                Role::Curator => action != Action::Administer,
+                Role::Analyst => !matches!(action, Action::Administer | Action::DecideForHub),
                 Role::Sensor => action == Action::PostSightings,
                 Role::Consumer => matches!(action, Action::Lookup | Action::ReadFeeds),
             },
@@ -195,6 +214,19 @@ impl Policy {
         mac.update(b"kyojo/anonymous-owner/v1");
         mac.update(&org.to_be_bytes());
         mac.update(key);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The seal that stands for `org` as the maker of its own decisions: the
+    /// same for all of one organization's decisions (so its feeds can find
+    /// them), but without the hub's secret nobody can tell which
+    /// organization it is, so a decision cannot be joined to an anonymous
+    /// report by time.
+    pub fn decision_seal(&self, org: OrgId) -> [u8; 32] {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(b"kyojo/own-decision/v1");
+        mac.update(&org.to_be_bytes());
         mac.finalize().into_bytes().into()
     }
 
@@ -334,6 +366,48 @@ impl std::fmt::Display for Count {
             Count::FewerThan3 => f.write_str("fewer than 3"),
         }
     }
+}
+
+/// One row of a breakdown whose groups partition the organizations (each
+/// organization in exactly one group, as sectors do): its key, or `None` for
+/// the pooled row, and its sightings and organizations under the rule.
+pub type PooledRow<K> = (Option<K>, Count, Count);
+
+/// Shows a breakdown by disjoint groups without letting a small group show
+/// through: every group drawn from fewer than [`MIN_DISTINCT_ORGS`]
+/// organizations is pooled into one unnamed row, and while that pool itself
+/// is smaller than the minimum, the smallest named groups join it — so that
+/// the total minus the named rows (the pool) never isolates fewer than three
+/// organizations either. Input: (key, distinct organizations, sightings).
+pub fn pool_small_groups<K: Ord>(groups: Vec<(K, u64, u64)>) -> Vec<PooledRow<K>> {
+    let (mut named, small): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .filter(|g| g.1 > 0)
+        .partition(|g| g.1 >= MIN_DISTINCT_ORGS);
+    let mut pool_orgs: u64 = small.iter().map(|g| g.1).sum();
+    let mut pool_n: u64 = small.iter().map(|g| g.2).sum();
+    // Smallest named groups last, so they are the ones to join the pool.
+    named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    while pool_orgs > 0 && pool_orgs < MIN_DISTINCT_ORGS {
+        let Some((_, orgs, n)) = named.pop() else {
+            break;
+        };
+        pool_orgs += orgs;
+        pool_n += n;
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rows: Vec<PooledRow<K>> = named
+        .into_iter()
+        .map(|(k, orgs, n)| (Some(k), Count::gated(orgs, n), Count::orgs(orgs)))
+        .collect();
+    if pool_orgs > 0 {
+        rows.push((
+            None,
+            Count::gated(pool_orgs, pool_n),
+            Count::orgs(pool_orgs),
+        ));
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -609,6 +683,63 @@ mod tests {
         fn gated_counts(orgs in 0u64..10, value in 0u64..1_000_000) {
             let c = Count::gated(orgs, value);
             prop_assert_eq!(c.exact().is_some(), orgs >= 3);
+        }
+    }
+
+    #[test]
+    fn small_groups_are_pooled_and_never_isolated_by_difference() {
+        // Three sectors of 1, 1, 1: one pooled row of three.
+        let rows = pool_small_groups(vec![("a", 1, 5), ("b", 1, 7), ("c", 1, 1)]);
+        assert_eq!(rows, vec![(None, Count::Exact(13), Count::Exact(3))]);
+        // 5 + 1: the lone organization would be total minus the named row, so
+        // the named row joins the pool.
+        let rows = pool_small_groups(vec![("big", 5, 50), ("lone", 1, 9)]);
+        assert_eq!(rows, vec![(None, Count::Exact(59), Count::Exact(6))]);
+        // 4 + 3 + 2 + 1: the pool (3 organizations) is big enough.
+        let rows = pool_small_groups(vec![("d", 4, 40), ("c", 3, 30), ("b", 2, 20), ("a", 1, 10)]);
+        assert_eq!(
+            rows,
+            vec![
+                (Some("c"), Count::Exact(30), Count::Exact(3)),
+                (Some("d"), Count::Exact(40), Count::Exact(4)),
+                (None, Count::Exact(30), Count::Exact(3)),
+            ]
+        );
+        // 3 + 1 + 1: the pool of 2 takes the smallest named group.
+        let rows = pool_small_groups(vec![("x", 3, 3), ("y", 1, 1), ("z", 1, 1)]);
+        assert_eq!(rows, vec![(None, Count::Exact(5), Count::Exact(5))]);
+        // Fewer than three in all: one row, and it says so.
+        let rows = pool_small_groups(vec![("x", 2, 3)]);
+        assert_eq!(rows, vec![(None, Count::FewerThan3, Count::FewerThan3)]);
+        assert!(pool_small_groups::<&str>(vec![]).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn pooled_rows_never_show_a_small_group(groups in proptest::collection::vec((0u64..6, 0u64..100), 0..8)) {
+            let input: Vec<(usize, u64, u64)> =
+                groups.iter().enumerate().map(|(i, (o, n))| (i, *o, *n)).collect();
+            let total_orgs: u64 = input.iter().map(|g| g.1).sum();
+            let rows = pool_small_groups(input.clone());
+            let mut shown = 0;
+            for (key, n, orgs) in &rows {
+                match key {
+                    Some(k) => {
+                        let g = input[*k];
+                        prop_assert!(g.1 >= MIN_DISTINCT_ORGS);
+                        prop_assert_eq!(*n, Count::Exact(g.2));
+                        prop_assert_eq!(*orgs, Count::Exact(g.1));
+                        shown += g.1;
+                    }
+                    None => {
+                        // The pool is total minus named rows: at least three
+                        // organizations, or it is the whole and says fewer than 3.
+                        let pooled = total_orgs - input.iter().filter(|g| rows.iter().any(|r| r.0 == Some(input.iter().position(|x| x == *g).unwrap_or(usize::MAX)))).map(|g| g.1).sum::<u64>();
+                        prop_assert!(pooled >= MIN_DISTINCT_ORGS || (pooled == total_orgs && *orgs == Count::FewerThan3));
+                    }
+                }
+            }
+            prop_assert!(shown <= total_orgs);
         }
     }
 }

@@ -778,8 +778,8 @@ pub async fn get_indicator(
             .map(|l| report_ref(&hub, &viewer, &l.access, &l.uid, &l.title, l.incident_type, l.created_at))
             .collect::<ApiResult<Vec<_>>>()?;
         body["reports"] = json!(reports);
-        let state = hub.decision_state(&d.record, now_millis())?;
-        let mut decision = decision_view(&hub, &state)?;
+        let state = hub.decision_state(&viewer, &d.record, now_millis())?;
+        let mut decision = decision_view(&state)?;
         if viewer == Viewer::Public {
             // Who decided what is for members.
             decision["history"] = json!([]);
@@ -791,6 +791,7 @@ pub async fn get_indicator(
                 "total": p.total,
                 "orgs": p.orgs,
                 "by_day": p.by_day.iter().map(|(d, n, o)| json!({"day": day_string(*d), "sightings": n, "orgs": o})).collect::<Vec<_>>(),
+                // `sector: null` is the pool of sectors each too small to name.
                 "by_sector": p.by_sector.iter().map(|(s, n, o)| json!({"sector": s, "sightings": n, "orgs": o})).collect::<Vec<_>>(),
                 "mine": p.mine.map(|(n, last)| json!({"total": n, "last_seen": rfc3339(last)})),
             }),
@@ -1165,30 +1166,52 @@ pub struct DecisionIn {
     #[serde(default)]
     comment: String,
     expires_at: Option<String>,
+    /// `own` (the organization's own feeds) or `hub` (every member's; curators
+    /// and the operator). Default: `hub` for those who may, else `own`.
+    scope: Option<String>,
 }
 
-fn decision_view(hub: &Hub, state: &crate::decide::DecisionState) -> ApiResult<Value> {
+/// The scope a decision asks for, or the default for this viewer.
+fn decide_for(viewer: &Viewer, scope: Option<&str>) -> ApiResult<crate::decide::DecideFor> {
+    use crate::decide::DecideFor;
+    match scope {
+        Some("own") => Ok(DecideFor::Own),
+        Some("hub") => Ok(DecideFor::Hub),
+        Some(_) => Err(ApiError::invalid("scope", "scope must be own or hub")),
+        None if viewer.may(kyojo_core::policy::Action::DecideForHub) => Ok(DecideFor::Hub),
+        None => Ok(DecideFor::Own),
+    }
+}
+
+fn decision_view(state: &crate::decide::DecisionState) -> ApiResult<Value> {
     let (actionable, reason, expires_at) = match &state.verdict {
-        kyojo_core::decide::Verdict::Block { reason, expires_at } => (
+        kyojo_core::decide::Verdict::Block {
+            reason, expires_at, ..
+        } => (
             expires_at.is_none_or(|e| e > now_millis()),
             reason.clone(),
             *expires_at,
         ),
         kyojo_core::decide::Verdict::NotActionable { reason } => (false, reason.clone(), None),
     };
-    let history = state
+    // Only the hub's decisions and the viewer's own organization's: never
+    // another organization's, and never any organization's name.
+    let history: Vec<Value> = state
         .history
         .iter()
         .map(|d| {
-            Ok(json!({
+            json!({
                 "action": d.action,
                 "comment": d.comment,
                 "expires_at": d.expires_at.map(rfc3339),
-                "organization": hub.org(d.org)?.map(|o| o.name),
+                "by": match d.by {
+                    crate::decide::Decider::Hub => "hub",
+                    crate::decide::Decider::YourOrganization => "your organization",
+                },
                 "created_at": rfc3339(d.created_at),
-            }))
+            })
         })
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect();
     Ok(json!({
         "actionable": actionable,
         "reason": reason,
@@ -1225,10 +1248,18 @@ pub async fn post_decision(
         .as_deref()
         .map(|s| parse_time("expires_at", s))
         .transpose()?;
+    let scope = decide_for(&viewer, input.scope.as_deref())?;
     let hub = state.hub.clone();
     blocking(move || {
-        let st = hub.decide(&viewer, &obs, action, input.comment.trim(), expires_at)?;
-        decision_view(&hub, &st)
+        let st = hub.decide(
+            &viewer,
+            &obs,
+            action,
+            input.comment.trim(),
+            expires_at,
+            scope,
+        )?;
+        decision_view(&st)
     })
     .await
     .map(Json)

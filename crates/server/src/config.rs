@@ -42,6 +42,44 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The PostgreSQL schema kyojo keeps its tables in.
     pub database_schema: String,
+    /// What one decision, and one organization in an hour, may add to feeds.
+    pub decisions: DecisionLimits,
+}
+
+/// Limits on what decisions may put into block feeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecisionLimits {
+    /// Blocks one organization may decide per hour (own and hub-wide together).
+    pub blocks_per_hour: usize,
+    /// The widest IPv4 network anything may make actionable (prefix length).
+    pub widest_ipv4_prefix: u8,
+    /// The widest IPv6 network anything may make actionable (prefix length).
+    pub widest_ipv6_prefix: u8,
+    /// MISP warninglist files (or directories of them, searched for
+    /// `list.json`) whose values are never blockable.
+    pub warninglists: Vec<std::path::PathBuf>,
+}
+
+impl Default for DecisionLimits {
+    fn default() -> Self {
+        let w = kyojo_core::decide::Widths::default();
+        DecisionLimits {
+            blocks_per_hour: 200,
+            widest_ipv4_prefix: w.widest_ipv4_prefix,
+            widest_ipv6_prefix: w.widest_ipv6_prefix,
+            warninglists: Vec::new(),
+        }
+    }
+}
+
+impl DecisionLimits {
+    pub fn widths(&self) -> kyojo_core::decide::Widths {
+        kyojo_core::decide::Widths {
+            widest_ipv4_prefix: self.widest_ipv4_prefix,
+            widest_ipv6_prefix: self.widest_ipv6_prefix,
+        }
+    }
 }
 
 impl Default for Config {
@@ -62,6 +100,7 @@ impl Default for Config {
             secure_cookies: false,
             database_url: None,
             database_schema: "kyojo".to_string(),
+            decisions: DecisionLimits::default(),
         }
     }
 }
@@ -136,6 +175,13 @@ impl Config {
             return Err(format!(
                 "database_schema: {schema:?} must be 1-63 characters of a-z, 0-9 and '_', not starting with a digit"
             ));
+        }
+        let d = &self.decisions;
+        if d.widest_ipv4_prefix > 32 || d.widest_ipv6_prefix > 128 {
+            return Err(
+                "decisions: widest_ipv4_prefix is at most 32 and widest_ipv6_prefix at most 128"
+                    .into(),
+            );
         }
         if self.max_body_bytes < 1024 {
             return Err("max_body_bytes: must be at least 1024".into());

@@ -10,12 +10,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use kyojo_core::decide::{
-    builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict,
+    builtin_allow, verdict, Action, AllowReason, Basis, Decision, Facts, ReportFact, SightingFact,
+    Verdict,
 };
 use kyojo_core::policy::{Action as Permission, OrgId};
 use kyojo_core::{Kind, Observable, Viewer};
 use kyojo_store::{
-    AllowEntry, DecisionRecord, IndicatorId, IndicatorRecord, Millis, ReportLink, SightingSummary,
+    AllowEntry, DecisionRecord, DecisionScope, IndicatorId, IndicatorRecord, Millis, ReportLink,
+    SightingSummary,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -29,6 +31,43 @@ pub struct Actionable {
     pub sightings: Vec<SightingSummary>,
     pub reason: String,
     pub expires_at: Option<Millis>,
+    /// What made it actionable: a feed shows it only to viewers who may see that.
+    pub basis: Basis,
+}
+
+/// One organization's own decisions, applied to its own feeds only.
+#[derive(Debug, Default, Clone)]
+pub struct OwnOverrides {
+    /// Indicators it allowed: out of its feeds, whatever the hub says.
+    pub allowed: BTreeSet<IndicatorId>,
+    /// Indicators it blocked, judged with its decision.
+    pub blocked: Vec<Arc<Actionable>>,
+}
+
+/// Whose feeds a decision changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecideFor {
+    /// The deciding organization's own feeds (any analyst).
+    Own,
+    /// Every member's feeds (a curator or the operator).
+    Hub,
+}
+
+/// Who made a decision, as any viewer may be told: never an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decider {
+    Hub,
+    YourOrganization,
+}
+
+/// One decision of an indicator's history as one viewer may see it.
+#[derive(Debug, Clone)]
+pub struct DecisionEntry {
+    pub action: Action,
+    pub comment: String,
+    pub expires_at: Option<Millis>,
+    pub created_at: Millis,
+    pub by: Decider,
 }
 
 /// How long past its expiry a slow snapshot may still be served while the
@@ -48,23 +87,51 @@ pub struct Snapshot {
     pub valid_until: Option<Millis>,
     /// Shared between a snapshot and its patched successors.
     pub items: Vec<Arc<Actionable>>,
+    /// Each organization's own decisions, for its own feeds.
+    pub own: HashMap<OrgId, OwnOverrides>,
+    /// Ids of the trusted organizations when it was built.
+    pub trusted: Vec<OrgId>,
 }
 
-/// The state of one indicator as the API shows it.
+/// The state of one indicator as one viewer is shown it.
 #[derive(Debug, Clone)]
 pub struct DecisionState {
     pub verdict: Verdict,
     pub allowed: Option<AllowReason>,
-    pub history: Vec<DecisionRecord>,
+    /// The hub's decisions and the viewer's own, oldest first.
+    pub history: Vec<DecisionEntry>,
 }
 
-fn to_decision(d: &DecisionRecord) -> Decision {
+fn to_decision(d: &DecisionRecord, own: bool) -> Decision {
     Decision {
         action: d.action,
         comment: d.comment.clone(),
         decided_at: d.created_at,
         expires_at: d.expires_at,
+        own,
     }
+}
+
+/// Whether an own decision takes the hub's place: a live block or allow
+/// (an unset or an expired one hands the indicator back to the hub).
+fn overrides(d: &Decision, now: Millis) -> bool {
+    d.action != Action::Unset && d.expires_at.is_none_or(|e| e > now)
+}
+
+/// The latest hub-wide decision and the latest own decision of each seal,
+/// from one indicator's history (oldest first).
+fn latest_by_scope(history: &[DecisionRecord]) -> (Option<Decision>, HashMap<[u8; 32], Decision>) {
+    let mut hub = None;
+    let mut own = HashMap::new();
+    for d in history {
+        match d.scope {
+            DecisionScope::Hub => hub = Some(to_decision(d, false)),
+            DecisionScope::Own(seal) => {
+                own.insert(seal, to_decision(d, true));
+            }
+        }
+    }
+    (hub, own)
 }
 
 /// The facts of one indicator, in the shape `verdict` wants.
@@ -91,13 +158,25 @@ fn sighting_facts(sums: &[SightingSummary]) -> Vec<SightingFact> {
 impl Hub {
     /// Why a value may never be blocked, if it may not.
     pub fn allow_reason(&self, obs: &Observable) -> ApiResult<Option<AllowReason>> {
-        if let Some(r) = builtin_allow(obs, &self.config.own_hosts()) {
+        if let Some(r) = self.fixed_allow(obs, &self.config.own_hosts()) {
             return Ok(Some(r));
         }
         Ok(self
             .store
             .allow_entry(obs)?
             .map(|e| AllowReason::Operator(e.comment)))
+    }
+
+    /// The reasons that need no store: built-in ranges and names, public
+    /// resolvers, configured false-positive lists, and networks too wide.
+    fn fixed_allow(&self, obs: &Observable, own_hosts: &[String]) -> Option<AllowReason> {
+        builtin_allow(obs, own_hosts)
+            .or_else(|| self.config.decisions.widths().too_wide(obs))
+            .or_else(|| {
+                self.warninglists
+                    .matching(obs)
+                    .map(|name| AllowReason::Warninglist(name.to_string()))
+            })
     }
 
     fn trusted_org_ids(&self) -> ApiResult<Vec<OrgId>> {
@@ -110,7 +189,10 @@ impl Hub {
         Ok(ids)
     }
 
-    /// Records an analyst's decision. Blocking an allow-listed value is refused.
+    /// Records a decision for the deciding organization's own feeds, or, for
+    /// a curator or the operator, for every member's. Blocking an
+    /// allow-listed, warninglisted or too-wide value is refused, and so is a
+    /// block past the organization's hourly budget.
     pub fn decide(
         &self,
         viewer: &Viewer,
@@ -118,8 +200,17 @@ impl Hub {
         action: Action,
         comment: &str,
         expires_at: Option<Millis>,
+        scope: DecideFor,
     ) -> ApiResult<DecisionState> {
         let member = require(viewer, Permission::WriteReports)?;
+        if scope == DecideFor::Hub {
+            require(viewer, Permission::DecideForHub).map_err(|_| {
+                ApiError::forbidden(
+                    "only a curator or the operator may decide for every member's feeds; \
+                     decide for your own (\"scope\": \"own\")",
+                )
+            })?;
+        }
         // Deciding needs the indicator to be visible to the decider.
         let (record, links, sums) = self.visible_indicator(viewer, obs)?;
         let allowed = self.allow_reason(obs)?;
@@ -138,36 +229,96 @@ impl Hub {
                 "expires_at must be in the future",
             ));
         }
+        if action == Action::Block {
+            self.take_block_budget(member.org, now)?;
+        }
+        let stored_scope = match scope {
+            DecideFor::Hub => DecisionScope::Hub,
+            DecideFor::Own => DecisionScope::Own(self.policy.decision_seal(member.org)),
+        };
         self.store
-            .add_decision(record.id, action, comment, expires_at, member.org, now)?;
+            .add_decision(record.id, action, comment, expires_at, stored_scope, now)?;
         self.changed();
+        if scope == DecideFor::Hub {
+            // Changing every member's feeds is an act of the hub's staff.
+            self.audit_as(
+                viewer,
+                "decision.hub",
+                &format!("{} {} {}", action.as_str(), obs.kind, obs.value),
+            )?;
+        }
         // A decision changes neither links, sightings nor the allow list.
-        self.judge(&record, &links, &sums, allowed, now)
+        self.judge(viewer, &record, &links, &sums, allowed, now)
     }
 
-    /// The verdict on one indicator now, with its decision history.
+    /// Counts one block against the organization's hourly budget, or refuses it.
+    fn take_block_budget(&self, org: OrgId, now: Millis) -> ApiResult<()> {
+        let limit = self.config.decisions.blocks_per_hour;
+        let hour_ago = now - 3_600_000;
+        let mut budgets = self.decision_budget.lock();
+        let times = budgets.entry(org).or_default();
+        while times.front().is_some_and(|t| *t <= hour_ago) {
+            times.pop_front();
+        }
+        if times.len() >= limit {
+            return Err(ApiError::too_many(format!(
+                "this organization has made {limit} blocks in the last hour, the most the hub \
+                 allows (decisions.blocks_per_hour); ask the operator, or wait"
+            )));
+        }
+        times.push_back(now);
+        Ok(())
+    }
+
+    /// The verdict on one indicator now as `viewer`'s feeds see it, with
+    /// the decisions it may see (the hub's, and its organization's own).
     pub fn decision_state(
         &self,
+        viewer: &Viewer,
         record: &IndicatorRecord,
         now: Millis,
     ) -> ApiResult<DecisionState> {
         let links = self.store.report_links(&[record.id])?;
         let sums = self.store.sighting_summaries(&[record.id])?;
         let allowed = self.allow_reason(&record.observable)?;
-        self.judge(record, &links, &sums, allowed, now)
+        self.judge(viewer, record, &links, &sums, allowed, now)
     }
 
     /// The verdict on one indicator from its facts, with its decision history.
     fn judge(
         &self,
+        viewer: &Viewer,
         record: &IndicatorRecord,
         links: &[ReportLink],
         sums: &[SightingSummary],
         allowed: Option<AllowReason>,
         now: Millis,
     ) -> ApiResult<DecisionState> {
-        let history = self.store.decisions_of(record.id)?;
-        let latest = history.last().map(to_decision);
+        let stored = self.store.decisions_of(record.id)?;
+        let my_seal = viewer.member().map(|m| self.policy.decision_seal(m.org));
+        let (hub_latest, own_latest) = latest_by_scope(&stored);
+        let mine = my_seal.and_then(|seal| own_latest.get(&seal).cloned());
+        let latest = match mine {
+            Some(d) if overrides(&d, now) => Some(d),
+            _ => hub_latest,
+        };
+        let history = stored
+            .iter()
+            .filter_map(|d| {
+                let by = match d.scope {
+                    DecisionScope::Hub => Decider::Hub,
+                    DecisionScope::Own(seal) if Some(seal) == my_seal => Decider::YourOrganization,
+                    DecisionScope::Own(_) => return None,
+                };
+                Some(DecisionEntry {
+                    action: d.action,
+                    comment: d.comment.clone(),
+                    expires_at: d.expires_at,
+                    created_at: d.created_at,
+                    by,
+                })
+            })
+            .collect();
         let trusted = self.trusted_org_ids()?;
         Ok(DecisionState {
             verdict: self.verdict_of(
@@ -349,15 +500,18 @@ impl Hub {
     ) -> Option<Actionable> {
         let kind = record.observable.kind;
         match self.verdict_of(kind, &links, &sightings, decision, allowed, trusted, now) {
-            Verdict::Block { reason, expires_at } if expires_at.is_none_or(|e| e > now) => {
-                Some(Actionable {
-                    record,
-                    links,
-                    sightings,
-                    reason,
-                    expires_at,
-                })
-            }
+            Verdict::Block {
+                reason,
+                expires_at,
+                basis,
+            } if expires_at.is_none_or(|e| e > now) => Some(Actionable {
+                record,
+                links,
+                sightings,
+                reason,
+                expires_at,
+                basis,
+            }),
             _ => None,
         }
     }
@@ -382,6 +536,7 @@ impl Hub {
             sums.entry(s.indicator).or_default().push(s);
         }
         let trusted = self.trusted_org_ids()?;
+        let seals = self.seal_map()?;
         let mut valid_until = old.valid_until;
         let mut items: Vec<Arc<Actionable>> = old
             .items
@@ -389,18 +544,34 @@ impl Hub {
             .filter(|a| !ids.contains(&a.record.id))
             .cloned()
             .collect();
+        let mut own = old.own.clone();
+        for o in own.values_mut() {
+            o.allowed.retain(|id| !ids.contains(id));
+            o.blocked.retain(|a| !ids.contains(&a.record.id));
+        }
         // Indicators the writes deleted are simply not found.
         for record in self.store.indicators_by_id(&list)? {
-            let decision = self.store.decisions_of(record.id)?.last().map(to_decision);
+            let (hub, own_latest) = latest_by_scope(&self.store.decisions_of(record.id)?);
             let allowed = self.allow_reason(&record.observable)?;
             let l = links.remove(&record.id).unwrap_or_default();
             let s = sums.remove(&record.id).unwrap_or_default();
-            if let Some(a) =
-                self.actionable(record, l, s, decision.as_ref(), allowed, &trusted, now)
-            {
-                if let Some(e) = a.expires_at {
-                    valid_until = Some(valid_until.map_or(e, |v| v.min(e)));
-                }
+            let mut judged = Judged {
+                own: &mut own,
+                valid_until: &mut valid_until,
+            };
+            self.judge_own(
+                &record,
+                &l,
+                &s,
+                &own_latest,
+                &seals,
+                &allowed,
+                &trusted,
+                now,
+                &mut judged,
+            );
+            if let Some(a) = self.actionable(record, l, s, hub.as_ref(), allowed, &trusted, now) {
+                judged.expiring(a.expires_at);
                 items.push(Arc::new(a));
             }
         }
@@ -412,6 +583,8 @@ impl Hub {
             took_ms: old.took_ms,
             valid_until,
             items,
+            own,
+            trusted,
         });
         let mut cached = self.feeds.snapshot.lock();
         // Keep a snapshot another thread made that already covers more.
@@ -430,12 +603,21 @@ impl Hub {
         for s in self.store.all_sighting_summaries()? {
             sums.entry(s.indicator).or_default().push(s);
         }
-        let decisions: HashMap<i64, Decision> = self
-            .store
-            .latest_decisions()?
-            .iter()
-            .map(|d| (d.indicator, to_decision(d)))
-            .collect();
+        let mut hub_decisions: HashMap<i64, Decision> = HashMap::new();
+        let mut own_decisions: HashMap<i64, HashMap<[u8; 32], Decision>> = HashMap::new();
+        for d in self.store.latest_decisions()? {
+            match d.scope {
+                DecisionScope::Hub => {
+                    hub_decisions.insert(d.indicator, to_decision(&d, false));
+                }
+                DecisionScope::Own(seal) => {
+                    own_decisions
+                        .entry(d.indicator)
+                        .or_default()
+                        .insert(seal, to_decision(&d, true));
+                }
+            }
+        }
         let operator: HashMap<Observable, String> = self
             .store
             .allow_list()?
@@ -443,25 +625,46 @@ impl Hub {
             .map(|e| (e.observable, e.comment))
             .collect();
         let trusted = self.trusted_org_ids()?;
+        let seals = self.seal_map()?;
         let own_hosts = self.config.own_hosts();
         let mut items = Vec::new();
+        let mut own: HashMap<OrgId, OwnOverrides> = HashMap::new();
         let mut valid_until: Option<Millis> = None;
+        let no_own = HashMap::new();
         self.store.for_each_indicator(&mut |record| {
             let l = links.remove(&record.id).unwrap_or_default();
             let s = sums.remove(&record.id).unwrap_or_default();
-            let decision = decisions.get(&record.id);
-            if l.is_empty() && s.is_empty() && decision.is_none() {
+            let decision = hub_decisions.get(&record.id);
+            let own_latest = own_decisions.get(&record.id).unwrap_or(&no_own);
+            if l.is_empty() && s.is_empty() && decision.is_none() && own_latest.is_empty() {
                 return;
             }
-            let allowed = builtin_allow(&record.observable, &own_hosts).or_else(|| {
-                operator
-                    .get(&record.observable)
-                    .map(|c| AllowReason::Operator(c.clone()))
-            });
+            let allowed = self
+                .fixed_allow(&record.observable, &own_hosts)
+                .or_else(|| {
+                    operator
+                        .get(&record.observable)
+                        .map(|c| AllowReason::Operator(c.clone()))
+                });
+            let mut judged = Judged {
+                own: &mut own,
+                valid_until: &mut valid_until,
+            };
+            if !own_latest.is_empty() {
+                self.judge_own(
+                    &record,
+                    &l,
+                    &s,
+                    own_latest,
+                    &seals,
+                    &allowed,
+                    &trusted,
+                    now,
+                    &mut judged,
+                );
+            }
             if let Some(a) = self.actionable(record, l, s, decision, allowed, &trusted, now) {
-                if let Some(e) = a.expires_at {
-                    valid_until = Some(valid_until.map_or(e, |v| v.min(e)));
-                }
+                judged.expiring(a.expires_at);
                 items.push(Arc::new(a));
             }
         })?;
@@ -476,6 +679,75 @@ impl Hub {
             took_ms: 0,
             valid_until,
             items,
+            own,
+            trusted,
         })
+    }
+
+    /// Which organization each own-decision seal stands for.
+    fn seal_map(&self) -> ApiResult<HashMap<[u8; 32], OrgId>> {
+        Ok(self
+            .list_orgs()?
+            .into_iter()
+            .map(|o| (self.policy.decision_seal(o.id), o.id))
+            .collect())
+    }
+
+    /// Applies each organization's own live decision on one indicator to
+    /// that organization's overrides.
+    #[allow(clippy::too_many_arguments)]
+    fn judge_own(
+        &self,
+        record: &IndicatorRecord,
+        links: &[ReportLink],
+        sums: &[SightingSummary],
+        own_latest: &HashMap<[u8; 32], Decision>,
+        seals: &HashMap<[u8; 32], OrgId>,
+        allowed: &Option<AllowReason>,
+        trusted: &[OrgId],
+        now: Millis,
+        out: &mut Judged<'_>,
+    ) {
+        for (seal, d) in own_latest {
+            let Some(org) = seals.get(seal) else {
+                continue;
+            };
+            if !overrides(d, now) {
+                continue;
+            }
+            let o = out.own.entry(*org).or_default();
+            match self.actionable(
+                record.clone(),
+                links.to_vec(),
+                sums.to_vec(),
+                Some(d),
+                allowed.clone(),
+                trusted,
+                now,
+            ) {
+                Some(a) => {
+                    let e = a.expires_at;
+                    o.blocked.push(Arc::new(a));
+                    out.expiring(e);
+                }
+                None => {
+                    o.allowed.insert(record.id);
+                }
+            }
+        }
+    }
+}
+
+/// What judging one indicator adds to a snapshot besides its hub-wide item.
+struct Judged<'a> {
+    own: &'a mut HashMap<OrgId, OwnOverrides>,
+    valid_until: &'a mut Option<Millis>,
+}
+
+impl Judged<'_> {
+    fn expiring(&mut self, at: Option<Millis>) {
+        if let Some(e) = at {
+            *self.valid_until = Some(self.valid_until.map_or(e, |v| v.min(e)));
+        }
     }
 }

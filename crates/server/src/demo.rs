@@ -147,7 +147,8 @@ fn decide_some(
     reports: &[PlannedReport],
     now: Millis,
 ) -> Result<(), ApiError> {
-    let analyst = as_member(org, Role::Analyst);
+    // The hub's curator confirms them for every member's feeds.
+    let curator = as_member(org, Role::Curator);
     let recent = now - 20 * 86_400_000;
     let mut done = HashSet::new();
     for r in reports
@@ -164,7 +165,14 @@ fn decide_some(
                 continue;
             }
             let comment = "demo: confirmed by the Sakura Bank SOC";
-            match hub.decide(&analyst, obs, Action::Block, comment, None) {
+            match hub.decide(
+                &curator,
+                obs,
+                Action::Block,
+                comment,
+                None,
+                crate::decide::DecideFor::Hub,
+            ) {
                 Ok(_) => {}
                 Err(e) if e.status.is_client_error() => {}
                 Err(e) => return Err(e),

@@ -70,6 +70,11 @@ impl ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
     }
 
+    /// 429 for a limit that is not about request rate (a budget per hour).
+    pub fn too_many(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit_reached", message)
+    }
+
     pub fn rate_limited() -> Self {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -23,6 +23,7 @@ use kyojo_store::Millis;
 use crate::decide::{Actionable, Snapshot};
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{now_millis, Hub};
+use kyojo_core::decide::{is_trusted_report, Basis, ReportFact};
 
 /// The feeds a consumer can pull.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,13 +139,40 @@ fn scope(viewer: &Viewer) -> Scope {
     viewer.member().map(|m| m.org)
 }
 
-/// What `viewer` may see of one actionable item, as a feed line; None if nothing.
-fn entry_for(hub: &Hub, viewer: &Viewer, item: &Actionable) -> Option<FeedEntry> {
+/// What `viewer` may see of one actionable item, as a feed line; None if
+/// nothing. It must see the indicator, and also why it is actionable: a
+/// value that only a report it may not read (RED, another audience) made
+/// actionable never reaches its feed, even if it sighted the value itself.
+fn entry_for(
+    hub: &Hub,
+    viewer: &Viewer,
+    item: &Actionable,
+    trusted: &[OrgId],
+) -> Option<FeedEntry> {
     let readable: Vec<_> = item
         .links
         .iter()
         .filter(|l| hub.policy.can_read(viewer, &l.access, Channel::Feed))
         .collect();
+    let basis_seen = match item.basis {
+        Basis::TrustedReport => readable.iter().any(|l| {
+            is_trusted_report(
+                &ReportFact {
+                    tlp: l.access.tlp,
+                    author: hub.policy.visible_author(&l.access),
+                    created_at: l.created_at,
+                },
+                trusted,
+            )
+        }),
+        // Hub-wide decisions are published to every member who may see the
+        // indicator; own ones reach their own organization's feeds only;
+        // sighting counts are community knowledge.
+        Basis::HubDecision | Basis::OwnDecision | Basis::Sightings => true,
+    };
+    if !basis_seen {
+        return None;
+    }
     let my_org = viewer.member().map(|m| m.org);
     let orgs: BTreeSet<OrgId> = item.sightings.iter().map(|s| s.org).collect();
     let presence = SightingPresence {
@@ -237,12 +265,32 @@ impl Hub {
                 return Ok((snap, c.entries.clone()));
             }
         }
-        let entries: Arc<Vec<FeedEntry>> = Arc::new(
-            snap.items
+        let own = key.and_then(|org| snap.own.get(&org));
+        let entries: Vec<FeedEntry> = match own {
+            None => snap
+                .items
                 .iter()
-                .filter_map(|i| entry_for(self, viewer, i))
+                .filter_map(|i| entry_for(self, viewer, i, &snap.trusted))
                 .collect(),
-        );
+            // The organization's own decisions change its own feeds only.
+            Some(own) => {
+                let blocked: BTreeSet<_> = own.blocked.iter().map(|a| a.record.id).collect();
+                let mut items: Vec<&Arc<Actionable>> = snap
+                    .items
+                    .iter()
+                    .filter(|a| {
+                        !own.allowed.contains(&a.record.id) && !blocked.contains(&a.record.id)
+                    })
+                    .chain(own.blocked.iter())
+                    .collect();
+                items.sort_by(|a, b| a.record.observable.cmp(&b.record.observable));
+                items
+                    .into_iter()
+                    .filter_map(|i| entry_for(self, viewer, i, &snap.trusted))
+                    .collect()
+            }
+        };
+        let entries = Arc::new(entries);
         let mut cache = self.feeds.entries.lock();
         if cache.len() >= CACHE_LIMIT {
             cache.clear();

@@ -117,6 +117,12 @@ pub struct Hub {
     narrowings: parking_lot::Mutex<std::collections::VecDeque<(u64, Option<Vec<IndicatorId>>)>>,
     /// Where the next poll for other nodes' writes starts (PostgreSQL only).
     foreign_cursor: parking_lot::Mutex<Option<i64>>,
+    /// Times of each organization's blocks in the last hour (bounded by
+    /// `decisions.blocks_per_hour` per organization).
+    pub(crate) decision_budget:
+        parking_lot::Mutex<HashMap<OrgId, std::collections::VecDeque<Millis>>>,
+    /// Configured false-positive lists: never blockable.
+    pub(crate) warninglists: kyojo_core::warninglist::Warninglists,
 }
 
 /// A validated report, ready to store.
@@ -216,7 +222,9 @@ pub struct SightingPicture {
     pub total: Count,
     pub orgs: Count,
     pub by_day: Vec<(Day, Count, Count)>,
-    pub by_sector: Vec<(String, Count, Count)>,
+    /// Named sectors drawn from at least three organizations; the others
+    /// pooled into one unnamed row (`None`), see `policy::pool_small_groups`.
+    pub by_sector: Vec<kyojo_core::policy::PooledRow<String>>,
     /// The viewer's own organization's sightings, which it may always see exactly.
     pub mine: Option<(u64, Millis)>,
 }
@@ -225,6 +233,51 @@ pub struct IndicatorDetail {
     pub record: IndicatorRecord,
     pub assessment: Assessment,
     pub sightings: Option<SightingPicture>,
+}
+
+/// Reads the configured MISP warninglists: files, or directories searched
+/// (two levels deep, as MISP's repository lays them out) for `list.json`.
+fn load_warninglists(
+    paths: &[std::path::PathBuf],
+) -> Result<kyojo_core::warninglist::Warninglists, StoreError> {
+    let mut lists = kyojo_core::warninglist::Warninglists::default();
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![(p.clone(), 0)];
+            while let Some((dir, depth)) = stack.pop() {
+                let entries = std::fs::read_dir(&dir).map_err(|e| {
+                    StoreError::Open(format!("warninglists: cannot read {}: {e}", dir.display()))
+                })?;
+                for e in entries.flatten() {
+                    let path = e.path();
+                    if path.is_dir() && depth < 2 {
+                        stack.push((path, depth + 1));
+                    } else if path.file_name().is_some_and(|n| n == "list.json") {
+                        files.push(path);
+                    }
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| {
+            StoreError::Open(format!("warninglists: cannot read {}: {e}", f.display()))
+        })?;
+        let loaded = lists
+            .add_json(&text)
+            .map_err(|e| StoreError::Open(format!("warninglists: {}: {e}", f.display())))?;
+        tracing::info!(
+            list = %loaded.name,
+            used = loaded.used,
+            skipped = loaded.skipped,
+            "false-positive list loaded"
+        );
+    }
+    Ok(lists)
 }
 
 pub fn now_millis() -> Millis {
@@ -289,6 +342,7 @@ impl Hub {
     }
 
     pub fn new(store: Arc<dyn Store>, secret: [u8; 32], config: Config) -> Result<Hub, StoreError> {
+        let config_lists = config.decisions.warninglists.clone();
         let hub = Hub {
             store,
             index: RwLock::new(Index::new()),
@@ -303,6 +357,8 @@ impl Hub {
             foreign_cursor: parking_lot::Mutex::new(None),
             narrowings: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             slow_ms: std::sync::atomic::AtomicU64::new(SLOW_MS),
+            decision_budget: parking_lot::Mutex::new(HashMap::new()),
+            warninglists: load_warninglists(&config_lists)?,
         };
         // The cursor first: writes racing the index build are replayed, not lost.
         *hub.foreign_cursor.lock() = hub.store.foreign_changes(None)?.cursor;
@@ -1021,7 +1077,12 @@ impl Hub {
             total: Count::gated(all.len() as u64, total),
             orgs: Count::orgs(all.len() as u64),
             by_day: gated_rows(by_day),
-            by_sector: gated_rows(by_sector),
+            by_sector: kyojo_core::policy::pool_small_groups(
+                by_sector
+                    .into_iter()
+                    .map(|(s, (orgs, n))| (s, orgs.len() as u64, n))
+                    .collect(),
+            ),
             mine,
         })
     }

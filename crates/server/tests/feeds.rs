@@ -43,7 +43,7 @@ fn lines(text: &str) -> Vec<String> {
 #[tokio::test]
 async fn analysts_block_allow_and_unset_with_history() {
     let t = start().await;
-    let a = t.member("Analyst Org", "finance", Role::Analyst);
+    let a = t.member("Analyst Org", "finance", Role::Curator);
     let c = t.member("ISP", "telecom", Role::Consumer);
     t.share(
         &a,
@@ -69,7 +69,10 @@ async fn analysts_block_allow_and_unset_with_history() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["actionable"], true);
-    assert_eq!(r.body["reason"], "blocked by an analyst: phishing kit");
+    assert_eq!(
+        r.body["reason"],
+        "blocked by the hub's curators: phishing kit"
+    );
     assert!(
         r.body["expires_at"].as_str().is_some(),
         "a domain block lasts its lifetime: {}",
@@ -140,7 +143,8 @@ async fn analysts_block_allow_and_unset_with_history() {
         .map(|h| h["action"].as_str().unwrap())
         .collect();
     assert_eq!(history, vec!["block", "allow", "unset"]);
-    assert_eq!(r.body["history"][0]["organization"], "Analyst Org");
+    assert_eq!(r.body["history"][0]["by"], "hub");
+    assert!(r.body["history"][0].get("organization").is_none());
     // The indicator page shows the state too.
     let d = t
         .get("/api/v1/indicators/domain/block-me.example", Some(&a))
@@ -208,7 +212,7 @@ async fn allow_listed_values_cannot_be_blocked() {
         "hub_hosts = [\"kyojo.example.net\"]\nwarning_host = \"warn.example.net\"\n",
     )
     .await;
-    let a = t.member("A", "finance", Role::Analyst);
+    let a = t.member("A", "finance", Role::Curator);
     let admin = t.member("Op", "general", Role::Admin);
     t.share(
         &a,
@@ -301,7 +305,7 @@ async fn allow_listed_values_cannot_be_blocked() {
 #[tokio::test]
 async fn expired_blocks_leave_the_feeds_on_their_own() {
     let t = start().await;
-    let a = t.member("A", "finance", Role::Analyst);
+    let a = t.member("A", "finance", Role::Curator);
     let c = t.member("ISP", "telecom", Role::Consumer);
     t.share(
         &a,
@@ -345,7 +349,7 @@ async fn expired_blocks_leave_the_feeds_on_their_own() {
 async fn lifetimes_are_per_kind_and_configurable() {
     // URLs live 0 days after their last report: a blocked URL is gone at once, a hash stays.
     let t = start_with_config("[lifetimes]\nurl_days = 0\nhash_days = 365\n").await;
-    let a = t.member("A", "finance", Role::Analyst);
+    let a = t.member("A", "finance", Role::Curator);
     let c = t.member("ISP", "telecom", Role::Consumer);
     let h = "44d88612fea8a8f36de82e1278abb02f";
     t.share(
@@ -450,7 +454,7 @@ async fn community_rules_make_indicators_actionable() {
 #[tokio::test]
 async fn every_feed_respects_tlp_and_audience() {
     let t = start().await;
-    let a = t.member("Owner", "finance", Role::Analyst);
+    let a = t.member("Owner", "finance", Role::Curator);
     let in_audience = t.member("Bank ISP", "finance", Role::Consumer);
     let outsider = t.member("Water ISP", "water", Role::Consumer);
     let named = t.member("Named", "gas", Role::Consumer);
@@ -557,7 +561,7 @@ async fn every_feed_respects_tlp_and_audience() {
 #[tokio::test]
 async fn pollers_get_304_until_something_they_see_changes() {
     let t = start().await;
-    let a = t.member("A", "finance", Role::Analyst);
+    let a = t.member("A", "finance", Role::Curator);
     let c = t.member("ISP", "finance", Role::Consumer);
     let outsider = t.member("Far", "water", Role::Consumer);
     t.share(
@@ -682,7 +686,7 @@ async fn hostile_stored_names_never_reach_a_zone() {
         eprintln!("skipped on PostgreSQL: writes the SQLite file directly");
         return;
     }
-    let a = t.member("A", "finance", Role::Analyst);
+    let a = t.member("A", "finance", Role::Curator);
     let c = t.member("ISP", "finance", Role::Consumer);
     t.share(
         &a,
@@ -692,9 +696,6 @@ async fn hostile_stored_names_never_reach_a_zone() {
     decide(&t, &a, "domain", "fine.example", json!({"action": "block"})).await;
     // Values that canonicalization would never produce, written straight into the database.
     let conn = rusqlite::Connection::open(t.dir.path().join("kyojo.sqlite")).unwrap();
-    let org: i64 = conn
-        .query_row("SELECT id FROM orgs WHERE name = 'A'", [], |r| r.get(0))
-        .unwrap();
     let report_id: i64 = conn
         .query_row("SELECT id FROM reports", [], |r| r.get(0))
         .unwrap();
@@ -720,7 +721,7 @@ async fn hostile_stored_names_never_reach_a_zone() {
             rusqlite::params![report_id, id, 10 + i as i64],
         )
         .unwrap();
-        conn.execute("INSERT INTO decisions (indicator_id, action, comment, expires_at, org_id, created_at) VALUES (?1, 'block', '', NULL, ?2, 0)", rusqlite::params![id, org]).unwrap();
+        conn.execute("INSERT INTO decisions (indicator_id, action, comment, expires_at, scope_seal, created_at) VALUES (?1, 'block', '', NULL, NULL, 0)", rusqlite::params![id]).unwrap();
     }
     // Any write makes the hub look again.
     t.share(
@@ -745,7 +746,7 @@ async fn hostile_stored_names_never_reach_a_zone() {
 #[tokio::test]
 async fn private_url_checks_reveal_only_prefixes() {
     let t = start().await;
-    let a = t.member("A", "finance", Role::Analyst);
+    let a = t.member("A", "finance", Role::Curator);
     let c = t.member("ISP", "finance", Role::Consumer);
     t.share(
         &a,
@@ -837,7 +838,7 @@ async fn private_url_checks_reveal_only_prefixes() {
 #[tokio::test]
 async fn the_warning_page_speaks_both_languages_and_says_only_what_is_public() {
     let t = start().await;
-    let a = t.member("A", "finance", Role::Analyst);
+    let a = t.member("A", "finance", Role::Curator);
     t.share(
         &a,
         report(

@@ -737,7 +737,9 @@ async fn analysts_block_and_unset_from_the_indicator_page() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let page = b.get("/ui/indicators/domain/block-me.example").await;
     assert!(page.text.contains("Yes: in block feeds"), "{}", page.text);
-    assert!(page.text.contains("blocked by an analyst: phishing kit"));
+    assert!(page
+        .text
+        .contains("blocked by your organization: phishing kit"));
     assert!(page.text.contains("31 Dec 2099"));
     let feed = t.get("/api/v1/feeds/domains.txt", Some(&token)).await;
     assert!(feed.text.contains("block-me.example"));
@@ -1405,4 +1407,47 @@ async fn hostile_organization_names_are_escaped_on_admin_pages() {
     }
     let orgs = b.get("/ui/admin/orgs").await.text;
     assert!(orgs.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x&gt;"));
+}
+
+#[tokio::test]
+async fn the_indicator_page_never_names_who_decided() {
+    let t = start().await;
+    let author = t.member("Secret Bank", "finance", Role::Analyst);
+    let other = t.member("Other Bank", "finance", Role::Analyst);
+    let mut body = report(
+        "anon",
+        "GREEN",
+        json!("community"),
+        json!(["anon-decided.example"]),
+    );
+    body["anonymous"] = json!(true);
+    t.share(&author, body).await;
+    let r = t
+        .post(
+            "/api/v1/indicators/domain/anon-decided.example/decision",
+            Some(&author),
+            json!({"action": "block", "comment": "ours"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for (token, sees_own) in [(&other, false), (&author, true)] {
+        for lang in ["en", "ja"] {
+            let mut b = Browser::new(&t, lang);
+            b.sign_in(token).await;
+            let page = b.get("/ui/indicators/domain/anon-decided.example").await;
+            assert_eq!(page.status, 200, "{}", page.text);
+            // The header shows the signed-in organization's own name; the
+            // decision history never shows any.
+            let history = page
+                .text
+                .split("id=\"h-decide\"")
+                .nth(1)
+                .unwrap_or_default()
+                .split("</section>")
+                .next()
+                .unwrap_or_default();
+            assert!(!history.contains("Secret Bank"), "{lang}: {history}");
+            assert_eq!(history.contains("ours"), sees_own, "{lang}: {history}");
+        }
+    }
 }

@@ -44,3 +44,22 @@ pub(crate) fn owner_to_columns(o: &Owner) -> (Option<OrgId>, Option<Vec<u8>>) {
         Owner::Sealed(seal) => (None, Some(seal.to_vec())),
     }
 }
+
+/// `scope_seal`: NULL for a hub-wide decision, the organization's seal for
+/// its own.
+pub(crate) fn scope_seal(scope: &crate::DecisionScope) -> Option<Vec<u8>> {
+    match scope {
+        crate::DecisionScope::Hub => None,
+        crate::DecisionScope::Own(seal) => Some(seal.to_vec()),
+    }
+}
+
+/// The scope back from its column; the error says what is corrupt.
+pub(crate) fn decision_scope(seal: Option<Vec<u8>>) -> Result<crate::DecisionScope, String> {
+    match seal {
+        None => Ok(crate::DecisionScope::Hub),
+        Some(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+            .map(crate::DecisionScope::Own)
+            .map_err(|_| "decision scope seal is not 32 bytes".to_string()),
+    }
+}

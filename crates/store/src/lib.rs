@@ -243,8 +243,18 @@ pub struct DecisionRecord {
     pub action: kyojo_core::decide::Action,
     pub comment: String,
     pub expires_at: Option<Millis>,
-    pub org: OrgId,
+    pub scope: DecisionScope,
     pub created_at: Millis,
+}
+
+/// Whose feeds a decision changes. No organization is stored in clear: an
+/// own decision carries `Policy::decision_seal` of its organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecisionScope {
+    /// Every member's feeds: made by a curator or the operator.
+    Hub,
+    /// One organization's own feeds, by its seal.
+    Own([u8; 32]),
 }
 
 /// One administrative action.
@@ -354,12 +364,12 @@ pub trait Store: Send + Sync + 'static {
         action: kyojo_core::decide::Action,
         comment: &str,
         expires_at: Option<Millis>,
-        org: OrgId,
+        scope: DecisionScope,
         now: Millis,
     ) -> Result<DecisionRecord>;
     /// Every decision on one indicator, oldest first.
     fn decisions_of(&self, id: IndicatorId) -> Result<Vec<DecisionRecord>>;
-    /// The latest decision of every indicator that has one.
+    /// The latest decision of every (indicator, scope) that has one.
     fn latest_decisions(&self) -> Result<Vec<DecisionRecord>>;
     fn allow_add(&self, obs: &Observable, comment: &str, now: Millis) -> Result<AllowEntry>;
     /// Returns false when the value was not on the list.

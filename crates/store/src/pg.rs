@@ -248,6 +248,13 @@ CREATE TRIGGER links_removed AFTER DELETE ON report_indicators
 CREATE TRIGGER reports_narrowed AFTER UPDATE OR DELETE ON reports
     FOR EACH ROW EXECUTE FUNCTION kyojo_report_narrowed();
 "#,
+    // 5: decisions name no organization: hub-wide (scope_seal NULL) or one
+    // organization's own, by a seal only the hub's secret can tell. Earlier
+    // decisions were hub-wide in effect and stay so, without their maker.
+    r#"
+ALTER TABLE decisions ADD COLUMN scope_seal BYTEA;
+ALTER TABLE decisions DROP COLUMN org_id;
+"#,
 ];
 
 /// Change-log rows older than this are pruned; a node that fell further
@@ -760,7 +767,7 @@ fn sighting_row(r: &Row) -> Result<SightingRow> {
 }
 
 const DECISION_SELECT: &str =
-    "SELECT id, indicator_id, action, comment, expires_at, org_id, created_at FROM decisions";
+    "SELECT id, indicator_id, action, comment, expires_at, scope_seal, created_at FROM decisions";
 
 fn decision_row(r: &Row) -> Result<DecisionRecord> {
     let action: &str = r.try_get(2)?;
@@ -771,7 +778,8 @@ fn decision_row(r: &Row) -> Result<DecisionRecord> {
             .ok_or_else(|| corrupt(format!("unknown decision {action:?}")))?,
         comment: r.try_get(3)?,
         expires_at: r.try_get(4)?,
-        org: r.try_get(5)?,
+        scope: crate::columns::decision_scope(r.try_get::<_, Option<Vec<u8>>>(5)?)
+            .map_err(corrupt)?,
         created_at: r.try_get(6)?,
     })
 }
@@ -1534,15 +1542,16 @@ impl Store for PostgresStore {
         action: Action,
         comment: &str,
         expires_at: Option<Millis>,
-        org: OrgId,
+        scope: DecisionScope,
         now: Millis,
     ) -> Result<DecisionRecord> {
+        let seal = crate::columns::scope_seal(&scope);
         self.write(|tx| {
             let id: i64 = tx
                 .query_one(
-                    "INSERT INTO decisions (indicator_id, action, comment, expires_at, org_id, created_at)
+                    "INSERT INTO decisions (indicator_id, action, comment, expires_at, scope_seal, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    &[&indicator, &action.as_str(), &comment, &expires_at, &org, &now],
+                    &[&indicator, &action.as_str(), &comment, &expires_at, &seal, &now],
                 )?
                 .try_get(0)?;
             Ok(DecisionRecord {
@@ -1551,7 +1560,7 @@ impl Store for PostgresStore {
                 action,
                 comment: comment.to_string(),
                 expires_at,
-                org,
+                scope,
                 created_at: now,
             })
         })
@@ -1571,7 +1580,7 @@ impl Store for PostgresStore {
         self.read(|c| {
             let rows = c.query(
                 &format!(
-                    "{DECISION_SELECT} WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY indicator_id)
+                    "{DECISION_SELECT} WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY indicator_id, scope_seal)
                      ORDER BY id"
                 ),
                 &[],
@@ -2173,7 +2182,7 @@ mod tests {
             .indicator(Kind::Domain, "decided.example")
             .unwrap()
             .unwrap();
-        s.add_decision(dec.id, Action::Block, "bad", None, org.id, 5)
+        s.add_decision(dec.id, Action::Block, "bad", None, DecisionScope::Hub, 5)
             .unwrap();
         assert!(matches!(
             s.update_report(&[9; 16], &ReportPatch::default()),
@@ -2724,20 +2733,40 @@ mod tests {
             .unwrap();
         let (xi, yi) = (w.new_indicators[0].id, w.new_indicators[1].id);
         let d1 = s
-            .add_decision(xi, Action::Block, "first", Some(99), org.id, 10)
+            .add_decision(xi, Action::Block, "first", Some(99), DecisionScope::Hub, 10)
             .unwrap();
         let d2 = s
-            .add_decision(yi, Action::Block, "y", None, org.id, 11)
+            .add_decision(
+                yi,
+                Action::Block,
+                "y",
+                None,
+                DecisionScope::Own([1; 32]),
+                11,
+            )
             .unwrap();
         let d3 = s
-            .add_decision(xi, Action::Allow, "second", None, org.id, 12)
+            .add_decision(xi, Action::Allow, "second", None, DecisionScope::Hub, 12)
             .unwrap();
         assert!(d1.id < d2.id && d2.id < d3.id);
         assert_eq!(s.decisions_of(xi).unwrap(), vec![d1.clone(), d3.clone()]);
-        assert_eq!(s.latest_decisions().unwrap(), vec![d2, d3]);
+        assert_eq!(s.latest_decisions().unwrap(), vec![d2.clone(), d3.clone()]);
+        // The latest per scope: a member's own decision does not hide the
+        // hub's, nor the hub's a member's.
+        let d4 = s
+            .add_decision(
+                xi,
+                Action::Block,
+                "own",
+                None,
+                DecisionScope::Own([1; 32]),
+                14,
+            )
+            .unwrap();
+        assert_eq!(s.latest_decisions().unwrap(), vec![d2, d3, d4]);
         assert!(s.decisions_of(424242).unwrap().is_empty());
         assert!(s
-            .add_decision(424242, Action::Block, "", None, org.id, 13)
+            .add_decision(424242, Action::Block, "", None, DecisionScope::Hub, 13)
             .is_err());
     }
 
@@ -2940,10 +2969,17 @@ mod tests {
             out.push_str(&format!("{:?}", s.add_sightings(b.id, &batch).unwrap()));
             out.push_str(&format!("{:?}", s.add_sightings(c.id, &batch).unwrap()));
             let ind = s.indicator(Kind::Domain, "h5.example").unwrap().unwrap();
-            s.add_decision(ind.id, Action::Block, "c", Some(7), a.id, 9)
+            s.add_decision(ind.id, Action::Block, "c", Some(7), DecisionScope::Hub, 9)
                 .unwrap();
-            s.add_decision(ind.id, Action::Allow, "d", None, b.id, 10)
-                .unwrap();
+            s.add_decision(
+                ind.id,
+                Action::Allow,
+                "d",
+                None,
+                DecisionScope::Own([2; 32]),
+                10,
+            )
+            .unwrap();
             for n in [2u8, 5, 7] {
                 let ch = s
                     .update_report(

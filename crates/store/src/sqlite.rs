@@ -142,6 +142,25 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 "#,
+    r#"
+-- Decisions name no organization: hub-wide ones (scope_seal NULL) or one
+-- organization's own, by a seal only the hub's secret can tell. Earlier
+-- decisions were hub-wide in effect and stay so, without their maker.
+CREATE TABLE decisions_scoped (
+    id              INTEGER PRIMARY KEY,
+    indicator_id    INTEGER NOT NULL REFERENCES indicators(id),
+    action          TEXT NOT NULL,
+    comment         TEXT NOT NULL,
+    expires_at      INTEGER,
+    scope_seal      BLOB,
+    created_at      INTEGER NOT NULL
+);
+INSERT INTO decisions_scoped (id, indicator_id, action, comment, expires_at, scope_seal, created_at)
+    SELECT id, indicator_id, action, comment, expires_at, NULL, created_at FROM decisions;
+DROP TABLE decisions;
+ALTER TABLE decisions_scoped RENAME TO decisions;
+CREATE INDEX decisions_by_indicator ON decisions(indicator_id, id);
+"#,
 ];
 
 const READERS: usize = 4;
@@ -389,7 +408,7 @@ fn sighting_row(r: &Row<'_>) -> rusqlite::Result<SightingRow> {
 }
 
 const DECISION_SELECT: &str =
-    "SELECT id, indicator_id, action, comment, expires_at, org_id, created_at FROM decisions";
+    "SELECT id, indicator_id, action, comment, expires_at, scope_seal, created_at FROM decisions";
 
 fn decision_row(r: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
     let action: String = r.get(2)?;
@@ -400,7 +419,7 @@ fn decision_row(r: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
             .ok_or_else(|| corrupt(format!("unknown decision {action:?}")))?,
         comment: r.get(3)?,
         expires_at: r.get(4)?,
-        org: r.get(5)?,
+        scope: crate::columns::decision_scope(r.get::<_, Option<Vec<u8>>>(5)?).map_err(corrupt)?,
         created_at: r.get(6)?,
     })
 }
@@ -1053,14 +1072,21 @@ impl Store for SqliteStore {
         action: Action,
         comment: &str,
         expires_at: Option<Millis>,
-        org: OrgId,
+        scope: DecisionScope,
         now: Millis,
     ) -> Result<DecisionRecord> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO decisions (indicator_id, action, comment, expires_at, org_id, created_at)
+                "INSERT INTO decisions (indicator_id, action, comment, expires_at, scope_seal, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![indicator, action.as_str(), comment, expires_at, org, now],
+                params![
+                    indicator,
+                    action.as_str(),
+                    comment,
+                    expires_at,
+                    crate::columns::scope_seal(&scope),
+                    now
+                ],
             )?;
             Ok(DecisionRecord {
                 id: tx.last_insert_rowid(),
@@ -1068,7 +1094,7 @@ impl Store for SqliteStore {
                 action,
                 comment: comment.to_string(),
                 expires_at,
-                org,
+                scope,
                 created_at: now,
             })
         })
@@ -1087,7 +1113,7 @@ impl Store for SqliteStore {
     fn latest_decisions(&self) -> Result<Vec<DecisionRecord>> {
         self.read(|c| {
             let mut stmt = c.prepare(&format!(
-                "{DECISION_SELECT} WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY indicator_id)"
+                "{DECISION_SELECT} WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY indicator_id, scope_seal)"
             ))?;
             let rows = stmt.query_map([], decision_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

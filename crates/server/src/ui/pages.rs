@@ -146,7 +146,7 @@ pub async fn login(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respon
             )),
             StatusCode::UNAUTHORIZED,
         ),
-        Ok((_, rec)) if !matches!(rec.role, Role::Admin | Role::Analyst) => login_page(
+        Ok((_, rec)) if !matches!(rec.role, Role::Admin | Role::Curator | Role::Analyst) => login_page(
             &ui,
             &state.hub,
             &fresh,
@@ -581,7 +581,7 @@ fn indicator_main(
     let viewer = &user.viewer;
     let now = now_millis();
     let d = hub.indicator_detail(viewer, obs)?;
-    let st = hub.decision_state(&d.record, now)?;
+    let st = hub.decision_state(viewer, &d.record, now)?;
     let a = &d.assessment;
     let obs = &d.record.observable;
     let (blocked, expires) = match &st.verdict {
@@ -676,7 +676,7 @@ fn indicator_main(
         "<section class=\"card\" aria-labelledby=\"h-decide\"><h2 id=\"h-decide\">{}</h2>",
         tr(lang, "Decision", "判断")
     ));
-    if matches!(user.role, Role::Admin | Role::Analyst) {
+    if matches!(user.role, Role::Admin | Role::Curator | Role::Analyst) {
         out.push_str(&format!(
             "<form class=\"stack\" method=\"post\" action=\"/ui/decide\">{csrf_field}\
 <input type=\"hidden\" name=\"kind\" value=\"{}\"><input type=\"hidden\" name=\"value\" value=\"{}\">\
@@ -698,6 +698,29 @@ fn indicator_main(
                 act.as_str(),
                 if i == 0 { " checked" } else { "" },
                 text::action_name(lang, act)
+            ));
+        }
+        if user.viewer.may(kyojo_core::policy::Action::DecideForHub) {
+            out.push_str(&format!(
+                "</fieldset><fieldset><legend>{}</legend>\
+<label><input type=\"radio\" name=\"scope\" value=\"hub\" checked> {}</label>\
+<label><input type=\"radio\" name=\"scope\" value=\"own\"> {}</label>",
+                tr(lang, "For", "対象"),
+                tr(
+                    lang,
+                    "Every member's feeds (the hub)",
+                    "全会員のフィード（ハブ）"
+                ),
+                tr(lang, "Only my organization's feeds", "自組織のフィードのみ"),
+            ));
+        } else {
+            out.push_str(&format!(
+                "<input type=\"hidden\" name=\"scope\" value=\"own\"><p class=\"muted small\">{}</p>",
+                tr(
+                    lang,
+                    "Your decision changes your organization's feeds only; the hub's curators decide for every member.",
+                    "この判断は自組織のフィードにのみ反映されます。全会員向けの判断はハブのキュレーターが行います。"
+                ),
             ));
         }
         out.push_str(&format!(
@@ -723,10 +746,21 @@ fn indicator_main(
             tr(lang, "Action", "操作"),
             tr(lang, "Comment", "コメント"),
             tr(lang, "Expires", "期限"),
-            tr(lang, "By", "判断した組織"),
+            tr(lang, "For", "対象"),
         ));
         for dr in st.history.iter().rev() {
-            let org = hub.org(dr.org)?.map(|o| o.name).unwrap_or_default();
+            let by = match dr.by {
+                crate::decide::Decider::Hub => tr(
+                    lang,
+                    "The hub (every member's feeds)",
+                    "ハブ（全会員のフィード）",
+                ),
+                crate::decide::Decider::YourOrganization => tr(
+                    lang,
+                    "Your organization (your feeds)",
+                    "自組織（自組織のフィード）",
+                ),
+            };
             out.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 datetime(lang, dr.created_at),
@@ -735,7 +769,7 @@ fn indicator_main(
                 dr.expires_at
                     .map(|e| date(lang, e))
                     .unwrap_or_else(|| "—".into()),
-                h(&org)
+                h(by)
             ));
         }
         out.push_str("</tbody></table>");
@@ -847,7 +881,11 @@ fn indicator_main(
             for (s, n, o) in &p.by_sector {
                 out.push_str(&format!(
                     "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                    h(&text::sector_name(hub, lang, s)),
+                    h(&match s {
+                        Some(s) => text::sector_name(hub, lang, s),
+                        None =>
+                            tr(lang, "Other sectors (pooled)", "その他の分野（合算）").to_string(),
+                    }),
                     h(&count(lang, *n)),
                     h(&count(lang, *o))
                 ));
@@ -964,16 +1002,20 @@ pub async fn decide(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
             Some(s) => Some(parse_time("expires_at", s)?),
             None => None,
         };
-        Ok((obs, action, comment, expires))
+        let scope = match form.str("scope") {
+            "hub" => crate::decide::DecideFor::Hub,
+            _ => crate::decide::DecideFor::Own,
+        };
+        Ok((obs, action, comment, expires, scope))
     })();
-    let (obs, action, comment, expires) = match parsed {
+    let (obs, action, comment, expires, scope) = match parsed {
         Ok(p) => p,
         Err(e) => return ui.error(&state.hub, &e),
     };
     let back = indicator_href(&obs);
     let viewer = user.viewer.clone();
     match run(&ui, &state.hub, move |hub| {
-        hub.decide(&viewer, &obs, action, &comment, expires)
+        hub.decide(&viewer, &obs, action, &comment, expires, scope)
     })
     .await
     {

@@ -22,6 +22,7 @@ pub fn role_name(lang: Lang, role: Role) -> &'static str {
     match role {
         Role::Admin => tr(lang, "Administrator", "管理者"),
         Role::Analyst => tr(lang, "Analyst", "アナリスト"),
+        Role::Curator => tr(lang, "Curator", "キュレーター"),
         Role::Sensor => tr(lang, "Sensor", "センサー"),
         Role::Consumer => tr(lang, "Consumer", "利用システム"),
     }
@@ -188,6 +189,13 @@ pub fn allow_reason(lang: Lang, r: &AllowReason) -> String {
             AllowReason::BenignHash(_) => {
                 "どこでも無害な内容（空ファイルなど）のハッシュです".to_string()
             }
+            AllowReason::PublicResolver(who) => {
+                format!("公開DNSリゾルバ（{who}）です。遮断できません")
+            }
+            AllowReason::Warninglist(name) => format!("誤検知リスト「{name}」に含まれています"),
+            AllowReason::TooWide { prefix, widest } => format!(
+                "/{prefix} のネットワークは、一つの判断で遮断できる範囲（最大 /{widest}）より広すぎます"
+            ),
             AllowReason::Operator(c) if c.is_empty() => {
                 "運用者の許可リストに登録されています".to_string()
             }
@@ -207,11 +215,21 @@ pub fn verdict_reason(lang: Lang, v: &Verdict, allowed: Option<&AllowReason>) ->
     if let Some(a) = allowed {
         return format!("許可リスト：{}", allow_reason(lang, a));
     }
-    if let Some(c) = reason.strip_prefix("blocked by an analyst: ") {
-        return format!("アナリストがブロック：{c}");
-    }
-    if let Some(c) = reason.strip_prefix("allowed by an analyst: ") {
-        return format!("アナリストが許可：{c}");
+    for (prefix, ja) in [
+        ("blocked by your organization: ", "自組織がブロック"),
+        ("allowed by your organization: ", "自組織が許可"),
+        (
+            "blocked by the hub's curators: ",
+            "ハブのキュレーターがブロック",
+        ),
+        (
+            "allowed by the hub's curators: ",
+            "ハブのキュレーターが許可",
+        ),
+    ] {
+        if let Some(c) = reason.strip_prefix(prefix) {
+            return format!("{ja}：{c}");
+        }
     }
     if reason == "reported by a trusted organization" {
         return "信頼された組織が報告しています".to_string();

@@ -1,0 +1,374 @@
+//! Whose feeds a decision changes, and what a decision may reveal: an
+//! organization's own decisions reach its own feeds only and are shown to
+//! nobody else; hub-wide ones are the curators' and name no organization;
+//! nothing one analyst does can put a public resolver, a warninglisted value
+//! or a huge network into every member's block feeds.
+
+mod common;
+
+use common::*;
+use kyojo_core::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn decide(t: &TestHub, token: &str, kind: &str, value: &str, body: Value) -> Resp {
+    t.post(
+        &format!("/api/v1/indicators/{kind}/{value}/decision"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+async fn feed(t: &TestHub, name: &str, token: &str) -> String {
+    let r = t.get(&format!("/api/v1/feeds/{name}"), Some(token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+    r.text
+}
+
+async fn sight(t: &TestHub, token: &str, kind: &str, value: &str) {
+    let r = t
+        .post(
+            "/api/v1/sightings",
+            Some(token),
+            json!([{"type": kind, "value": value, "count": 1}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+/// Every string in a JSON value, for "does this name appear anywhere".
+fn mentions(v: &Value, needle: &str) -> bool {
+    v.to_string().contains(needle)
+}
+
+#[tokio::test]
+async fn an_anonymous_author_is_not_named_by_its_own_decision() {
+    let t = start().await;
+    let author = t.member("Secret Bank", "finance", Role::Analyst);
+    let other = t.member("Other Bank", "finance", Role::Analyst);
+    let curator = t.member("Hub Staff", "general", Role::Curator);
+    let mut body = report(
+        "anon",
+        "GREEN",
+        json!("community"),
+        json!(["anon-only.example", "anon-hub.example"]),
+    );
+    body["anonymous"] = json!(true);
+    t.share(&author, body).await;
+    for action in ["block", "allow", "unset", "block"] {
+        let r = decide(
+            &t,
+            &author,
+            "domain",
+            "anon-only.example",
+            json!({"action": action, "comment": "ours"}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert!(!mentions(&r.body, "Secret Bank"), "{}", r.text);
+    }
+    let r = decide(
+        &t,
+        &curator,
+        "domain",
+        "anon-hub.example",
+        json!({"action": "block", "comment": "hub"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Another member sees neither the author's decisions nor any name.
+    let d = t
+        .get("/api/v1/indicators/domain/anon-only.example", Some(&other))
+        .await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text);
+    assert_eq!(d.body["decision"]["history"], json!([]), "{}", d.text);
+    assert!(!mentions(&d.body, "Secret Bank"), "{}", d.text);
+    let d = t
+        .get("/api/v1/indicators/domain/anon-hub.example", Some(&other))
+        .await;
+    let history = d.body["decision"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1, "{}", d.text);
+    assert_eq!(history[0]["by"], "hub");
+    assert!(!mentions(&d.body, "Hub Staff") && !mentions(&d.body, "Secret Bank"));
+    // The author sees its own, as its own.
+    let d = t
+        .get("/api/v1/indicators/domain/anon-only.example", Some(&author))
+        .await;
+    let history = d.body["decision"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 4, "{}", d.text);
+    assert!(history.iter().all(|h| h["by"] == "your organization"));
+
+    // Nor can the database join a decision to its maker.
+    if !t.on_postgres() {
+        let conn = rusqlite::Connection::open(t.dir.path().join("kyojo.sqlite")).unwrap();
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('decisions')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(!columns.iter().any(|c| c.contains("org")), "{columns:?}");
+        let org_ids: Vec<i64> = conn
+            .prepare("SELECT id FROM orgs")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let seals: Vec<Option<Vec<u8>>> = conn
+            .prepare("SELECT scope_seal FROM decisions")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(seals.len(), 5);
+        for seal in seals.iter().flatten() {
+            assert_eq!(seal.len(), 32);
+            for id in &org_ids {
+                assert!(!seal.windows(8).any(|w| w == id.to_be_bytes()));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn red_never_leaks_through_a_sighting() {
+    let t = start().await;
+    let red_author = t.member("Red Author", "finance", Role::Analyst);
+    let _named = t.member("Named", "finance", Role::Analyst);
+    let outsider = t.member("Outsider", "water", Role::Analyst);
+    let outsider_sensor = t.member("Outsider", "water", Role::Sensor);
+    let outsider_feed = t.member("Outsider", "water", Role::Consumer);
+    t.share(
+        &red_author,
+        report(
+            "red",
+            "RED",
+            json!({"orgs": ["Named"]}),
+            json!(["red-secret.example"]),
+        ),
+    )
+    .await;
+    let r = decide(
+        &t,
+        &red_author,
+        "domain",
+        "red-secret.example",
+        json!({"action": "block", "comment": "from our RED case 42"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The outsider sights the value once: it may see the indicator, but
+    // nothing the RED author said or did.
+    sight(&t, &outsider_sensor, "domain", "red-secret.example").await;
+    let d = t
+        .get(
+            "/api/v1/indicators/domain/red-secret.example",
+            Some(&outsider),
+        )
+        .await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text);
+    assert_eq!(d.body["decision"]["history"], json!([]), "{}", d.text);
+    assert_eq!(d.body["decision"]["actionable"], false, "{}", d.text);
+    for needle in ["Red Author", "case 42"] {
+        assert!(!mentions(&d.body, needle), "{needle}: {}", d.text);
+    }
+    for name in ["indicators.csv", "domains.txt", "rpz", "hosts"] {
+        let text = feed(&t, name, &outsider_feed).await;
+        assert!(!text.contains("red-secret"), "{name}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_trusted_report_reaches_only_the_feeds_of_those_who_may_read_it() {
+    let t = start_with_config("[rules]\ntrusted_orgs = [\"Trusted CERT\"]\n").await;
+    let cert = t.member("Trusted CERT", "government", Role::Analyst);
+    let finance_feed = t.member("Bank", "finance", Role::Consumer);
+    let water_sensor = t.member("Water", "water", Role::Sensor);
+    let water_feed = t.member("Water", "water", Role::Consumer);
+    t.share(
+        &cert,
+        report(
+            "for finance",
+            "GREEN",
+            json!({"sectors": ["finance"]}),
+            json!(["finance-only.example"]),
+        ),
+    )
+    .await;
+    sight(&t, &water_sensor, "domain", "finance-only.example").await;
+    assert!(feed(&t, "domains.txt", &finance_feed)
+        .await
+        .contains("finance-only.example"));
+    for name in ["domains.txt", "indicators.csv"] {
+        let text = feed(&t, name, &water_feed).await;
+        assert!(!text.contains("finance-only"), "{name}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn own_decisions_change_own_feeds_and_hub_ones_every_member() {
+    let t = start().await;
+    let a = t.member("A", "finance", Role::Analyst);
+    let a_feed = t.member("A", "finance", Role::Consumer);
+    let b_feed = t.member("B", "water", Role::Consumer);
+    let curator = t.member("Hub Staff", "general", Role::Curator);
+    t.share(
+        &a,
+        report(
+            "r",
+            "GREEN",
+            json!("community"),
+            json!(["own.example", "hub.example"]),
+        ),
+    )
+    .await;
+    // An analyst may not decide for everyone.
+    assert_error(
+        &decide(
+            &t,
+            &a,
+            "domain",
+            "own.example",
+            json!({"action": "block", "scope": "hub"}),
+        )
+        .await,
+        403,
+        "forbidden",
+        None,
+    );
+    assert_error(
+        &decide(
+            &t,
+            &a,
+            "domain",
+            "own.example",
+            json!({"action": "block", "scope": "everyone"}),
+        )
+        .await,
+        400,
+        "invalid_input",
+        Some("scope"),
+    );
+    // Its own block: its feeds only.
+    let r = decide(&t, &a, "domain", "own.example", json!({"action": "block"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["actionable"], true, "{}", r.text);
+    assert!(feed(&t, "domains.txt", &a_feed)
+        .await
+        .contains("own.example"));
+    assert!(!feed(&t, "domains.txt", &b_feed)
+        .await
+        .contains("own.example"));
+    // The curator's block: everyone's; the member's own allow wins in its own feeds.
+    let r = decide(
+        &t,
+        &curator,
+        "domain",
+        "hub.example",
+        json!({"action": "block"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(feed(&t, "domains.txt", &b_feed)
+        .await
+        .contains("hub.example"));
+    assert!(feed(&t, "domains.txt", &a_feed)
+        .await
+        .contains("hub.example"));
+    let r = decide(&t, &a, "domain", "hub.example", json!({"action": "allow"})).await;
+    assert_eq!(r.body["actionable"], false, "{}", r.text);
+    assert!(!feed(&t, "domains.txt", &a_feed)
+        .await
+        .contains("hub.example"));
+    assert!(feed(&t, "domains.txt", &b_feed)
+        .await
+        .contains("hub.example"));
+    // Unset hands it back to the hub.
+    decide(&t, &a, "domain", "hub.example", json!({"action": "unset"})).await;
+    assert!(feed(&t, "domains.txt", &a_feed)
+        .await
+        .contains("hub.example"));
+}
+
+#[tokio::test]
+async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.json");
+    std::fs::write(
+        &list,
+        r#"{"name": "Known CDNs", "type": "hostname", "version": 1, "description": "t", "list": ["cdn.example"]}"#,
+    )
+    .unwrap();
+    let t = start_with_config(&format!(
+        "[decisions]\nblocks_per_hour = 3\nwarninglists = [{:?}]\n[rules]\ntrusted_orgs = [\"CERT\"]\n",
+        list.display().to_string()
+    ))
+    .await;
+    let cert = t.member("CERT", "government", Role::Curator);
+    let feed_token = t.member("ISP", "telecom", Role::Consumer);
+    t.share(
+        &cert,
+        report(
+            "wide",
+            "GREEN",
+            json!("community"),
+            json!([
+                {"type": "ipv4", "value": "64.0.0.0/3"},
+                {"type": "ipv4", "value": "128.0.0.0/5"},
+                {"type": "ipv4", "value": "1.0.0.0/8"},
+                "8.8.8.8",
+                "img.cdn.example",
+                {"type": "ipv4", "value": "45.33.0.0/16"},
+                "a.example", "b.example", "c.example"
+            ]),
+        ),
+    )
+    .await;
+    // The trusted report made none of the refused ones actionable.
+    let ips = feed(&t, "ips.txt", &feed_token).await;
+    assert!(ips.contains("45.33.0.0/16"), "{ips}");
+    for bad in ["64.0.0.0", "128.0.0.0", "1.0.0.0", "8.8.8.8"] {
+        assert!(!ips.contains(bad), "{bad}:\n{ips}");
+    }
+    assert!(!feed(&t, "domains.txt", &feed_token)
+        .await
+        .contains("cdn.example"));
+    for (kind, value, why) in [
+        // A /3 holds public resolvers too: either reason refuses it.
+        ("ipv4", "64.0.0.0/3", "never blockable"),
+        ("ipv4", "128.0.0.0/5", "wider"),
+        ("ipv4", "1.0.0.0/8", "never blockable"),
+        ("ipv4", "8.8.8.8", "public DNS resolver"),
+        ("domain", "img.cdn.example", "Known CDNs"),
+    ] {
+        let r = decide(&t, &cert, kind, value, json!({"action": "block"})).await;
+        assert_error(&r, 400, "invalid_input", Some("action"));
+        let msg = r.body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(why), "{value}: {msg}");
+    }
+    // Three blocks an hour, then a clear refusal.
+    for v in ["a.example", "b.example", "c.example"] {
+        let r = decide(&t, &cert, "domain", v, json!({"action": "unset"})).await;
+        assert_eq!(r.status, StatusCode::OK, "unset is free: {}", r.text);
+        let r = decide(&t, &cert, "domain", v, json!({"action": "block"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = decide(
+        &t,
+        &cert,
+        "ipv4",
+        "45.33.0.0/16",
+        json!({"action": "block"}),
+    )
+    .await;
+    assert_error(&r, 429, "limit_reached", None);
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("blocks_per_hour"));
+}
