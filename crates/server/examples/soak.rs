@@ -160,7 +160,10 @@ impl Server {
         let mut child = Command::new(&args.bin)
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
             .arg(path)
-            .env("KYOJO_LOG", std::env::var("KYOJO_LOG").unwrap_or("warn".into()))
+            .env(
+                "KYOJO_LOG",
+                std::env::var("KYOJO_LOG").unwrap_or("warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -172,7 +175,10 @@ impl Server {
         for line in lines.by_ref() {
             let line = line.map_err(|e| e.to_string())?;
             if let Some(rest) = line.strip_prefix("kyojo is ready at ") {
-                base = rest.split_whitespace().next().map(|u| u.trim_end_matches('/').to_string());
+                base = rest
+                    .split_whitespace()
+                    .next()
+                    .map(|u| u.trim_end_matches('/').to_string());
             } else if let Some((role, tok)) = line.split_once(" token:") {
                 tokens.insert(role.trim().to_string(), tok.trim().to_string());
             }
@@ -337,7 +343,9 @@ fn new_report(rng: &mut impl Rng, known: &Known, fresh_only: bool) -> Value {
     let tlp = ["CLEAR", "GREEN", "GREEN", "AMBER"][rng.gen_range(0..4)];
     let mut indicators = Vec::new();
     for _ in 0..rng.gen_range(1..4) {
-        indicators.push(json!({"type": "domain", "value": format!("{}.soak.example", random_label(rng, 12))}));
+        indicators.push(
+            json!({"type": "domain", "value": format!("{}.soak.example", random_label(rng, 12))}),
+        );
     }
     if !fresh_only {
         if let Some(d) = known.domains.choose(rng) {
@@ -403,16 +411,31 @@ async fn worker(
             "writes" => {
                 if roll < 50 {
                     let body = new_report(&mut rng, &known, true);
-                    ("report", c.post(format!("{b}/api/v1/reports")).bearer_auth(server.tok("analyst")).json(&body))
+                    (
+                        "report",
+                        c.post(format!("{b}/api/v1/reports"))
+                            .bearer_auth(server.tok("analyst"))
+                            .json(&body),
+                    )
                 } else {
                     let body = sightings(&mut rng, &known, 1.0);
-                    ("sightings", c.post(format!("{b}/api/v1/sightings")).bearer_auth(server.tok("sensor")).json(&body))
+                    (
+                        "sightings",
+                        c.post(format!("{b}/api/v1/sightings"))
+                            .bearer_auth(server.tok("sensor"))
+                            .json(&body),
+                    )
                 }
             }
             "known" => {
                 if roll < 60 {
                     let body = sightings(&mut rng, &known, 0.0);
-                    ("sightings", c.post(format!("{b}/api/v1/sightings")).bearer_auth(server.tok("sensor")).json(&body))
+                    (
+                        "sightings",
+                        c.post(format!("{b}/api/v1/sightings"))
+                            .bearer_auth(server.tok("sensor"))
+                            .json(&body),
+                    )
                 } else {
                     feed_request(&c, &server, &mut rng, &mut etags, &feed_tokens)
                 }
@@ -423,33 +446,66 @@ async fn worker(
                         .filter_map(|_| known.domains.choose(&mut rng).cloned())
                         .collect();
                     values.push(format!("{}.unknown.example", random_label(&mut rng, 10)));
-                    ("lookup", c.post(format!("{b}/api/v1/lookup")).bearer_auth(server.tok("consumer")).json(&json!({"values": values})))
+                    (
+                        "lookup",
+                        c.post(format!("{b}/api/v1/lookup"))
+                            .bearer_auth(server.tok("consumer"))
+                            .json(&json!({"values": values})),
+                    )
                 }
                 25..=44 => {
                     let body = sightings(&mut rng, &known, 0.1);
-                    ("sightings", c.post(format!("{b}/api/v1/sightings")).bearer_auth(server.tok("sensor")).json(&body))
+                    (
+                        "sightings",
+                        c.post(format!("{b}/api/v1/sightings"))
+                            .bearer_auth(server.tok("sensor"))
+                            .json(&body),
+                    )
                 }
                 45..=66 => feed_request(&c, &server, &mut rng, &mut etags, &feed_tokens),
-                67..=71 => ("prefixes", c.get(format!("{b}/api/v1/hashes/prefixes")).bearer_auth(server.tok("consumer"))),
+                67..=71 => (
+                    "prefixes",
+                    c.get(format!("{b}/api/v1/hashes/prefixes"))
+                        .bearer_auth(server.tok("consumer")),
+                ),
                 72..=79 => {
                     let body = new_report(&mut rng, &known, false);
-                    let who = if rng.gen_bool(0.5) { "analyst" } else { "other analyst" };
-                    ("report", c.post(format!("{b}/api/v1/reports")).bearer_auth(server.tok(who)).json(&body))
+                    let who = if rng.gen_bool(0.5) {
+                        "analyst"
+                    } else {
+                        "other analyst"
+                    };
+                    (
+                        "report",
+                        c.post(format!("{b}/api/v1/reports"))
+                            .bearer_auth(server.tok(who))
+                            .json(&body),
+                    )
                 }
                 80..=89 => match known.collections.choose(&mut rng) {
                     Some(id) => (
                         "taxii",
-                        c.get(format!("{b}/taxii2/api/collections/{id}/objects/?limit=100"))
-                            .bearer_auth(server.tok("analyst"))
-                            .header("Accept", "application/taxii+json;version=2.1"),
+                        c.get(format!(
+                            "{b}/taxii2/api/collections/{id}/objects/?limit=100"
+                        ))
+                        .bearer_auth(server.tok("analyst"))
+                        .header("Accept", "application/taxii+json;version=2.1"),
                     ),
                     None => ("healthz", c.get(format!("{b}/healthz"))),
                 },
                 90..=95 => {
                     let d = known.domains.choose(&mut rng).cloned().unwrap_or_default();
-                    ("indicator", c.get(format!("{b}/api/v1/indicators/domain/{d}")).bearer_auth(server.tok("analyst")))
+                    (
+                        "indicator",
+                        c.get(format!("{b}/api/v1/indicators/domain/{d}"))
+                            .bearer_auth(server.tok("analyst")),
+                    )
                 }
-                _ => ("reports", c.get(format!("{b}/api/v1/reports?limit=50")).bearer_auth(server.tok("analyst"))),
+                _ => (
+                    "reports",
+                    c.get(format!("{b}/api/v1/reports?limit=50"))
+                        .bearer_auth(server.tok("analyst")),
+                ),
             },
         };
         match req.send().await {
@@ -596,7 +652,7 @@ async fn mixed(server: &Server, known: Arc<Known>, args: &Args) -> Res<bool> {
         if t == args.warmup {
             warm_rss = rss;
         }
-        if t % 10 == 0 {
+        if t.is_multiple_of(10) {
             let n = tally.requests.load(Ordering::Relaxed);
             println!(
                 "  t={t:>4}s RSS {:>7.1} MB, {:>6.0} req/s, 5xx {}, transport errors {}",
@@ -701,7 +757,11 @@ fn judge(name: &str, before: f64, during: f64, after: f64, args: &Args) -> bool 
     if !ok {
         println!(
             "{} {name}: below {:.0}% during or {:.0}% after",
-            if args.assert_floods { "FAIL" } else { "(not asserted)" },
+            if args.assert_floods {
+                "FAIL"
+            } else {
+                "(not asserted)"
+            },
             args.min_during * 100.0,
             args.min_after * 100.0
         );
@@ -732,7 +792,12 @@ async fn forged(server: &Server, args: &Args) -> Res<bool> {
             while !stop.load(Ordering::Relaxed) {
                 let id = rng.gen_bool(0.25).then_some(victim_id.as_str());
                 let tok = forged_token(&mut rng, id);
-                match c.get(format!("{base}/api/v1/me")).bearer_auth(tok).send().await {
+                match c
+                    .get(format!("{base}/api/v1/me"))
+                    .bearer_auth(tok)
+                    .send()
+                    .await
+                {
                     Ok(r) => {
                         statuses.record("forged", r.status().as_u16());
                         let _ = r.bytes().await;
@@ -750,7 +815,12 @@ async fn forged(server: &Server, args: &Args) -> Res<bool> {
             let c = client();
             let (mut ok, mut limited, mut other) = (0u64, 0u64, 0u64);
             while !stop.load(Ordering::Relaxed) {
-                match c.get(format!("{base}/api/v1/me")).bearer_auth(&real).send().await {
+                match c
+                    .get(format!("{base}/api/v1/me"))
+                    .bearer_auth(&real)
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => ok += 1,
                     Ok(r) if r.status().as_u16() == 429 => limited += 1,
                     _ => other += 1,
@@ -777,7 +847,11 @@ async fn forged(server: &Server, args: &Args) -> Res<bool> {
     if v_limited > 0 {
         println!(
             "{} forged tokens carrying its public id drained the real token's bucket",
-            if args.assert_floods { "FAIL" } else { "(not asserted)" }
+            if args.assert_floods {
+                "FAIL"
+            } else {
+                "(not asserted)"
+            }
         );
         ok &= !args.assert_floods;
     }
@@ -857,7 +931,11 @@ async fn slow(server: &Server, args: &Args) -> Res<bool> {
     if dropped < total_half {
         println!(
             "{} half-sent connections still open after 30 s",
-            if args.assert_floods { "FAIL" } else { "(not asserted)" }
+            if args.assert_floods {
+                "FAIL"
+            } else {
+                "(not asserted)"
+            }
         );
         ok &= !args.assert_floods;
     }

@@ -270,7 +270,8 @@ impl Hub {
         );
         let mut cache = self.feeds.entries.lock();
         // Entries drawn from an older snapshot are never served again.
-        cache.retain(|_, c| c.generation == snap.generation && c.snapshot_built_at == snap.built_at);
+        cache
+            .retain(|_, c| c.generation == snap.generation && c.snapshot_built_at == snap.built_at);
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
@@ -340,7 +341,7 @@ impl Hub {
             if bytes > FEED_CACHE_BYTES || cache.len() >= CACHE_LIMIT {
                 let mut sizes: Vec<(usize, (Scope, FeedFormat, FeedOptions))> =
                     cache.iter().map(|(k, c)| (size(c), k.clone())).collect();
-                sizes.sort_by(|a, b| b.0.cmp(&a.0));
+                sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
                 for (n, k) in sizes {
                     if bytes <= FEED_CACHE_BYTES && cache.len() < CACHE_LIMIT {
                         break;

@@ -551,7 +551,9 @@ fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<
         span,
     );
     if let Some(c) = cache.lock().get(&key) {
-        if std::ptr::eq(c.picture.as_ptr(), Arc::as_ptr(&picture)) && c.built.elapsed().as_secs() < 60 {
+        if std::ptr::eq(c.picture.as_ptr(), Arc::as_ptr(&picture))
+            && c.built.elapsed().as_secs() < 60
+        {
             return Ok(c.html.as_ref().clone());
         }
     }
