@@ -85,7 +85,10 @@ struct CachedFeed {
     rendered: Rendered,
 }
 
-/// Hash prefixes of one scope, with a short history so clients can fetch diffs.
+/// Hash prefixes of one scope, with a short history so clients can fetch
+/// diffs. The history keeps earlier prefix lists only (shared with the set
+/// they came from), never their full hashes, and at most
+/// [`PREFIX_HISTORY`] of them within [`PREFIX_HISTORY_BYTES`].
 #[derive(Debug, Default)]
 struct PrefixState {
     generation: u64,
@@ -94,12 +97,29 @@ struct PrefixState {
     history: VecDeque<Arc<PrefixSet>>,
 }
 
-/// The full hashes behind each 4-byte prefix, for one scope.
+/// The full hashes behind each 4-byte prefix, for one scope. In the history
+/// of earlier versions `full` is empty.
 #[derive(Debug)]
 pub struct PrefixSet {
     pub version: u64,
-    pub prefixes: BTreeSet<[u8; 4]>,
+    pub prefixes: Arc<BTreeSet<[u8; 4]>>,
     pub full: HashMap<[u8; 4], Vec<FullHash>>,
+}
+
+impl PrefixSet {
+    /// The prefix list alone, for the history.
+    fn prefixes_only(&self) -> PrefixSet {
+        PrefixSet {
+            version: self.version,
+            prefixes: self.prefixes.clone(),
+            full: HashMap::new(),
+        }
+    }
+
+    /// Roughly what a prefix list holds in memory (B-tree nodes included).
+    fn history_bytes(&self) -> usize {
+        self.prefixes.len() * 8 + 64
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +153,12 @@ struct ScopedEntries {
 }
 
 const PREFIX_HISTORY: usize = 16;
+/// Memory the prefix history of one scope may hold.
+const PREFIX_HISTORY_BYTES: usize = 16 << 20;
 const CACHE_LIMIT: usize = 512;
+/// Memory the rendered feeds of all scopes may hold (a feed of a million
+/// domains is 26–142 MiB; the one just rendered is always kept).
+const FEED_CACHE_BYTES: usize = 256 << 20;
 
 fn scope(viewer: &Viewer) -> Scope {
     viewer.member().map(|m| m.org)
@@ -292,6 +317,9 @@ impl Hub {
         };
         let entries = Arc::new(entries);
         let mut cache = self.feeds.entries.lock();
+        // Entries drawn from an older snapshot are never served again.
+        cache
+            .retain(|_, c| c.generation == snap.generation && c.snapshot_built_at == snap.built_at);
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
@@ -347,8 +375,29 @@ impl Hub {
             }
         };
         let mut cache = self.feeds.rendered.lock();
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
+        let fresh = |c: &CachedFeed| {
+            c.generation == snap.generation && c.snapshot_built_at == snap.built_at
+        };
+        let size = |c: &CachedFeed| c.rendered.body.len() + 256;
+        let mut bytes: usize = cache.values().map(size).sum::<usize>() + rendered.body.len();
+        if bytes > FEED_CACHE_BYTES || cache.len() >= CACHE_LIMIT {
+            // Over budget: drop feeds of older snapshots first (a poller then
+            // gets them re-rendered, with a serial that still grows), then
+            // any others, largest first.
+            cache.retain(|_, c| fresh(c));
+            bytes = cache.values().map(size).sum::<usize>() + rendered.body.len();
+            if bytes > FEED_CACHE_BYTES || cache.len() >= CACHE_LIMIT {
+                let mut sizes: Vec<(usize, (Scope, FeedFormat, FeedOptions))> =
+                    cache.iter().map(|(k, c)| (size(c), k.clone())).collect();
+                sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
+                for (n, k) in sizes {
+                    if bytes <= FEED_CACHE_BYTES && cache.len() < CACHE_LIMIT {
+                        break;
+                    }
+                    cache.remove(&k);
+                    bytes = bytes.saturating_sub(n);
+                }
+            }
         }
         cache.insert(
             key,
@@ -445,26 +494,31 @@ impl Hub {
             }
         }
         let prefixes: BTreeSet<[u8; 4]> = full.keys().copied().collect();
-        let unchanged = state.current.as_ref().filter(|c| c.prefixes == prefixes);
+        let unchanged = state.current.as_ref().filter(|c| *c.prefixes == prefixes);
         let current = match unchanged {
             // Same prefixes: keep the version, refresh the full-hash details.
             Some(c) => Arc::new(PrefixSet {
                 version: c.version,
-                prefixes,
+                prefixes: c.prefixes.clone(),
                 full,
             }),
             None => {
                 let version =
                     (now_millis() as u64).max(state.current.as_ref().map_or(0, |c| c.version + 1));
                 if let Some(old) = state.current.take() {
-                    state.history.push_back(old);
-                    while state.history.len() > PREFIX_HISTORY {
-                        state.history.pop_front();
+                    state.history.push_back(Arc::new(old.prefixes_only()));
+                    let mut bytes: usize = state.history.iter().map(|h| h.history_bytes()).sum();
+                    while state.history.len() > PREFIX_HISTORY
+                        || (bytes > PREFIX_HISTORY_BYTES && state.history.len() > 1)
+                    {
+                        if let Some(dropped) = state.history.pop_front() {
+                            bytes -= dropped.history_bytes();
+                        }
                     }
                 }
                 Arc::new(PrefixSet {
                     version,
-                    prefixes,
+                    prefixes: Arc::new(prefixes),
                     full,
                 })
             }

@@ -527,9 +527,11 @@ pub async fn dashboard(State(state): State<AppState>, ui: Ui) -> Response {
     ui.page(&state.hub, StatusCode::OK, ui.t("Dashboard", "状況"), &main)
 }
 
-/// A rendered dashboard, per organization, role, language and span.
+/// A rendered dashboard, per organization, role, language and span. It
+/// names the picture it was drawn from without keeping it alive: a cached
+/// page must not hold on to every picture some viewer was once shown.
 struct CachedDashboard {
-    picture: Arc<crate::orient::Picture>,
+    picture: std::sync::Weak<crate::orient::Picture>,
     built: Instant,
     html: Arc<String>,
 }
@@ -549,7 +551,9 @@ fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<
         span,
     );
     if let Some(c) = cache.lock().get(&key) {
-        if Arc::ptr_eq(&c.picture, &picture) && c.built.elapsed().as_secs() < 60 {
+        if std::ptr::eq(c.picture.as_ptr(), Arc::as_ptr(&picture))
+            && c.built.elapsed().as_secs() < 60
+        {
             return Ok(c.html.as_ref().clone());
         }
     }
@@ -561,7 +565,7 @@ fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<
     cache.insert(
         key,
         CachedDashboard {
-            picture,
+            picture: Arc::downgrade(&picture),
             built: Instant::now(),
             html: Arc::new(html.clone()),
         },
