@@ -1275,6 +1275,48 @@ pub struct AllowIn {
     comment: String,
 }
 
+fn pending_view(p: &crate::guard::Pending) -> Value {
+    json!({
+        "added": p.change.added,
+        "removed": p.change.removed,
+        "threshold": p.change.threshold,
+        "since": rfc3339(p.since),
+    })
+}
+
+/// `GET /api/v1/feed-guard`: the hub-wide feed change held for the
+/// operator's confirmation, if any.
+pub async fn feed_guard(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+) -> ApiResult<Json<Value>> {
+    let hub = state.hub.clone();
+    blocking(move || {
+        let pending = hub.pending_feed_change(&viewer)?;
+        Ok(json!({
+            "held": pending.is_some(),
+            "pending": pending.as_ref().map(pending_view),
+            "fraction": hub.config.decisions.feed_change_guard,
+        }))
+    })
+    .await
+    .map(Json)
+}
+
+/// `POST /api/v1/feed-guard/confirm`: publishes the held change.
+pub async fn feed_guard_confirm(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+) -> ApiResult<Json<Value>> {
+    let hub = state.hub.clone();
+    blocking(move || {
+        let p = hub.confirm_feed_change(&viewer)?;
+        Ok(json!({ "confirmed": pending_view(&p) }))
+    })
+    .await
+    .map(Json)
+}
+
 pub async fn allowlist(
     State(state): State<AppState>,
     Caller(viewer): Caller,

@@ -59,6 +59,13 @@ pub struct DecisionLimits {
     /// MISP warninglist files (or directories of them, searched for
     /// `list.json`) whose values are never blockable.
     pub warninglists: Vec<std::path::PathBuf>,
+    /// A hub-wide change of the actionable set that adds or removes more
+    /// than this fraction of it waits for the operator's confirmation
+    /// (`POST /api/v1/feed-guard/confirm`); 0 turns the guard off.
+    pub feed_change_guard: f64,
+    /// The fraction is taken of at least this many entries, so a small hub
+    /// may grow by `feed_change_guard × feed_guard_floor` at once.
+    pub feed_guard_floor: usize,
 }
 
 impl Default for DecisionLimits {
@@ -69,6 +76,8 @@ impl Default for DecisionLimits {
             widest_ipv4_prefix: w.widest_ipv4_prefix,
             widest_ipv6_prefix: w.widest_ipv6_prefix,
             warninglists: Vec::new(),
+            feed_change_guard: 0.25,
+            feed_guard_floor: 1000,
         }
     }
 }
@@ -177,6 +186,9 @@ impl Config {
             ));
         }
         let d = &self.decisions;
+        if !(0.0..=1.0).contains(&d.feed_change_guard) {
+            return Err("decisions: feed_change_guard is a fraction from 0 to 1".into());
+        }
         if d.widest_ipv4_prefix > 32 || d.widest_ipv6_prefix > 128 {
             return Err(
                 "decisions: widest_ipv4_prefix is at most 32 and widest_ipv6_prefix at most 128"

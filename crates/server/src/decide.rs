@@ -455,6 +455,7 @@ impl Hub {
         let narrowed = self.narrowed.load(Ordering::SeqCst);
         let mut fresh = self.build_snapshot(generation, now_millis())?;
         fresh.narrowed = narrowed;
+        let mut fresh = self.guard(fresh)?;
         fresh.took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let fresh = Arc::new(fresh);
         *self.feeds.snapshot.lock() = Some(fresh.clone());

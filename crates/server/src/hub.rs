@@ -123,6 +123,8 @@ pub struct Hub {
         parking_lot::Mutex<HashMap<OrgId, std::collections::VecDeque<Millis>>>,
     /// Configured false-positive lists: never blockable.
     pub(crate) warninglists: kyojo_core::warninglist::Warninglists,
+    /// What the feeds last published, and a large change held back.
+    pub(crate) guard_state: parking_lot::Mutex<crate::guard::GuardState>,
 }
 
 /// A validated report, ready to store.
@@ -359,6 +361,7 @@ impl Hub {
             slow_ms: std::sync::atomic::AtomicU64::new(SLOW_MS),
             decision_budget: parking_lot::Mutex::new(HashMap::new()),
             warninglists: load_warninglists(&config_lists)?,
+            guard_state: parking_lot::Mutex::new(crate::guard::GuardState::default()),
         };
         // The cursor first: writes racing the index build are replayed, not lost.
         *hub.foreign_cursor.lock() = hub.store.foreign_changes(None)?.cursor;

@@ -11,6 +11,7 @@ pub mod decide;
 pub mod demo;
 pub mod error;
 pub mod feeds;
+pub mod guard;
 pub mod hub;
 pub mod json;
 pub mod metrics;
@@ -82,6 +83,8 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(api::allow_remove),
         )
         .route("/feeds/{name}", get(api::feed))
+        .route("/feed-guard", get(api::feed_guard))
+        .route("/feed-guard/confirm", post(api::feed_guard_confirm))
         .route("/hashes/prefixes", get(api::hash_prefixes))
         .route("/hashes:search", post(api::hash_search))
         .route("/lookup", post(api::lookup))

@@ -372,3 +372,111 @@ async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
         .unwrap()
         .contains("blocks_per_hour"));
 }
+
+#[tokio::test]
+async fn a_large_feed_change_waits_for_the_operator_but_a_withdrawal_never_does() {
+    let t = start_with_config(
+        "[decisions]\nfeed_change_guard = 0.5\nfeed_guard_floor = 4\n[rules]\ntrusted_orgs = [\"CERT\"]\n",
+    )
+    .await;
+    let admin = t.member("Hub Operator", "general", Role::Admin);
+    let cert = t.member("CERT", "government", Role::Analyst);
+    let isp = t.member("ISP", "telecom", Role::Consumer);
+    let domains =
+        |p: &str, n: usize| -> Vec<String> { (0..n).map(|i| format!("{p}-{i}.example")).collect() };
+    let count = |text: &str, p: &str| text.lines().filter(|l| l.starts_with(p)).count();
+    t.share(
+        &cert,
+        report(
+            "first",
+            "GREEN",
+            json!("community"),
+            json!(domains("base", 4)),
+        ),
+    )
+    .await;
+    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "base-"), 4);
+
+    // Ten more at once: more than half of four. Held, and shown as held.
+    t.share(
+        &cert,
+        report(
+            "bulk",
+            "GREEN",
+            json!("community"),
+            json!(domains("bulk", 10)),
+        ),
+    )
+    .await;
+    let text = feed(&t, "domains.txt", &isp).await;
+    assert_eq!(
+        (count(&text, "base-"), count(&text, "bulk-")),
+        (4, 0),
+        "{text}"
+    );
+    let g = t.get("/api/v1/feed-guard", Some(&admin)).await;
+    assert_eq!(g.status, StatusCode::OK, "{}", g.text);
+    assert_eq!(g.body["held"], true, "{}", g.text);
+    assert_eq!(g.body["pending"]["added"], 10);
+    assert_error(
+        &t.get("/api/v1/feed-guard", Some(&cert)).await,
+        403,
+        "forbidden",
+        None,
+    );
+    let c = t
+        .post("/api/v1/feed-guard/confirm", Some(&admin), json!({}))
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "bulk-"), 10);
+    let g = t.get("/api/v1/feed-guard", Some(&admin)).await;
+    assert_eq!(g.body["held"], false, "{}", g.text);
+    assert_error(
+        &t.post("/api/v1/feed-guard/confirm", Some(&admin), json!({}))
+            .await,
+        409,
+        "conflict",
+        None,
+    );
+
+    // Withdrawing the bulk report removes ten of fourteen at once: a
+    // narrowing write, so it is never held.
+    let bulk_id = t.get("/api/v1/reports", Some(&cert)).await.body["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == "bulk")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = t
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/reports/{bulk_id}"),
+            Some(&cert),
+            None,
+        )
+        .await;
+    assert_eq!(d.status, StatusCode::NO_CONTENT, "{}", d.text);
+    let text = feed(&t, "domains.txt", &isp).await;
+    assert_eq!(
+        (count(&text, "base-"), count(&text, "bulk-")),
+        (4, 0),
+        "{text}"
+    );
+    let g = t.get("/api/v1/feed-guard", Some(&admin)).await;
+    assert_eq!(g.body["held"], false, "{}", g.text);
+
+    // The operator allows three of four hub-wide: held until confirmed.
+    for v in &domains("base", 4)[..3] {
+        let r = decide(&t, &admin, "domain", v, json!({"action": "allow"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "base-"), 4);
+    let g = t.get("/api/v1/feed-guard", Some(&admin)).await;
+    assert_eq!(g.body["pending"]["removed"], 3, "{}", g.text);
+    t.post("/api/v1/feed-guard/confirm", Some(&admin), json!({}))
+        .await;
+    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "base-"), 1);
+}
