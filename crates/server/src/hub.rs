@@ -117,6 +117,8 @@ pub struct Hub {
     narrowings: parking_lot::Mutex<std::collections::VecDeque<(u64, Option<Vec<IndicatorId>>)>>,
     /// Where the next poll for other nodes' writes starts (PostgreSQL only).
     foreign_cursor: parking_lot::Mutex<Option<i64>>,
+    /// `http://<address>` the server listens on: URLs it prints when no `public_url` is configured.
+    pub(crate) listen_url: std::sync::OnceLock<String>,
 }
 
 /// A validated report, ready to store.
@@ -301,6 +303,7 @@ impl Hub {
             feeds: crate::feeds::FeedCache::default(),
             picture: crate::orient::PictureCache::default(),
             foreign_cursor: parking_lot::Mutex::new(None),
+            listen_url: std::sync::OnceLock::new(),
             narrowings: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             slow_ms: std::sync::atomic::AtomicU64::new(SLOW_MS),
         };
