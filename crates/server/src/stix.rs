@@ -206,6 +206,11 @@ impl Hub {
             hub_id.clone(),
             (stix::identity(&hub_name, "organization", 0, &[]), true),
         );
+        // The TLP markings the hub publishes: copies are not kept twice.
+        let markings: HashMap<String, Value> = Tlp::ALL
+            .iter()
+            .map(|t| (stix::tlp_marking_id(*t).to_string(), stix::tlp_marking(*t)))
+            .collect();
         let names: HashSet<String> = orgs
             .iter()
             .map(|o| o.name.to_lowercase())
@@ -217,6 +222,9 @@ impl Hub {
         for obj in &parsed.objects {
             let id = obj["id"].as_str().unwrap_or_default();
             let field = || format!("objects.{id}");
+            if markings.get(id) == Some(obj) {
+                continue;
+            }
             if obj["type"] == "identity" {
                 if let Some((hub_copy, is_hub)) = published.get(id) {
                     if obj == hub_copy {
@@ -354,7 +362,8 @@ impl Hub {
             for r in copies {
                 same |= content_key(&r.stix_id, &r.json) == key;
                 foreign |= r.report.and_then(|rid| access.get(&rid)).is_some_and(|a| {
-                    self.policy.can_read(viewer, a, Channel::Api) && !self.policy.is_owner(viewer, a)
+                    self.policy.can_read(viewer, a, Channel::Api)
+                        && !self.policy.is_owner(viewer, a)
                 });
             }
             if foreign && !same {
@@ -365,9 +374,7 @@ impl Hub {
             }
         }
 
-        let inherited_anonymous = readable
-            .iter()
-            .any(|a| matches!(a.owner, Owner::Sealed(_)));
+        let inherited_anonymous = readable.iter().any(|a| matches!(a.owner, Owner::Sealed(_)));
         let anonymous = match options.anonymous {
             Some(a) => a,
             None => speaks_for_hub || inherited_anonymous,
@@ -619,7 +626,11 @@ impl Hub {
         if *collection == Collection::Inbox {
             return Err(ApiError::forbidden("the inbox collection is write-only"));
         }
-        require(viewer, Permission::ReadReports)?;
+        if !viewer.may(Permission::ReadReports) {
+            return Err(ApiError::forbidden(
+                "this token's role may not read reports, which TAXII collections hold",
+            ));
+        }
         let page = crate::hub::paginate_in(limit, scan.after_seq, 5_000, |cursor, chunk| {
             let rows = self.store.scan_stix(&StixScan {
                 after_seq: cursor,
@@ -713,7 +724,9 @@ impl Hub {
                 let wanted = match versions {
                     VersionFilter::All => true,
                     VersionFilter::Exact(set) => set.contains(&r.version),
-                    VersionFilter::Last | VersionFilter::First => bound.as_ref() == Some(&r.version),
+                    VersionFilter::Last | VersionFilter::First => {
+                        bound.as_ref() == Some(&r.version)
+                    }
                 };
                 if wanted && sent.insert(content_key(&r.stix_id, &r.json)) {
                     out.insert(r.seq);

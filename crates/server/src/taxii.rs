@@ -64,7 +64,9 @@ fn path_of<T>(p: Result<Path<T>, PathRejection>) -> TaxiiResult<T> {
 }
 
 /// Query parameters, or a TAXII error.
-fn query_of(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> TaxiiResult<Vec<(String, String)>> {
+fn query_of(
+    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> TaxiiResult<Vec<(String, String)>> {
     q.map(|Query(v)| v)
         .map_err(|e| ApiError::invalid("query", e.body_text()).into())
 }
