@@ -1575,7 +1575,7 @@ pub struct StixImportQuery {
 
 /// An import's `audience` parameter: `community`, or a report body's audience as JSON.
 pub fn parse_import_audience(hub: &Hub, s: &str) -> ApiResult<Audience> {
-    let value = if s.trim_start().starts_with('{') {
+    let value = if s.trim_start().starts_with(['{', '"']) {
         serde_json::from_str(s).map_err(|e| ApiError::invalid("audience", e.to_string()))?
     } else {
         Value::String(s.trim().to_string())

@@ -1143,3 +1143,216 @@ async fn discovery_names_the_configured_url_whatever_the_host_header() {
     assert_eq!(h["content-type"], TAXII);
     assert_eq!(e["http_status"], "400");
 }
+
+// ---- the promise as a property: nothing out of reach on TAXII or in an export ----------------
+
+struct Shared {
+    uid: String,
+    owner: usize,
+    tlp: kyojo_core::Tlp,
+    /// Organizations (indices) admitted besides the owner; `None`: the community.
+    audience: Option<BTreeSet<usize>>,
+    anonymous: bool,
+    values: Vec<String>,
+    /// Ids of its indicators (native: derived; imported: as given).
+    indicators: Vec<String>,
+}
+
+#[tokio::test]
+async fn no_collection_nor_export_shows_what_a_reader_may_not_see() {
+    use kyojo_core::{Kind, Tlp};
+    let sectors = ["finance", "water", "telecom"];
+    let tlps = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
+    for seed in [7u64, 1009, 40_961] {
+        let t = start().await;
+        let mut rng = Lcg(seed);
+        let n_orgs = 4 + rng.below(3);
+        let orgs: Vec<(String, &str)> = (0..n_orgs)
+            .map(|i| (format!("Org {i}"), sectors[rng.below(sectors.len())]))
+            .collect();
+        let analysts: Vec<String> = orgs
+            .iter()
+            .map(|(name, sector)| t.member(name, sector, Role::Analyst))
+            .collect();
+        let mut shared: Vec<Shared> = Vec::new();
+        for r in 0..14 {
+            let owner = rng.below(n_orgs);
+            let tlp = tlps[rng.below(tlps.len())];
+            let audience_kind = if tlp == Tlp::Red { 2 } else { rng.below(3) };
+            let (audience_json, admitted) = match audience_kind {
+                0 => (json!("community"), None),
+                1 => {
+                    let s = sectors[rng.below(sectors.len())];
+                    let set = (0..n_orgs).filter(|i| orgs[*i].1 == s).collect();
+                    (json!({"sectors": [s]}), Some(set))
+                }
+                _ => {
+                    let o = rng.below(n_orgs);
+                    (json!({"orgs": [orgs[o].0]}), Some([o].into()))
+                }
+            };
+            let anonymous = rng.chance(50);
+            let values = vec![
+                format!("s{seed}-r{r}.example"),
+                format!("common{}.example", rng.below(3)),
+            ];
+            if rng.chance(25) && tlp != Tlp::Red {
+                // An anonymous or named import instead of a native report.
+                let ind = format!("indicator--{}", uuid::Uuid::new_v4());
+                let marking = kyojo_formats::stix::tlp_marking_id(tlp);
+                let mut bundle = indicator_bundle(
+                    &ind,
+                    &format!("[domain-name:value = '{}']", values[0]),
+                    json!({"object_marking_refs": [marking]}),
+                );
+                if !anonymous {
+                    bundle["objects"][0]["created_by_ref"] =
+                        json!(kyojo_formats::stix::identity_id(&orgs[owner].0));
+                }
+                let q = format!(
+                    "/api/v1/stix?anonymous={anonymous}&audience={}",
+                    audience_json
+                        .to_string()
+                        .replace('"', "%22")
+                        .replace(' ', "%20")
+                );
+                let r = t.post(&q, Some(&analysts[owner]), bundle).await;
+                assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+                shared.push(Shared {
+                    uid: r.body["report"]["id"].as_str().unwrap().to_string(),
+                    owner,
+                    tlp,
+                    audience: admitted,
+                    anonymous,
+                    values: vec![values[0].clone()],
+                    indicators: vec![ind],
+                });
+                continue;
+            }
+            let mut body = report(&format!("r{r}"), tlp.as_str(), audience_json, json!(values));
+            body["anonymous"] = json!(anonymous);
+            let uid = t.share(&analysts[owner], body).await;
+            let bytes = *uuid::Uuid::parse_str(&uid).unwrap().as_bytes();
+            let indicators = values
+                .iter()
+                .map(|v| kyojo_formats::stix::indicator_id(bytes, Kind::Domain, v))
+                .collect();
+            shared.push(Shared {
+                uid,
+                owner,
+                tlp,
+                audience: admitted,
+                anonymous,
+                values,
+                indicators,
+            });
+        }
+        let readable = |viewer: usize, s: &Shared| {
+            s.tlp.allowed_in_bulk()
+                && (s.tlp == Tlp::Clear
+                    || s.owner == viewer
+                    || s.audience.as_ref().is_none_or(|a| a.contains(&viewer)))
+        };
+        let hub_identity = kyojo_formats::stix::identity_id("kyojo (kyojo hub)");
+        let red = kyojo_formats::stix::tlp_marking_id(Tlp::Red);
+        for (v, (name, sector)) in orgs.iter().enumerate() {
+            for role in Role::ALL {
+                let token = t.member(name, sector, role);
+                let community = collection_id("community");
+                if !matches!(role, Role::Admin | Role::Analyst) {
+                    let (s, _, _) = taxii(
+                        &t,
+                        &format!("/taxii2/api/collections/{community}/objects/"),
+                        &token,
+                    )
+                    .await;
+                    assert_eq!(s, StatusCode::FORBIDDEN, "seed {seed} {role:?}");
+                    continue;
+                }
+                let limit = 1 + rng.below(40);
+                let mut views = vec![
+                    (
+                        "community",
+                        page_all(&t, &community, &token, &format!("limit={limit}")).await,
+                    ),
+                    (
+                        "community, all versions",
+                        page_all(
+                            &t,
+                            &community,
+                            &token,
+                            &format!("limit={limit}&match[version]=all"),
+                        )
+                        .await,
+                    ),
+                    (
+                        "sector",
+                        page_all(
+                            &t,
+                            &collection_id(&format!("sector:{sector}")),
+                            &token,
+                            &format!("limit={limit}"),
+                        )
+                        .await,
+                    ),
+                ];
+                views.push(("export", export(&t, &viewer_of(&t, name, role))));
+                for (what, objects) in &views {
+                    let ctx = format!("seed {seed}, {name} {role:?}, {what}");
+                    no_duplicates(objects, &ctx);
+                    for o in objects {
+                        let id = o["id"].as_str().unwrap();
+                        assert!(
+                            !o["object_marking_refs"].to_string().contains(red),
+                            "{ctx}: RED {o}"
+                        );
+                        let of = shared.iter().find(|s| {
+                            id == format!("report--{}", s.uid)
+                                || s.indicators.iter().any(|i| i == id)
+                        });
+                        if let Some(s) = of {
+                            assert!(readable(v, s), "{ctx}: out of reach {o}");
+                            let author = o["created_by_ref"].as_str();
+                            if s.anonymous {
+                                assert!(
+                                    author.is_none() || author == Some(hub_identity.as_str()),
+                                    "{ctx}: an anonymous report's author named: {o}"
+                                );
+                            } else if let Some(a) = author {
+                                assert!(
+                                    a == kyojo_formats::stix::identity_id(&orgs[s.owner].0),
+                                    "{ctx}: {o}"
+                                );
+                            }
+                        }
+                        if o["type"] == "domain-name" {
+                            let value = o["value"].as_str().unwrap();
+                            assert!(
+                                shared
+                                    .iter()
+                                    .any(|s| readable(v, s) && s.values.iter().any(|x| x == value)),
+                                "{ctx}: a value only unreadable reports hold: {value}"
+                            );
+                        }
+                    }
+                    if *what != "sector" {
+                        for s in shared.iter().filter(|s| readable(v, s)) {
+                            for i in &s.indicators {
+                                assert!(
+                                    objects.iter().any(|o| o["id"] == i.as_str()),
+                                    "{ctx}: readable {i} missing"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
