@@ -182,17 +182,17 @@ fn is_b64(c: char) -> bool {
 /// Length of a binary literal body at `i` (the quote), including both quotes.
 fn binary_len(chars: &[char], i: usize) -> Option<usize> {
     let mut j = i + 1;
-    let mut n = 0;
+    let mut n = 0usize;
     while chars.get(j).copied().is_some_and(is_b64) {
         j += 1;
         n += 1;
     }
-    let mut pad = 0;
+    let mut pad = 0usize;
     while chars.get(j) == Some(&'=') && pad < 2 {
         j += 1;
         pad += 1;
     }
-    let ok = n > 0 && (n + pad) % 4 == 0 && (pad == 0 || n % 4 == 4 - pad);
+    let ok = n > 0 && (n + pad).is_multiple_of(4) && (pad == 0 || n % 4 == 4 - pad);
     (ok && chars.get(j) == Some(&'\'')).then_some(j + 1 - i)
 }
 
@@ -202,7 +202,7 @@ fn hex_len(chars: &[char], i: usize) -> Option<usize> {
     while chars.get(j).is_some_and(char::is_ascii_hexdigit) {
         j += 1;
     }
-    ((j - i - 1) % 2 == 0 && chars.get(j) == Some(&'\'')).then_some(j + 1 - i)
+    ((j - i - 1).is_multiple_of(2) && chars.get(j) == Some(&'\'')).then_some(j + 1 - i)
 }
 
 /// A number at `i`: (token, length), or `None` when there is none.
