@@ -2292,6 +2292,20 @@ mod tests {
             sector in prop::option::of("[a-z-]{1,10}"),
         ) {
             let uid = uuid::Builder::from_random_bytes(seed).into_uuid().into_bytes();
+            // Hashes are stored canonical: hex of their algorithm's length.
+            let indicators: Vec<(Kind, String)> = indicators
+                .into_iter()
+                .map(|(k, v)| {
+                    let len = match k {
+                        Kind::Md5 => 32,
+                        Kind::Sha1 => 40,
+                        Kind::Sha256 => 64,
+                        _ => return (k, v),
+                    };
+                    let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+                    (k, hex.chars().cycle().take(len).collect())
+                })
+                .collect();
             let r = ReportInput {
                 uid,
                 title: &title,
