@@ -86,9 +86,18 @@ enum Command {
         /// The importing organization.
         #[arg(long)]
         org: String,
-        /// Marking to use instead of the bundle's own.
+        /// Marking to use instead of the bundle's own (never less restrictive than it).
         #[arg(long)]
         tlp: Option<String>,
+        /// Who may read it: `community` or JSON like '{"sectors":["finance"]}' or
+        /// '{"orgs":["Sakura Bank"]}' (default: the narrowest audience of reports
+        /// already holding its objects, else the community).
+        #[arg(long)]
+        audience: Option<String>,
+        /// true or false (default: anonymous when the bundle speaks for the hub
+        /// or its objects are kept here under an anonymous report).
+        #[arg(long)]
+        anonymous: Option<bool>,
         #[command(flatten)]
         data: DataArg,
     },
@@ -299,6 +308,8 @@ fn run() -> Result<i32> {
             file,
             org,
             tlp,
+            audience,
+            anonymous,
             data,
         } => {
             if format != "stix" {
@@ -318,13 +329,27 @@ fn run() -> Result<i32> {
                 .map(|t| t.parse::<kyojo_core::Tlp>())
                 .transpose()
                 .map_err(|e| anyhow!("--tlp: {e}"))?;
-            let (rec, n) = hub.import_stix(&viewer, objects, tlp, false).map_err(api)?;
-            println!("{}", kyojo_server::api::report_id(&rec));
-            eprintln!(
-                "imported {n} objects ({} indicators) as report {}",
-                rec.indicators.len(),
-                kyojo_server::api::report_id(&rec)
-            );
+            let audience = audience
+                .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
+                .transpose()
+                .map_err(api)?;
+            let options = kyojo_server::stix::ImportOptions {
+                tlp,
+                audience,
+                anonymous,
+            };
+            let done = hub.import_stix(&viewer, objects, options).map_err(api)?;
+            let id = kyojo_server::api::report_id(&done.report);
+            println!("{id}");
+            if done.created {
+                eprintln!(
+                    "imported {} objects ({} indicators) as report {id}",
+                    done.objects,
+                    done.report.indicators.len(),
+                );
+            } else {
+                eprintln!("already imported: these objects are report {id}");
+            }
             Ok(0)
         }
         Command::Export {

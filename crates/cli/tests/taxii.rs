@@ -242,7 +242,7 @@ fn taxii2_client_reads_pages_filters_and_writes_the_inbox() {
     org(d, "Sakura Bank", "finance");
     org(d, "Minato Telecom", "telecom");
     let analyst = token(d, "Sakura Bank", "analyst");
-    let other = token(d, "Minato Telecom", "consumer");
+    let other = token(d, "Minato Telecom", "analyst");
     let server = serve(d);
     let base = server.base.clone();
 

@@ -34,6 +34,9 @@ use kyojo_core::{Kind, Tlp};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+mod pattern;
+pub use pattern::validate_pattern;
+
 /// The STIX version every object kyojo writes (and reads) declares.
 pub const SPEC_VERSION: &str = "2.1";
 
@@ -1305,8 +1308,15 @@ fn check_object(i: usize, value: &Value) -> Result<Checked<'_>, StixError> {
 
     match ty {
         "indicator" => {
-            obj.string("pattern")?;
-            obj.string("pattern_type")?;
+            let pattern = obj.string("pattern")?;
+            if obj.string("pattern_type")? == "stix" {
+                validate_pattern(pattern).map_err(|why| {
+                    obj.err(format!(
+                        "pattern {} is not a valid STIX pattern: {why}",
+                        quote(pattern)
+                    ))
+                })?;
+            }
             obj.required_timestamp("valid_from")?;
             obj.ordered("valid_from", "valid_until", true)?;
         }
@@ -2282,6 +2292,20 @@ mod tests {
             sector in prop::option::of("[a-z-]{1,10}"),
         ) {
             let uid = uuid::Builder::from_random_bytes(seed).into_uuid().into_bytes();
+            // Hashes are stored canonical: hex of their algorithm's length.
+            let indicators: Vec<(Kind, String)> = indicators
+                .into_iter()
+                .map(|(k, v)| {
+                    let len = match k {
+                        Kind::Md5 => 32,
+                        Kind::Sha1 => 40,
+                        Kind::Sha256 => 64,
+                        _ => return (k, v),
+                    };
+                    let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+                    (k, hex.chars().cycle().take(len).collect())
+                })
+                .collect();
             let r = ReportInput {
                 uid,
                 title: &title,

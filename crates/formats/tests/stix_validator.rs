@@ -415,3 +415,126 @@ fn bundles_from_the_stix2_library_round_trip() {
     assert_eq!(report.object_refs.len(), 4);
     assert_eq!(report.object_refs[2], by_name("Dropper X"));
 }
+
+const PATTERN_SCRIPT: &str = r#"
+import json, sys
+from stix2validator import validate_instance, ValidationOptions
+opts = ValidationOptions()
+for line in sys.stdin:
+    pattern = json.loads(line)
+    ind = {"type": "indicator", "spec_version": "2.1",
+           "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+           "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+           "pattern": pattern, "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z"}
+    try:
+        ok = validate_instance(ind, opts).is_valid
+    except Exception:
+        ok = False
+    print(json.dumps(ok))
+"#;
+
+/// Patterns: valid ones of every construct, and every one-character
+/// deletion and some substitutions of them, so most are near misses.
+fn pattern_cases() -> Vec<String> {
+    let valid = [
+        "[domain-name:value = 'evil.example']",
+        "[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']",
+        "[file:hashes.MD5 = '44d88612fea8a8f36de82e1278abb02f']",
+        "[ipv4-addr:value = '198.51.100.1/32' OR ipv4-addr:value = '203.0.113.33/32']",
+        "[email-message:from_ref.value MATCHES '.+\\\\.example$'] FOLLOWEDBY [file:name = 'a.exe']",
+        "([x-acme-thing:some_prop > 5] AND [file:size <= 100]) WITHIN 600 SECONDS",
+        "[network-traffic:dst_port IN (80, 443, 8080)] REPEATS 5 TIMES",
+        "[process:name NOT LIKE 'cmd%'] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00.5Z'",
+        "[artifact:payload_bin = b'dGhpcyBpcyBhIHRlc3Q=']",
+        "[artifact:payload_bin = h'00ff']",
+        "[windows-registry-key:values[*].name = 'x']",
+        "[file:extensions.'windows-pebinary-ext'.sections[0].entropy > 7.0]",
+        "[x-thing:prop = true] AND [x-thing:prop != -1]",
+        "[(file:name = 'a' OR file:name = 'b') AND file:size > 1.5]",
+        "[domain-name:value == 'a'] OR [domain-name:value <> 'b']",
+        "[user-account:id = 'x'] AND [url:value = 'http://x/a\\'b']",
+        "[x-y:abc ISSUBSET '10.0.0.0/8'] AND [x-y:abc ISSUPERSET '10.0.0.0/8'] AND [x-y:abc EXISTS]",
+        "[x-y:abc < t'2020-01-01T00:00:00Z'] WITHIN 1.5 SECONDS",
+        "[file:hashes.SSDEEP = '3:AXGBicFlgVNhBGcL6wCrFQEv:AXGHsNhxLsr2C']",
+    ];
+    let mut out: Vec<String> = valid.iter().map(|s| s.to_string()).collect();
+    for v in valid {
+        let chars: Vec<char> = v.chars().collect();
+        for i in 0..chars.len() {
+            let mut d = chars.clone();
+            d.remove(i);
+            out.push(d.iter().collect());
+            for sub in ['\'', '(', ']', '-', ' ', '1'] {
+                if i % 5 == 0 && chars[i] != sub {
+                    let mut s = chars.clone();
+                    s[i] = sub;
+                    out.push(s.iter().collect());
+                }
+            }
+        }
+    }
+    out.extend(
+        [
+            "[domain-name:value = ]",
+            "[domain-name:value = 'a'] WITHIN 5 SECONDS WITHIN 6 SECONDS",
+            "[FILE:name = 'a']",
+            "[x-y:ab = 'v']",
+            "[x:abc = 'v']",
+            "[domain-name:value = 05]",
+            "[file:hashes.MD5 = 5]",
+            "[file:hashes.'SHA-1' IN ('a', 'b')]",
+        ]
+        .map(String::from),
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn pattern_checks_agree_with_the_oasis_validator() {
+    if !python_has("stix2validator") {
+        return skip("stix2-validator");
+    }
+    let cases = pattern_cases();
+    let input: String = cases
+        .iter()
+        .map(|p| format!("{}\n", serde_json::to_string(p).unwrap()))
+        .collect();
+    let mut child = Command::new("python3")
+        .args(["-c", PATTERN_SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let theirs: Vec<bool> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(theirs.len(), cases.len());
+    let disagreements: Vec<String> = cases
+        .iter()
+        .zip(&theirs)
+        .filter(|(p, ok)| kyojo_formats::stix::validate_pattern(p).is_ok() != **ok)
+        .map(|(p, ok)| format!("{p:?}: stix2-validator says {ok}"))
+        .collect();
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} patterns judged differently:\n{}",
+        disagreements.len(),
+        cases.len(),
+        disagreements.join("\n")
+    );
+}

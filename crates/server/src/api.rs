@@ -1638,12 +1638,27 @@ pub async fn warn_page(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StixImportQuery {
-    /// Marking to use instead of the bundle's own (the strictest TLP in it, or AMBER).
+    /// Marking to use instead of the bundle's own (never less restrictive than it).
     tlp: Option<String>,
+    /// `community` or the JSON of a report body's audience, e.g. `{"sectors":["finance"]}`.
+    audience: Option<String>,
+    /// Default: anonymous when the bundle speaks for the hub or re-imports an anonymous report.
     anonymous: Option<bool>,
 }
 
-/// `POST /api/v1/stix`: imports a bundle as one report; all or nothing.
+/// An import's `audience` parameter: `community`, or a report body's audience as JSON.
+pub fn parse_import_audience(hub: &Hub, s: &str) -> ApiResult<Audience> {
+    let value = if s.trim_start().starts_with(['{', '"']) {
+        serde_json::from_str(s).map_err(|e| ApiError::invalid("audience", e.to_string()))?
+    } else {
+        Value::String(s.trim().to_string())
+    };
+    parse_audience(hub, &value)
+}
+
+/// `POST /api/v1/stix`: imports a bundle as one report; all or nothing. The
+/// same objects imported again by the same organization answer 200 with the
+/// earlier report and `"already_imported": true`.
 pub async fn import_stix(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1666,13 +1681,36 @@ pub async fn import_stix(
         .cloned()
         .ok_or_else(|| ApiError::invalid("objects", "a bundle needs an objects list"))?;
     let hub = state.hub.clone();
-    let body = blocking(move || {
-        let (rec, n) = hub.import_stix(&viewer, objects, tlp, q.anonymous.unwrap_or(false))?;
-        let indicators = rec.indicators.len();
-        Ok(json!({ "report": report_view(&hub, &viewer, &rec, None)?, "objects": n, "indicators": indicators }))
+    let (created, body) = blocking(move || {
+        let audience = q
+            .audience
+            .as_deref()
+            .map(|a| parse_import_audience(&hub, a))
+            .transpose()?;
+        let options = crate::stix::ImportOptions {
+            tlp,
+            audience,
+            anonymous: q.anonymous,
+        };
+        let done = hub.import_stix(&viewer, objects, options)?;
+        let indicators = done.report.indicators.len();
+        Ok((
+            done.created,
+            json!({
+                "report": report_view(&hub, &viewer, &done.report, None)?,
+                "objects": done.objects,
+                "indicators": indicators,
+                "already_imported": !done.created,
+            }),
+        ))
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 /// `GET /api/v1/reports/{id}/stix`.

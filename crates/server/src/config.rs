@@ -11,6 +11,10 @@ use serde::Deserialize;
 pub struct Config {
     /// Shown in the UI and in printed URLs.
     pub hub_name: String,
+    /// The URL clients reach this hub at (`https://hub.example.org`, or
+    /// with a path prefix behind a proxy); TAXII discovery names its API
+    /// root under it. Default: `http://` and the address the server listens on.
+    pub public_url: Option<String>,
     /// The sector list; defaults to the ten critical-infrastructure sectors plus `general`.
     pub sectors: Vec<Sector>,
     /// Largest request body accepted, in bytes.
@@ -95,6 +99,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             hub_name: "kyojo".to_string(),
+            public_url: None,
             sectors: default_sectors(),
             max_body_bytes: 16 * 1024 * 1024,
             rate_limit_per_second: 200.0,
@@ -160,6 +165,21 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         if self.sectors.is_empty() {
             return Err("sectors: at least one sector is needed".into());
+        }
+        if let Some(url) = &self.public_url {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .unwrap_or_default();
+            if rest.is_empty()
+                || rest.starts_with('/')
+                || !rest.bytes().all(|b| b.is_ascii_graphic())
+                || rest.contains(['?', '#'])
+            {
+                return Err(format!(
+                    "public_url: {url:?} is not an http:// or https:// URL without query or fragment"
+                ));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for s in &self.sectors {

@@ -125,6 +125,8 @@ pub struct Hub {
     pub(crate) warninglists: kyojo_core::warninglist::Warninglists,
     /// What the feeds last published, and a large change held back.
     pub(crate) guard_state: parking_lot::Mutex<crate::guard::GuardState>,
+    /// `http://<address>` the server listens on: URLs it prints when no `public_url` is configured.
+    pub(crate) listen_url: std::sync::OnceLock<String>,
 }
 
 /// A validated report, ready to store.
@@ -357,6 +359,7 @@ impl Hub {
             feeds: crate::feeds::FeedCache::default(),
             picture: crate::orient::PictureCache::default(),
             foreign_cursor: parking_lot::Mutex::new(None),
+            listen_url: std::sync::OnceLock::new(),
             narrowings: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             slow_ms: std::sync::atomic::AtomicU64::new(SLOW_MS),
             decision_budget: parking_lot::Mutex::new(HashMap::new()),

@@ -183,6 +183,9 @@ pub async fn serve(
             }
         }
     });
+    if let Ok(addr) = listener.local_addr() {
+        let _ = hub.listen_url.set(format!("http://{addr}"));
+    }
     let app = router(AppState::new(hub));
     axum::serve(
         listener,

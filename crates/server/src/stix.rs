@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
-use kyojo_core::policy::{Action as Permission, Channel, Owner};
+use kyojo_core::policy::{Action as Permission, Channel, OrgId, Owner};
 use kyojo_core::{Audience, Kind, Observable, Tlp, Viewer};
 use kyojo_formats::stix;
 use kyojo_store::{Millis, NewStixObject, ReportRecord, ReportRowId, StixRow, StixScan};
@@ -37,6 +37,30 @@ pub struct TaxiiObject {
 pub struct TaxiiPage {
     pub objects: Vec<TaxiiObject>,
     pub next: Option<i64>,
+}
+
+/// How an import is to be shared; `None` lets the bundle and what is
+/// already kept here decide.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// At least as restrictive as the bundle's own markings.
+    pub tlp: Option<Tlp>,
+    /// At most as wide as the audiences of reports already holding its objects.
+    pub audience: Option<Audience>,
+    /// Default: anonymous when the bundle speaks for the hub or its objects
+    /// are kept here under an anonymous report.
+    pub anonymous: Option<bool>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub report: ReportRecord,
+    /// Objects kept (copies of what the hub publishes itself are not).
+    pub objects: usize,
+    /// False when the same objects were already imported by this
+    /// organization: `report` is that earlier report.
+    pub created: bool,
 }
 
 /// TAXII's `match[version]`.
@@ -133,13 +157,20 @@ impl Hub {
 
     /// Imports a bundle's objects as one report of the importing organization.
     /// All or nothing: a refused bundle stores nothing.
+    ///
+    /// An import speaks only for its importer (or for the hub, when
+    /// anonymous): identities that are a member's or the hub's, and
+    /// `created_by_ref`s naming another member, are refused. It never widens
+    /// who may read what it carries: the bundle's strictest TLP marking is a
+    /// floor, and objects already kept here under reports the importer may
+    /// read lend it their TLP, audience and anonymity as limits. The same
+    /// objects imported again by the same organization make no new report.
     pub fn import_stix(
         &self,
         viewer: &Viewer,
         objects: Vec<Value>,
-        tlp_override: Option<Tlp>,
-        anonymous: bool,
-    ) -> ApiResult<(ReportRecord, usize)> {
+        options: ImportOptions,
+    ) -> ApiResult<Imported> {
         let member = require(viewer, Permission::WriteReports)?;
         let parsed = stix::parse_objects(objects)
             .map_err(|e| ApiError::invalid(format!("objects.{}", e.object_id), e.reason))?;
@@ -156,16 +187,280 @@ impl Hub {
                 indicators.push(obs);
             }
         }
-        let tlp = tlp_override.or(parsed.strictest_tlp).unwrap_or(Tlp::Amber);
-        let audience = if tlp == Tlp::Red {
-            Audience::Orgs([member.org].into())
-        } else {
-            Audience::Community
+
+        // Who the bundle speaks for.
+        let orgs = self.list_orgs()?;
+        let own = orgs
+            .iter()
+            .find(|o| o.id == member.org)
+            .ok_or_else(|| ApiError::forbidden("the importing organization is not a member"))?;
+        let own_id = stix::identity_id(&own.name);
+        let hub_name = hub_identity_name(self);
+        let hub_id = stix::identity_id(&hub_name);
+        // Identity id → (the object the hub publishes for it, is it the hub's).
+        let mut published: HashMap<String, (Value, bool)> = orgs
+            .iter()
+            .map(|o| (stix::identity_id(&o.name), (org_identity(o), false)))
+            .collect();
+        published.insert(
+            hub_id.clone(),
+            (stix::identity(&hub_name, "organization", 0, &[]), true),
+        );
+        // The TLP markings the hub publishes: copies are not kept twice.
+        let markings: HashMap<String, Value> = Tlp::ALL
+            .iter()
+            .map(|t| (stix::tlp_marking_id(*t).to_string(), stix::tlp_marking(*t)))
+            .collect();
+        let names: HashSet<String> = orgs
+            .iter()
+            .map(|o| o.name.to_lowercase())
+            .chain([hub_name.to_lowercase(), self.config.hub_name.to_lowercase()])
+            .collect();
+        let mut keep: Vec<&Value> = Vec::new();
+        let mut speaks_for_hub = false;
+        let mut names_own: Option<String> = None;
+        for obj in &parsed.objects {
+            let id = obj["id"].as_str().unwrap_or_default();
+            let field = || format!("objects.{id}");
+            if markings.get(id) == Some(obj) {
+                continue;
+            }
+            if obj["type"] == "identity" {
+                if let Some((hub_copy, is_hub)) = published.get(id) {
+                    if obj == hub_copy {
+                        // A copy of what the hub publishes: the hub's stays.
+                        continue;
+                    }
+                    if id == own_id && options.anonymous != Some(true) {
+                        // The importer's own identity never replaces the hub's.
+                        names_own.get_or_insert_with(|| id.to_string());
+                        continue;
+                    }
+                    return Err(ApiError::invalid(
+                        field(),
+                        if *is_hub {
+                            "this is the hub's own identity; an import may not redefine it"
+                        } else {
+                            "this id is a member organization's identity; an import speaks only for its importer"
+                        },
+                    ));
+                }
+                let name = obj["name"].as_str().unwrap_or_default().to_lowercase();
+                if names.contains(&name) {
+                    if name == own.name.to_lowercase() {
+                        names_own.get_or_insert_with(|| id.to_string());
+                    } else {
+                        return Err(ApiError::invalid(
+                            field(),
+                            "this identity has the name of a member organization or of the hub; an import speaks only for its importer",
+                        ));
+                    }
+                }
+            }
+            match obj.get("created_by_ref").and_then(Value::as_str) {
+                Some(r) if r == hub_id => speaks_for_hub = true,
+                Some(r) if r == own_id => {}
+                Some(r) if published.contains_key(r) => {
+                    return Err(ApiError::invalid(
+                        field(),
+                        "created_by_ref names another member organization; an import speaks only for its importer",
+                    ))
+                }
+                _ => {}
+            }
+            let mut refs = BTreeSet::new();
+            collect_refs(obj, &mut refs);
+            if refs.contains(&own_id) {
+                names_own.get_or_insert_with(|| id.to_string());
+            }
+            keep.push(obj);
+        }
+        if keep.is_empty() {
+            return Err(ApiError::invalid(
+                "objects",
+                "nothing to import: every object is one the hub already publishes",
+            ));
+        }
+
+        // What is already kept here under the same ids.
+        let ids: Vec<String> = keep
+            .iter()
+            .filter_map(|o| o["id"].as_str().map(str::to_string))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let prior_rows = self.store.scan_stix(&StixScan {
+            ids,
+            limit: usize::MAX >> 1,
+            ..StixScan::default()
+        })?;
+        let prior_reports: Vec<ReportRowId> = prior_rows
+            .iter()
+            .filter_map(|r| r.report)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let access: HashMap<ReportRowId, kyojo_core::ReportAccess> = self
+            .store
+            .report_access(&prior_reports)?
+            .into_iter()
+            .map(|(id, a, _)| (id, a))
+            .collect();
+        let new_keys: HashSet<(String, String)> = keep
+            .iter()
+            .map(|o| {
+                let json = o.to_string();
+                content_key(o["id"].as_str().unwrap_or_default(), &json)
+            })
+            .collect();
+        // Idempotence: one report of this organization already holds them all.
+        let mut held: HashMap<ReportRowId, HashSet<(String, String)>> = HashMap::new();
+        for r in &prior_rows {
+            if let Some(rid) = r.report {
+                held.entry(rid)
+                    .or_default()
+                    .insert(content_key(&r.stix_id, &r.json));
+            }
+        }
+        let mut owned_holders: Vec<ReportRowId> = held
+            .iter()
+            .filter(|(rid, keys)| {
+                access
+                    .get(rid)
+                    .is_some_and(|a| self.policy.is_owner(viewer, a))
+                    && new_keys.is_subset(keys)
+            })
+            .map(|(rid, _)| *rid)
+            .collect();
+        owned_holders.sort_unstable();
+        if let Some(a) = owned_holders.first().and_then(|rid| access.get(rid)) {
+            if let Some(rec) = self.store.report_by_uid(&a.key)? {
+                return Ok(Imported {
+                    report: rec,
+                    objects: keep.len(),
+                    created: false,
+                });
+            }
+        }
+        // Limits from the reports the importer may read that hold these ids.
+        let readable: Vec<&kyojo_core::ReportAccess> = prior_reports
+            .iter()
+            .filter_map(|rid| access.get(rid))
+            .filter(|a| self.policy.can_read(viewer, a, Channel::Api))
+            .collect();
+        // A new version of an object another organization shared here is
+        // theirs to make.
+        for o in &keep {
+            let id = o["id"].as_str().unwrap_or_default();
+            if o["type"] == "marking-definition" || stix::object_version(o).is_none() {
+                continue;
+            }
+            let key = content_key(id, &o.to_string());
+            let copies = prior_rows.iter().filter(|r| r.stix_id == id);
+            let mut foreign = false;
+            let mut same = false;
+            for r in copies {
+                same |= content_key(&r.stix_id, &r.json) == key;
+                foreign |= r.report.and_then(|rid| access.get(&rid)).is_some_and(|a| {
+                    self.policy.can_read(viewer, a, Channel::Api)
+                        && !self.policy.is_owner(viewer, a)
+                });
+            }
+            if foreign && !same {
+                return Err(ApiError::invalid(
+                    format!("objects.{id}"),
+                    "another version of an object another organization shared here; only its author may re-version it",
+                ));
+            }
+        }
+
+        let inherited_anonymous = readable.iter().any(|a| matches!(a.owner, Owner::Sealed(_)));
+        let anonymous = match options.anonymous {
+            Some(a) => a,
+            None => speaks_for_hub || inherited_anonymous,
         };
+        if anonymous {
+            if let Some(id) = names_own {
+                return Err(ApiError::invalid(
+                    format!("objects.{id}"),
+                    "names the importing organization, which an anonymous import must not",
+                ));
+            }
+        } else if speaks_for_hub || inherited_anonymous {
+            return Err(ApiError::invalid(
+                "anonymous",
+                if speaks_for_hub {
+                    "objects in this bundle are authored by the hub (created_by_ref), as anonymous reports are: import it anonymously"
+                } else {
+                    "these objects are kept here under an anonymous report: import them anonymously"
+                },
+            ));
+        }
+
+        // TLP: the bundle's markings and the reports already holding its objects are a floor.
+        let floor = readable
+            .iter()
+            .map(|a| a.tlp)
+            .chain(parsed.strictest_tlp)
+            .max();
+        let tlp = match (options.tlp, floor) {
+            (Some(t), Some(f)) if t < f => {
+                return Err(ApiError::invalid(
+                    "tlp",
+                    format!("TLP:{t} is less restrictive than the bundle's own TLP:{f}; an import never widens a marking"),
+                ))
+            }
+            (Some(t), _) => t,
+            (None, f) => f.unwrap_or(Tlp::Amber),
+        };
+        let readers_of = |a: &kyojo_core::ReportAccess| -> Option<OrgId> {
+            if self.policy.is_owner(viewer, a) {
+                Some(member.org)
+            } else {
+                self.policy.visible_author(a)
+            }
+        };
+        let audience = match options.audience {
+            Some(chosen) => {
+                for a in &readable {
+                    if !self.audience_within(&chosen, &a.audience, readers_of(a))? {
+                        return Err(ApiError::invalid(
+                            "audience",
+                            "wider than the audience of a report that already holds these objects; an import never widens an audience",
+                        ));
+                    }
+                }
+                chosen
+            }
+            None => {
+                let mut narrowest = None;
+                for a in &readable {
+                    let mut inside_all = true;
+                    for b in &readable {
+                        if !self.audience_within(&a.audience, &b.audience, readers_of(b))? {
+                            inside_all = false;
+                            break;
+                        }
+                    }
+                    if inside_all {
+                        narrowest = Some(a.audience.clone());
+                        break;
+                    }
+                }
+                match narrowest {
+                    None if !readable.is_empty() => Audience::Orgs([member.org].into()),
+                    Some(Audience::Orgs(o)) => Audience::Orgs(o),
+                    _ if tlp == Tlp::Red => Audience::Orgs([member.org].into()),
+                    Some(a) => a,
+                    None => Audience::Community,
+                }
+            }
+        };
+
         let (title, description) = match parsed.reports.as_slice() {
             [one] => (one.name.clone(), one.description.clone()),
             _ => (
-                format!("STIX import: {} objects", parsed.objects.len()),
+                format!("STIX import: {} objects", keep.len()),
                 String::new(),
             ),
         };
@@ -175,7 +470,7 @@ impl Hub {
             title.chars().take(200).collect()
         };
         let now = now_millis();
-        let rows: Vec<NewStixObject> = parsed.objects.iter().map(|o| to_new(o, now)).collect();
+        let rows: Vec<NewStixObject> = keep.iter().map(|o| to_new(o, now)).collect();
         let count = rows.len();
         let draft = ReportDraft {
             title,
@@ -188,7 +483,39 @@ impl Hub {
             indicators,
         };
         let rec = self.create_report_with(viewer, draft, now, Some(rows))?;
-        Ok((rec, count))
+        Ok(Imported {
+            report: rec,
+            objects: count,
+            created: true,
+        })
+    }
+
+    /// Whether every organization `inner` admits is also admitted by `outer`
+    /// (a report owned by `outer_owner`, when known, admits its owner too).
+    fn audience_within(
+        &self,
+        inner: &Audience,
+        outer: &Audience,
+        outer_owner: Option<OrgId>,
+    ) -> ApiResult<bool> {
+        Ok(match (inner, outer) {
+            (_, Audience::Community) => true,
+            (Audience::Community, _) => false,
+            (Audience::Sectors(a), Audience::Sectors(b)) => a.is_subset(b),
+            (Audience::Sectors(_), Audience::Orgs(_)) => false,
+            (Audience::Orgs(a), Audience::Sectors(b)) => {
+                let mut all = true;
+                for org in a {
+                    let inside = Some(*org) == outer_owner
+                        || self.org(*org)?.is_some_and(|o| b.contains(&o.sector));
+                    all &= inside;
+                }
+                all
+            }
+            (Audience::Orgs(a), Audience::Orgs(b)) => a
+                .iter()
+                .all(|org| b.contains(org) || Some(*org) == outer_owner),
+        })
     }
 
     /// A report as a STIX bundle (its objects, the marking definitions and
@@ -263,14 +590,18 @@ impl Hub {
         Ok(out)
     }
 
-    /// The collections `viewer` sees.
+    /// The collections `viewer`'s role may use: Community and its sector's
+    /// to read (roles that may read reports), the Inbox to write (roles that
+    /// may write them). The same role rules as the REST API.
     pub fn taxii_collections(&self, viewer: &Viewer) -> ApiResult<Vec<Collection>> {
-        let member = require(viewer, Permission::ReadReports)
-            .or_else(|_| require(viewer, Permission::Lookup))?;
-        let mut out = vec![
-            Collection::Community,
-            Collection::Sector(member.sector.clone()),
-        ];
+        let member = viewer
+            .member()
+            .ok_or_else(|| ApiError::unauthorized("TAXII needs a token"))?;
+        let mut out = Vec::new();
+        if viewer.may(Permission::ReadReports) {
+            out.push(Collection::Community);
+            out.push(Collection::Sector(member.sector.clone()));
+        }
         if viewer.may(Permission::WriteReports) {
             out.push(Collection::Inbox);
         }
@@ -278,6 +609,12 @@ impl Hub {
     }
 
     /// One page of a collection's objects after `after`, newest filters applied.
+    ///
+    /// Each object (id, and own version or exact content) is sent once, as
+    /// its first copy (in insertion order) that the viewer may see in this
+    /// collection, so pages never repeat one; `last`/`first` are chosen among
+    /// the versions the viewer may see, and the hub's own objects (markings,
+    /// identities) win over imported copies of them.
     pub fn taxii_objects(
         &self,
         viewer: &Viewer,
@@ -289,59 +626,22 @@ impl Hub {
         if *collection == Collection::Inbox {
             return Err(ApiError::forbidden("the inbox collection is write-only"));
         }
-        // An object kept in several versions or reports is sent once.
-        let mut emitted: HashSet<(String, String)> = HashSet::new();
+        if !viewer.may(Permission::ReadReports) {
+            return Err(ApiError::forbidden(
+                "this token's role may not read reports, which TAXII collections hold",
+            ));
+        }
         let page = crate::hub::paginate_in(limit, scan.after_seq, 5_000, |cursor, chunk| {
             let rows = self.store.scan_stix(&StixScan {
                 after_seq: cursor,
                 limit: chunk,
                 ..scan.clone()
             })?;
-            let report_ids: Vec<ReportRowId> = rows
-                .iter()
-                .filter_map(|r| r.report)
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let access: HashMap<ReportRowId, (kyojo_core::ReportAccess, Option<String>)> = self
-                .store
-                .report_access(&report_ids)?
-                .into_iter()
-                .map(|(id, a, s)| (id, (a, s)))
-                .collect();
-            let latest = if matches!(versions, VersionFilter::Last | VersionFilter::First) {
-                self.version_bounds(&rows, versions)?
-            } else {
-                HashMap::new()
-            };
+            let chosen = self.chosen_copies(viewer, collection, &rows, versions, &scan)?;
             Ok(rows
                 .into_iter()
                 .map(|row| {
-                    let visible = match row.report {
-                        None => true,
-                        Some(rid) => access.get(&rid).is_some_and(|(a, sector)| {
-                            // A collection is a bulk export: the Feed channel's ceiling (never RED).
-                            self.policy.can_read(viewer, a, Channel::Feed)
-                                && match collection {
-                                    Collection::Community => true,
-                                    Collection::Sector(s) => {
-                                        sector.as_deref() == Some(s.as_str())
-                                            || matches!(&a.audience, Audience::Sectors(set) if set.contains(s))
-                                    }
-                                    Collection::Inbox => false,
-                                }
-                        }),
-                    };
-                    let version_ok = match versions {
-                        VersionFilter::All => true,
-                        VersionFilter::Exact(set) => set.contains(&row.version),
-                        VersionFilter::Last | VersionFilter::First => {
-                            latest.get(&row.stix_id) == Some(&row.version)
-                        }
-                    };
-                    let kept = visible
-                        && version_ok
-                        && emitted.insert((row.stix_id.clone(), row.version.clone()));
+                    let kept = chosen.contains(&row.seq);
                     (row.seq, kept.then_some(TaxiiObject { row }))
                 })
                 .collect())
@@ -352,28 +652,85 @@ impl Hub {
         })
     }
 
-    /// For each id in `rows`, its last (or first) version among all kept versions.
-    fn version_bounds(
+    /// Of every kept copy of the ids in `rows`, the sequence numbers of those
+    /// to send (see [`Hub::taxii_objects`]).
+    fn chosen_copies(
         &self,
+        viewer: &Viewer,
+        collection: &Collection,
         rows: &[StixRow],
-        which: &VersionFilter,
-    ) -> ApiResult<HashMap<String, String>> {
-        let ids: BTreeSet<String> = rows.iter().map(|r| r.stix_id.clone()).collect();
-        // Most ids have one version: only look further for those seen twice or more.
+        versions: &VersionFilter,
+        scan: &StixScan,
+    ) -> ApiResult<HashSet<i64>> {
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| r.stix_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
         let all = self.store.scan_stix(&StixScan {
-            ids: ids.into_iter().collect(),
+            ids,
+            spec_versions: scan.spec_versions.clone(),
             limit: usize::MAX >> 1,
             ..StixScan::default()
         })?;
-        let mut out: HashMap<String, String> = HashMap::new();
-        for r in all {
-            let e = out.entry(r.stix_id).or_insert_with(|| r.version.clone());
-            let better = match which {
-                VersionFilter::First => r.version < *e,
-                _ => r.version > *e,
+        let report_ids: Vec<ReportRowId> = all
+            .iter()
+            .filter_map(|r| r.report)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let access: HashMap<ReportRowId, (kyojo_core::ReportAccess, Option<String>)> = self
+            .store
+            .report_access(&report_ids)?
+            .into_iter()
+            .map(|(id, a, s)| (id, (a, s)))
+            .collect();
+        let visible = |row: &StixRow| match row.report {
+            None => true,
+            Some(rid) => access.get(&rid).is_some_and(|(a, sector)| {
+                // A collection is a bulk export: the Feed channel's ceiling (never RED).
+                self.policy.can_read(viewer, a, Channel::Feed)
+                    && match collection {
+                        Collection::Community => true,
+                        Collection::Sector(s) => {
+                            sector.as_deref() == Some(s.as_str())
+                                || matches!(&a.audience, Audience::Sectors(set) if set.contains(s))
+                        }
+                        Collection::Inbox => false,
+                    }
+            }),
+        };
+        // Visible copies per id, in insertion order.
+        let mut by_id: HashMap<&str, Vec<&StixRow>> = HashMap::new();
+        for r in all.iter().filter(|r| visible(r)) {
+            by_id.entry(r.stix_id.as_str()).or_default().push(r);
+        }
+        let mut out = HashSet::new();
+        for (_, mut copies) in by_id {
+            if copies.iter().any(|r| r.report.is_none()) {
+                copies.retain(|r| r.report.is_none());
+            }
+            let bound = match versions {
+                VersionFilter::Last => copies.iter().map(|r| &r.version).max().cloned(),
+                VersionFilter::First => copies.iter().map(|r| &r.version).min().cloned(),
+                _ => None,
             };
-            if better {
-                *e = r.version;
+            let mut sent = HashSet::new();
+            for r in copies {
+                let wanted = match versions {
+                    VersionFilter::All => true,
+                    VersionFilter::Exact(set) => set.contains(&r.version),
+                    VersionFilter::Last | VersionFilter::First => {
+                        bound.as_ref() == Some(&r.version)
+                    }
+                };
+                if wanted && sent.insert(content_key(&r.stix_id, &r.json)) {
+                    out.insert(r.seq);
+                }
             }
         }
         Ok(out)
@@ -392,6 +749,21 @@ impl Hub {
             .taxii_status(id)?
             .and_then(|t| serde_json::from_str(&t).ok()))
     }
+}
+
+/// What makes two kept copies of an object the same object: its id and its
+/// own version (`modified`, else `created`), or, for objects without one
+/// (SCOs), its exact JSON.
+fn content_key(id: &str, json: &str) -> (String, String) {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        modified: Option<String>,
+        created: Option<String>,
+    }
+    let own = serde_json::from_str::<Probe>(json)
+        .ok()
+        .and_then(|p| p.modified.or(p.created));
+    (id.to_string(), own.unwrap_or_else(|| json.to_string()))
 }
 
 /// Every `*_ref` / `*_refs` id an object mentions.

@@ -5,6 +5,7 @@
 //! Pages are cut by an opaque cursor over the store's insertion sequence, so
 //! a `next` survives restarts and works on every node sharing the database.
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -56,6 +57,20 @@ impl IntoResponse for TaxiiError {
 
 type TaxiiResult<T> = Result<T, TaxiiError>;
 
+/// Path segments, or a TAXII error (invalid UTF-8, say).
+fn path_of<T>(p: Result<Path<T>, PathRejection>) -> TaxiiResult<T> {
+    p.map(|Path(t)| t)
+        .map_err(|e| ApiError::invalid("path", e.body_text()).into())
+}
+
+/// Query parameters, or a TAXII error.
+fn query_of(
+    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> TaxiiResult<Vec<(String, String)>> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::invalid("query", e.body_text()).into())
+}
+
 fn taxii_json(status: StatusCode, body: Value) -> Response {
     taxii_text(status, body.to_string())
 }
@@ -106,9 +121,17 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> TaxiiResult<Viewer> {
 
 /// 406 unless the client accepts TAXII (or anything).
 fn negotiate(headers: &HeaderMap) -> TaxiiResult<()> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+    let Some(raw) = headers.get(header::ACCEPT) else {
         return Ok(());
     };
+    let not_acceptable = || {
+        TaxiiError(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            format!("this server speaks {TAXII_MEDIA}"),
+        ))
+    };
+    let accept = raw.to_str().map_err(|_| not_acceptable())?;
     let acceptable = accept.split(',').any(|range| {
         let mut parts = range.split(';').map(|p| p.trim().to_ascii_lowercase());
         let media = parts.next().unwrap_or_default();
@@ -125,12 +148,7 @@ fn negotiate(headers: &HeaderMap) -> TaxiiResult<()> {
     if acceptable {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not_acceptable",
-            format!("this server speaks {TAXII_MEDIA}"),
-        )
-        .into())
+        Err(not_acceptable())
     }
 }
 
@@ -174,21 +192,22 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/taxii2/api/status/{status_id}/", get(status))
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+/// The hub's URL as configured (`public_url`), else the address it listens
+/// on; never taken from the request, whose `Host` a client chooses.
+fn base_url(state: &AppState) -> String {
+    let hub = &state.hub;
+    hub.config
+        .public_url
+        .as_deref()
+        .or_else(|| hub.listen_url.get().map(String::as_str))
+        .unwrap_or("http://127.0.0.1")
+        .trim_end_matches('/')
+        .to_string()
 }
 
 async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> TaxiiResult<Response> {
     viewer(&state, &headers).await?;
-    let root = format!("{}/taxii2/api/", base_url(&headers));
+    let root = format!("{}/taxii2/api/", base_url(&state));
     Ok(taxii_json(
         StatusCode::OK,
         json!({
@@ -262,30 +281,54 @@ fn collection_json(c: &Collection) -> Value {
     })
 }
 
+/// The collection `id` if this token may use it; 403 when it is one of its
+/// organization's collections that its role may not use, 404 otherwise.
 async fn find_collection(state: &AppState, viewer: &Viewer, id: &str) -> TaxiiResult<Collection> {
     let hub = state.hub.clone();
     let v = viewer.clone();
     let all = blocking(move || hub.taxii_collections(&v)).await?;
-    all.into_iter()
-        .find(|c| collection_id(c) == id)
-        .ok_or_else(|| ApiError::not_found("collection").into())
+    if let Some(c) = all.into_iter().find(|c| collection_id(c) == id) {
+        return Ok(c);
+    }
+    if let Some(m) = viewer.member() {
+        let own = [
+            Collection::Community,
+            Collection::Sector(m.sector.clone()),
+            Collection::Inbox,
+        ];
+        if let Some(c) = own.iter().find(|c| collection_id(c) == id) {
+            let what = if *c == Collection::Inbox {
+                "write reports (the Inbox)"
+            } else {
+                "read reports (TAXII collections hold reports and their indicators)"
+            };
+            return Err(
+                ApiError::forbidden(format!("a {} token may not {what}", m.role.as_str())).into(),
+            );
+        }
+    }
+    Err(ApiError::not_found("collection").into())
 }
 
 async fn collections(State(state): State<AppState>, headers: HeaderMap) -> TaxiiResult<Response> {
     let v = viewer(&state, &headers).await?;
     let hub = state.hub.clone();
     let all = blocking(move || hub.taxii_collections(&v)).await?;
-    Ok(taxii_json(
-        StatusCode::OK,
-        json!({ "collections": all.iter().map(collection_json).collect::<Vec<_>>() }),
-    ))
+    // TAXII 2.1: without collections the resource is an empty object.
+    let body = if all.is_empty() {
+        json!({})
+    } else {
+        json!({ "collections": all.iter().map(collection_json).collect::<Vec<_>>() })
+    };
+    Ok(taxii_json(StatusCode::OK, body))
 }
 
 async fn collection(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> TaxiiResult<Response> {
+    let id = path_of(id)?;
     let v = viewer(&state, &headers).await?;
     let c = find_collection(&state, &v, &id).await?;
     Ok(taxii_json(StatusCode::OK, collection_json(&c)))
@@ -434,9 +477,10 @@ fn envelope_more(next: Option<i64>, mut body: Value) -> Value {
 async fn objects(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(params): Query<Vec<(String, String)>>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> TaxiiResult<Response> {
+    let (id, params) = (path_of(id)?, query_of(params)?);
     let (page, extra) = page(&state, &headers, &id, params, None).await?;
     let body = envelope(&page.objects, page.next);
     Ok((extra, taxii_text(StatusCode::OK, body)).into_response())
@@ -445,9 +489,10 @@ async fn objects(
 async fn object(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((id, object_id)): Path<(String, String)>,
-    Query(params): Query<Vec<(String, String)>>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> TaxiiResult<Response> {
+    let ((id, object_id), params) = (path_of(ids)?, query_of(params)?);
     let (page, extra) = page(&state, &headers, &id, params, Some(object_id)).await?;
     if page.objects.is_empty() {
         return Err(ApiError::not_found("object").into());
@@ -459,9 +504,10 @@ async fn object(
 async fn versions(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((id, object_id)): Path<(String, String)>,
-    Query(mut params): Query<Vec<(String, String)>>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> TaxiiResult<Response> {
+    let ((id, object_id), mut params) = (path_of(ids)?, query_of(params)?);
     params.retain(|(k, _)| k != "match[version]");
     params.push(("match[version]".into(), "all".into()));
     let (page, extra) = page(&state, &headers, &id, params, Some(object_id)).await?;
@@ -478,9 +524,10 @@ async fn versions(
 async fn manifest(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(params): Query<Vec<(String, String)>>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> TaxiiResult<Response> {
+    let (id, params) = (path_of(id)?, query_of(params)?);
     let (page, extra) = page(&state, &headers, &id, params, None).await?;
     let records: Vec<Value> = page
         .objects
@@ -503,9 +550,10 @@ async fn manifest(
 async fn add_objects(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     body: axum::body::Bytes,
 ) -> TaxiiResult<Response> {
+    let id = path_of(id)?;
     let v = viewer(&state, &headers).await?;
     let owner = v.member().map(|m| m.org);
     let c = find_collection(&state, &v, &id).await?;
@@ -547,7 +595,7 @@ async fn add_objects(
         .collect();
     let total = ids.len();
     let hub = state.hub.clone();
-    let outcome = blocking(move || hub.import_stix(&v, objects, None, false)).await;
+    let outcome = blocking(move || hub.import_stix(&v, objects, Default::default())).await;
     let status = match outcome {
         Ok(_) => json!({
             "id": status_id, "status": "complete", "request_timestamp": request_timestamp,
@@ -587,9 +635,11 @@ async fn add_objects(
 async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(status_id): Path<String>,
+    status_id: Result<Path<String>, PathRejection>,
 ) -> TaxiiResult<Response> {
+    let status_id = path_of(status_id)?;
     let v = viewer(&state, &headers).await?;
+    crate::hub::require(&v, kyojo_core::policy::Action::WriteReports)?;
     let hub = state.hub.clone();
     let found = blocking(move || hub.taxii_status(&status_id)).await?;
     // Only the uploading organization may poll its status.
