@@ -12,12 +12,12 @@
 //!   a deadline on reading the body (408), and turns any plain-text error an
 //!   extractor produced into the API's JSON shape.
 //! * [`rate_limit`]: token buckets per *verified* token or per client
-//!   address. A token is verified once (a hash and a store read) and then
-//!   remembered by the SHA-256 of its whole text for a few minutes, so a
-//!   forged token carrying another member's public id never touches that
-//!   member's bucket. Failed verifications draw on a small per-address
-//!   budget; once it is spent, further unknown tokens from that address are
-//!   refused with 429 without a store read.
+//!   address. A token is verified against the store once; its public id and
+//!   secret hash are then remembered for a few minutes, so later requests
+//!   (and forged tokens carrying that public id, which never touch its
+//!   bucket) are checked in memory. A store read for an unknown public id
+//!   that fails draws on a small per-address budget; once it is spent,
+//!   further unknown tokens from that address get 429 without a store read.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -37,7 +37,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine;
 use parking_lot::Mutex;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -64,7 +63,8 @@ const FAILURES_BURST: f64 = 20.0;
 pub struct Limits {
     buckets: RateLimiter,
     failures: RateLimiter,
-    verified: BoundedMap<[u8; 32], u64>,
+    /// Public id → secret hash of tokens verified lately.
+    verified: BoundedMap<u64, [u8; 32]>,
 }
 
 impl Limits {
@@ -121,13 +121,22 @@ pub(crate) async fn rate_limit(
     let key = match presented_token(req.headers()) {
         None => addr,
         Some(token) => {
-            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-            match limits
-                .verified
-                .get_fresh(&digest, Instant::now(), VERIFIED_TTL)
-            {
-                Some(id) => ClientKey::Token(id),
-                None => match verify(&state, addr, &digest, token).await {
+            let (id, secret) = crate::auth::parse(&token).unwrap_or_default();
+            let id = ClientKey::token(id);
+            let known = id.and_then(|k| match k {
+                ClientKey::Token(n) => limits.verified.get_fresh(&n, Instant::now(), VERIFIED_TTL),
+                _ => None,
+            });
+            match (id, known) {
+                (Some(key), Some(hash)) => {
+                    if crate::auth::secret_matches(secret, &hash) {
+                        key
+                    } else {
+                        state.hub.metrics.auth_failures.inc();
+                        addr
+                    }
+                }
+                _ => match verify(&state, addr, token).await {
                     Some(key) => key,
                     None => {
                         state.hub.metrics.rate_limited.inc();
@@ -149,12 +158,7 @@ pub(crate) async fn rate_limit(
 /// Verifies a token not seen (lately): its bucket if it is live, the
 /// address's if not; `None` when the address has spent its budget of failed
 /// verifications.
-async fn verify(
-    state: &AppState,
-    addr: ClientKey,
-    digest: &[u8; 32],
-    token: String,
-) -> Option<ClientKey> {
+async fn verify(state: &AppState, addr: ClientKey, token: String) -> Option<ClientKey> {
     let limits = &state.limits;
     if !limits.failures.has_room(addr) {
         return None;
@@ -164,9 +168,10 @@ async fn verify(
     match result {
         Ok(Ok((_, rec))) => match ClientKey::token(&rec.public_id) {
             Some(key @ ClientKey::Token(id)) => {
+                let hash = rec.secret_hash;
                 limits
                     .verified
-                    .with(*digest, Instant::now(), || id, |v| *v = id);
+                    .with(id, Instant::now(), || hash, |v| *v = hash);
                 Some(key)
             }
             _ => Some(addr),
