@@ -182,11 +182,26 @@ fn check_sector(hub: &Hub, field: &str, s: &str) -> ApiResult<String> {
     }
 }
 
+/// Free text of one line (`multiline`: line breaks and tabs too) without
+/// control or bidirectional-override characters; CRLF counts as a line break.
+pub fn check_text(field: &str, text: &str, multiline: bool) -> ApiResult<String> {
+    let text = if multiline && text.contains("\r\n") {
+        text.replace("\r\n", "\n")
+    } else {
+        text.to_string()
+    };
+    match kyojo_core::report::text_problem(&text, multiline) {
+        Some(problem) => Err(ApiError::invalid(field, format!("{field} {problem}"))),
+        None => Ok(text),
+    }
+}
+
 fn check_title(title: &str) -> ApiResult<String> {
     let t = title.trim();
     if t.is_empty() {
         return Err(ApiError::invalid("title", "title must not be empty"));
     }
+    check_text("title", t, false)?;
     if t.chars().count() > limits::TITLE_MAX_CHARS {
         return Err(ApiError::invalid(
             "title",
@@ -200,6 +215,7 @@ fn check_title(title: &str) -> ApiResult<String> {
 }
 
 fn check_description(d: &str) -> ApiResult<String> {
+    let d = &check_text("description", d, true)?;
     if d.len() > limits::DESCRIPTION_MAX_BYTES {
         return Err(ApiError::invalid(
             "description",
@@ -1157,11 +1173,41 @@ pub async fn revoke_token(
 
 // ---- health and metrics ----------------------------------------------------------------------
 
-pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "indicators": state.hub.index_size() }))
+/// `GET /healthz`: public, so it says nothing about what the hub holds.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
 }
 
-pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
+/// `GET /metrics`: totals cover every report, whatever its TLP, so only an
+/// admin token or the configured `metrics_token` may read them.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string());
+    let Some(token) = presented else {
+        return Err(ApiError::unauthorized(
+            "metrics need an admin token or the metrics token: send Authorization: Bearer <token>",
+        ));
+    };
+    let by_metrics_token = state.hub.config.metrics_token.as_deref().is_some_and(|m| {
+        use subtle::ConstantTimeEq;
+        m.len() == token.len() && bool::from(m.as_bytes().ct_eq(token.as_bytes()))
+    });
+    if !by_metrics_token {
+        let hub = state.hub.clone();
+        let (viewer, _) = blocking(move || hub.authenticate(&token)).await?;
+        if !matches!(&viewer, Viewer::Member(m) if m.role == Role::Admin) {
+            return Err(ApiError::forbidden("metrics are for admins"));
+        }
+    }
     let hub: Arc<Hub> = state.hub.clone();
     let text = blocking(move || {
         let store = hub.store();
@@ -1272,6 +1318,7 @@ pub async fn post_decision(
             "comment is longer than 1000 characters",
         ));
     }
+    crate::api::check_text("comment", &input.comment, true)?;
     let expires_at = input
         .expires_at
         .as_deref()
@@ -1334,6 +1381,7 @@ pub async fn allow_add(
             "comment is longer than 1000 characters",
         ));
     }
+    crate::api::check_text("comment", &input.comment, true)?;
     let hub = state.hub.clone();
     let e = blocking(move || hub.allow_add(&viewer, &obs, input.comment.trim())).await?;
     Ok((

@@ -27,6 +27,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
+use kyojo_core::report::is_forbidden_char;
 
 /// Reports scanned at most per list request before a short page is returned
 /// (with a cursor to go on), so that a viewer who can see little never makes
@@ -225,6 +226,18 @@ pub struct IndicatorDetail {
     pub record: IndicatorRecord,
     pub assessment: Assessment,
     pub sightings: Option<SightingPicture>,
+}
+
+/// Report text from any channel (API, web UI, STIX import) carries no
+/// control or bidirectional-override characters.
+fn check_report_text(title: Option<&str>, description: Option<&str>) -> ApiResult<()> {
+    if let Some(p) = title.and_then(|t| kyojo_core::report::text_problem(t, false)) {
+        return Err(ApiError::invalid("title", format!("title {p}")));
+    }
+    if let Some(p) = description.and_then(|d| kyojo_core::report::text_problem(d, true)) {
+        return Err(ApiError::invalid("description", format!("description {p}")));
+    }
+    Ok(())
 }
 
 pub fn now_millis() -> Millis {
@@ -561,7 +574,10 @@ impl Hub {
     /// Admits an organization; names are 1 to 100 printable characters.
     pub fn add_org(&self, name: &str, sector: &str) -> ApiResult<Org> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.chars().count() > 100
+            || name.chars().any(|c| is_forbidden_char(c, false))
+        {
             return Err(ApiError::invalid(
                 "name",
                 "organization name must be 1 to 100 printable characters",
@@ -593,7 +609,7 @@ impl Hub {
             .org_by_name(org_name)?
             .ok_or_else(|| ApiError::not_found(&format!("organization {org_name:?}")))?;
         if let Some(l) = label {
-            if l.chars().count() > 100 || l.chars().any(char::is_control) {
+            if l.chars().count() > 100 || l.chars().any(|c| is_forbidden_char(c, false)) {
                 return Err(ApiError::invalid(
                     "label",
                     "label must be at most 100 printable characters",
@@ -685,6 +701,7 @@ impl Hub {
     ) -> ApiResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
         self.check_audience(&draft.audience, draft.tlp)?;
+        check_report_text(Some(&draft.title), Some(&draft.description))?;
         let mut uid = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut uid);
         // Make it a proper UUIDv4 so that STIX ids can reuse it.
@@ -750,6 +767,7 @@ impl Hub {
             .clone()
             .unwrap_or(current.access.audience.clone());
         self.check_audience(&audience, tlp)?;
+        check_report_text(change.title.as_deref(), change.description.as_deref())?;
         let owner = change
             .anonymous
             .map(|anonymous| self.policy.owner_for(member.org, uid, anonymous));

@@ -403,3 +403,65 @@ async fn lists_past_their_limit_are_refused_before_the_rest_is_read() {
     .await;
     assert_eq!(ok.0, StatusCode::OK, "{}", ok.1);
 }
+
+// ---- free text -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn control_and_bidi_characters_are_refused_naming_the_field() {
+    let t = start().await;
+    let a = t.member("A", "finance", Role::Analyst);
+    let admin = t.member("Ops", "government", Role::Admin);
+    let base = common::report("ok", "GREEN", json!("community"), json!(["cc.example"]));
+    for (field, value) in [
+        ("title", "invoice\u{202E}fdp.exe"),
+        ("title", "bell\u{7}"),
+        ("description", "colour \u{1b}[31mred"),
+        ("description", "nul\u{0}"),
+    ] {
+        let mut b = base.clone();
+        b[field] = json!(value);
+        let r = t.post("/api/v1/reports", Some(&a), b).await;
+        common::assert_error(&r, 400, "invalid_input", Some(field));
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("U+"));
+    }
+    // Line breaks (also CRLF) and tabs stay allowed in descriptions.
+    let mut b = base.clone();
+    b["description"] = json!("line one\r\nline two\n\tindented");
+    let id = t.share(&a, b).await;
+    let r = t.get(&format!("/api/v1/reports/{id}"), Some(&a)).await;
+    assert_eq!(r.body["description"], "line one\nline two\n\tindented");
+    // Editing is held to the same rule.
+    let r = t
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/reports/{id}"),
+            Some(&a),
+            Some(json!({"title": "x\u{2066}y"})),
+        )
+        .await;
+    common::assert_error(&r, 400, "invalid_input", Some("title"));
+    let r = t
+        .post(
+            "/api/v1/indicators/domain/cc.example/decision",
+            Some(&a),
+            json!({"action": "block", "comment": "see \u{202E}txt.exe"}),
+        )
+        .await;
+    common::assert_error(&r, 400, "invalid_input", Some("comment"));
+    let r = t
+        .post(
+            "/api/v1/orgs",
+            Some(&admin),
+            json!({"name": "Evil\u{202E}Corp", "sector": "finance"}),
+        )
+        .await;
+    common::assert_error(&r, 400, "invalid_input", Some("name"));
+    let r = t
+        .post(
+            "/api/v1/allowlist",
+            Some(&admin),
+            json!({"value": "partner.example", "comment": "esc\u{1b}"}),
+        )
+        .await;
+    common::assert_error(&r, 400, "invalid_input", Some("comment"));
+}
