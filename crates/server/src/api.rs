@@ -335,12 +335,21 @@ fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
     result.map_err(|e| ApiError::invalid(format!("{field}.value"), e.to_string()))
 }
 
+/// [`parse_indicator`] for a value to be stored (a report's, a sighting's):
+/// a URL's host must be a domain name or an IP address.
+fn parse_stored_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
+    let obs = parse_indicator(field, v)?;
+    kyojo_core::observable::check_stored(&obs)
+        .map_err(|e| ApiError::invalid(format!("{field}.value"), e.to_string()))?;
+    Ok(obs)
+}
+
 /// Indicators given explicitly, then those extracted from `text`, deduplicated in order.
 fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Observable, String)>> {
     let mut out: Vec<(Observable, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, v) in items.iter().enumerate() {
-        let obs = parse_indicator(&format!("indicators[{i}]"), v)?;
+        let obs = parse_stored_indicator(&format!("indicators[{i}]"), v)?;
         let raw = match v {
             Value::String(s) => s.clone(),
             _ => v
@@ -361,6 +370,9 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Obs
             ));
         }
         for e in extract(text) {
+            if kyojo_core::observable::check_stored(&e.observable).is_err() {
+                continue;
+            }
             if seen.insert(e.observable.clone()) {
                 out.push((e.observable, e.raw));
             }
@@ -845,7 +857,7 @@ fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting>
             ));
         }
     }
-    let observable = parse_indicator(
+    let observable = parse_stored_indicator(
         field,
         &json!({ "type": map.get("type").cloned().unwrap_or(Value::Null), "value": map.get("value").cloned().unwrap_or(Value::Null) }),
     )?;

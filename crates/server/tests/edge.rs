@@ -465,3 +465,39 @@ async fn control_and_bidi_characters_are_refused_naming_the_field() {
         .await;
     common::assert_error(&r, 400, "invalid_input", Some("comment"));
 }
+
+#[tokio::test]
+async fn urls_with_junk_hosts_are_not_stored_but_may_be_looked_up() {
+    let t = start().await;
+    let a = t.member("A", "finance", Role::Analyst);
+    let sensor = t.member("S", "finance", Role::Sensor);
+    let junk = "http://%01%80.com/x";
+    let r = t
+        .post(
+            "/api/v1/reports",
+            Some(&a),
+            common::report(
+                "junk",
+                "GREEN",
+                json!("community"),
+                json!([{"type": "domain", "value": "fine.example"}, {"type": "url", "value": junk}]),
+            ),
+        )
+        .await;
+    common::assert_error(&r, 400, "invalid_input", Some("indicators[1].value"));
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("host"));
+    let r = t
+        .post(
+            "/api/v1/sightings",
+            Some(&sensor),
+            json!({"sightings": [{"type": "url", "value": "http://evil/"}]}),
+        )
+        .await;
+    common::assert_error(&r, 400, "invalid_input", Some("sightings[0].value"));
+    // A lookup of the same value is answered (with no match), not refused.
+    let r = t
+        .post("/api/v1/lookup", Some(&a), json!({"values": [{"type": "url", "value": junk}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body["results"][0]["error"].is_null(), "{}", r.text);
+}

@@ -1637,7 +1637,8 @@ fn build_draft(hub: &Hub, user: &User, form: &Form, lang: Lang) -> Result<Report
         let Ok(kind) = k.parse::<Kind>() else {
             continue;
         };
-        if let Ok(o) = canonicalize(kind, val) {
+        // Values whose URL host is junk are left out, as unparseable ones are.
+        if let Ok(o) = kyojo_core::observable::canonicalize_stored(kind, val) {
             if seen.insert(o.clone()) {
                 indicators.push(o);
             }
