@@ -251,12 +251,25 @@ fn load_or_create_secret(dir: &Path) -> Result<[u8; 32], OpenError> {
         source,
     };
     match std::fs::read(&path) {
-        Ok(bytes) => bytes.try_into().map_err(|_| {
-            io(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "secret.key must be exactly 32 bytes",
-            ))
-        }),
+        Ok(bytes) => {
+            #[cfg(unix)]
+            {
+                // A key left readable by others (copied between nodes, say) is tightened.
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                            .map_err(io)?;
+                    }
+                }
+            }
+            bytes.try_into().map_err(|_| {
+                io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "secret.key must be exactly 32 bytes",
+                ))
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -265,6 +278,18 @@ fn load_or_create_secret(dir: &Path) -> Result<[u8; 32], OpenError> {
         }
         Err(e) => Err(io(e)),
     }
+}
+
+/// Creates the data directory (and missing parents) readable by its owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// Writes a file only its owner can read, durably.
@@ -286,7 +311,7 @@ impl Hub {
     /// Opens the hub in a data directory: `secret.key`, optional `kyojo.toml`,
     /// and `kyojo.sqlite` unless the configuration names a PostgreSQL database.
     pub fn open(data_dir: &Path) -> Result<Hub, OpenError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
+        create_private_dir(data_dir).map_err(|source| OpenError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;

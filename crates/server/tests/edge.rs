@@ -485,7 +485,10 @@ async fn urls_with_junk_hosts_are_not_stored_but_may_be_looked_up() {
         )
         .await;
     common::assert_error(&r, 400, "invalid_input", Some("indicators[1].value"));
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("host"));
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("host"));
     let r = t
         .post(
             "/api/v1/sightings",
@@ -496,8 +499,51 @@ async fn urls_with_junk_hosts_are_not_stored_but_may_be_looked_up() {
     common::assert_error(&r, 400, "invalid_input", Some("sightings[0].value"));
     // A lookup of the same value is answered (with no match), not refused.
     let r = t
-        .post("/api/v1/lookup", Some(&a), json!({"values": [{"type": "url", "value": junk}]}))
+        .post(
+            "/api/v1/lookup",
+            Some(&a),
+            json!({"values": [{"type": "url", "value": junk}]}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.body["results"][0]["error"].is_null(), "{}", r.text);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    if common::postgres_under_test().is_some() {
+        return;
+    }
+    let parent = tempfile::tempdir().expect("tempdir");
+    let dir = parent.path().join("new").join("kyojo-data");
+    let hub = kyojo_server::Hub::open(&dir).expect("open");
+    hub.add_org("A", "finance").expect("org");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    for name in [
+        "kyojo.sqlite",
+        "kyojo.sqlite-wal",
+        "kyojo.sqlite-shm",
+        "secret.key",
+    ] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    drop(hub);
+    // Files left world-readable (by an older version, or a copy) are tightened.
+    for name in ["kyojo.sqlite", "secret.key"] {
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+    }
+    let _hub = kyojo_server::Hub::open(&dir).expect("open again");
+    for name in ["kyojo.sqlite", "secret.key"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name} after reopening");
+    }
 }
