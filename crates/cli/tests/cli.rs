@@ -598,10 +598,19 @@ fn serve_demo_prints_tokens_to_stdout_and_never_logs_them() {
     assert_eq!(s, 401);
     drop(server);
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains("/api/v1/me"), "the request log is there: {text}");
-    assert!(!text.contains("kyj_"), "a token appears in the log:\n{text}");
+    assert!(
+        text.contains("/api/v1/me"),
+        "the request log is there: {text}"
+    );
+    assert!(
+        !text.contains("kyj_"),
+        "a token appears in the log:\n{text}"
+    );
     for t in &tokens {
         let secret = t.rsplit('_').next().unwrap();
-        assert!(!text.contains(secret), "a token's secret appears in the log");
+        assert!(
+            !text.contains(secret),
+            "a token's secret appears in the log"
+        );
     }
 }

@@ -54,10 +54,13 @@ impl ClientKey {
     }
 }
 
+/// One shard: each entry with the time it was last used.
+type Shard<K, V> = Mutex<HashMap<K, (V, Instant)>>;
+
 /// A map of fixed capacity, sharded; a full shard forgets the least
 /// recently used of a small sample of its entries.
 pub struct BoundedMap<K, V> {
-    shards: Box<[Mutex<HashMap<K, (V, Instant)>>]>,
+    shards: Box<[Shard<K, V>]>,
     per_shard: usize,
     hasher: std::hash::RandomState,
     len: AtomicUsize,
@@ -90,7 +93,7 @@ impl<K: Hash + Eq + Copy, V> BoundedMap<K, V> {
         self.len() == 0
     }
 
-    fn shard(&self, key: &K) -> &Mutex<HashMap<K, (V, Instant)>> {
+    fn shard(&self, key: &K) -> &Shard<K, V> {
         let i = self.hasher.hash_one(key) as usize % SHARDS;
         &self.shards[i]
     }
