@@ -574,3 +574,43 @@ fn stix_bundles_import_and_export_from_the_cli() {
         .unwrap()
         .contains("cli-import.example"));
 }
+
+#[test]
+fn serve_demo_prints_tokens_to_stdout_and_never_logs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("server.log");
+    let server = serve_logging(d, &["--demo"], Some(&log));
+    let tokens: Vec<String> = server
+        .banner
+        .iter()
+        .filter(|l| l.contains(" token:"))
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect();
+    assert_eq!(tokens.len(), 5, "{:?}", server.banner);
+    // Use them, and a forged one, so that request handling is logged too.
+    for t in &tokens {
+        let (s, _) = server.call("GET", "/api/v1/me", t, None);
+        assert_eq!(s, 200);
+    }
+    let forged = format!("kyj_{}_{}", &tokens[0][4..20], "0".repeat(64));
+    let (s, _) = server.call("GET", "/api/v1/me", &forged, None);
+    assert_eq!(s, 401);
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("/api/v1/me"),
+        "the request log is there: {text}"
+    );
+    assert!(
+        !text.contains("kyj_"),
+        "a token appears in the log:\n{text}"
+    );
+    for t in &tokens {
+        let secret = t.rsplit('_').next().unwrap();
+        assert!(
+            !text.contains(secret),
+            "a token's secret appears in the log"
+        );
+    }
+}

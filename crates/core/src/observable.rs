@@ -197,6 +197,34 @@ pub fn canonicalize(kind: Kind, input: &str) -> Result<Observable, ObservableErr
     Ok(Observable { kind, value })
 }
 
+/// Like [`canonicalize`], for values that will be stored and may be fed to
+/// blocklists (reports, sightings): a URL's host must also be a well-formed
+/// domain name or an IP address. Lookups stay lenient and use
+/// [`canonicalize`] or [`detect`].
+pub fn canonicalize_stored(kind: Kind, input: &str) -> Result<Observable, ObservableError> {
+    let obs = canonicalize(kind, input)?;
+    check_stored(&obs)?;
+    Ok(obs)
+}
+
+/// The extra rule of [`canonicalize_stored`] for a value already canonical.
+pub fn check_stored(obs: &Observable) -> Result<(), ObservableError> {
+    if obs.kind != Kind::Url {
+        return Ok(());
+    }
+    match crate::url::split(&obs.value) {
+        Some(parts) if url_host_plausible(parts.host, false) => Ok(()),
+        Some(parts) => Err(invalid(
+            Kind::Url,
+            format!(
+                "its host \"{}\" is neither a domain name nor an IP address",
+                shorten(parts.host)
+            ),
+        )),
+        None => Err(invalid(Kind::Url, "it has no host")),
+    }
+}
+
 /// Length check, refang, trim.
 fn prepare(input: &str) -> Result<String, ObservableError> {
     if input.len() > MAX_VALUE_LEN {
@@ -1013,6 +1041,41 @@ mod tests {
         assert_eq!(ok(Kind::Url, "evil.example"), "http://evil.example/");
         let e = err(Kind::Url, "http:///nohost");
         assert!(e.starts_with("not a valid url: "), "{e}");
+    }
+
+    #[test]
+    fn stored_urls_need_a_real_host() {
+        for (input, stored) in [
+            ("http://evil.example/login", true),
+            ("https://login.evil.example:8443/a?b=c", true),
+            ("http://192.0.2.1/gate.php", true),
+            ("http://3279880203/x", true),
+            ("http://[2001:db8::1]/x", true),
+            ("http://xn--bcher-kva.example/", true),
+            ("http://bücher.example/", true),
+            ("http://under_score.evil.example/", true),
+            ("http://evil/", false),
+            ("http://%01%80.com/", false),
+            ("http://a..b/", true), // dots collapse: a.b
+            ("http://-bad-.example/", false),
+            ("http://evil.123/", false),
+            ("http://ex ample.com/", false),
+            ("http://ex%20ample.com/", false),
+            ("http://evil.example!/", false),
+            ("http://<script>.example/", false),
+            ("http://a.b.c.d.e.f/", true),
+        ] {
+            let loose = canonicalize(Kind::Url, input);
+            let strict = canonicalize_stored(Kind::Url, input);
+            assert_eq!(strict.is_ok(), stored, "{input:?}: {strict:?}");
+            if let Err(e) = &strict {
+                if loose.is_ok() {
+                    assert!(e.to_string().contains("host"), "{e}");
+                }
+            }
+        }
+        // Other kinds are unchanged.
+        assert!(canonicalize_stored(Kind::Domain, "evil.example").is_ok());
     }
 
     #[test]

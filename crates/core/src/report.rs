@@ -91,9 +91,67 @@ pub mod limits {
     pub const PAGE_MAX: usize = 1_000;
 }
 
+/// Is `c` a character free text may not carry: a control character (C0,
+/// DEL, C1), a bidirectional override, embedding, isolate or mark (which
+/// can make a title read differently from what it is, as U+202E does), or a
+/// line/paragraph separator? Multi-line fields keep `\n` and `\t`.
+pub fn is_forbidden_char(c: char, multiline: bool) -> bool {
+    match c {
+        '\n' | '\t' => !multiline,
+        '\u{200E}' | '\u{200F}' | '\u{061C}' => true,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => true,
+        '\u{2028}' | '\u{2029}' => true,
+        c => c.is_control(),
+    }
+}
+
+/// Why `text` may not be stored, if it may not: names the first forbidden
+/// character by its code point (never echoes it).
+pub fn text_problem(text: &str, multiline: bool) -> Option<String> {
+    let (i, c) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| is_forbidden_char(*c, multiline))?;
+    Some(format!(
+        "contains the control character U+{:04X} at character {}; {}",
+        c as u32,
+        i + 1,
+        if multiline {
+            "only line breaks and tabs are allowed"
+        } else {
+            "write it on one line without control characters"
+        }
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_refused() {
+        for (text, multiline, ok) in [
+            ("Phishing wave", false, true),
+            ("フィッシング（銀行）", false, true),
+            ("عربي mixed", false, true),
+            ("two\nlines", true, true),
+            ("tab\there", true, true),
+            ("two\nlines", false, false),
+            ("nul\0", true, false),
+            ("esc\u{1b}[31m", true, false),
+            ("cr\r", true, false),
+            ("del\u{7f}", true, false),
+            ("c1\u{85}", true, false),
+            ("invoice\u{202E}fdp.exe", false, false),
+            ("isolate\u{2066}x", true, false),
+            ("mark\u{200F}", true, false),
+            ("sep\u{2028}", true, false),
+        ] {
+            assert_eq!(text_problem(text, multiline).is_none(), ok, "{text:?}");
+        }
+        let msg = text_problem("a\u{202E}b", false).unwrap();
+        assert!(msg.contains("U+202E") && !msg.contains('\u{202E}'), "{msg}");
+    }
 
     #[test]
     fn names_parse_and_serialize_alike() {

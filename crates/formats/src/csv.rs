@@ -3,8 +3,11 @@
 //! RFC 4180: CRLF line ends, a header row, fields quoted when they contain
 //! `,` `"` CR or LF, quotes doubled. There is no comment line: CSV has no
 //! comments, and spreadsheets and SIEM importers would read one as a record.
-//! The reason is free text written by members, so every field that a
-//! spreadsheet would evaluate as a formula is defused with a leading `'`.
+//! The reason is free text written by members, so everything a spreadsheet
+//! might evaluate as a formula is defused with a `'`: the start of every
+//! field, and also the start of every piece after a character some
+//! spreadsheet splits cells on (`,` `;` `|` tab, CR, LF: a CSV opened with
+//! another locale's delimiter, or pasted), leading spaces skipped.
 
 use std::borrow::Cow;
 use std::io::{BufWriter, Write};
@@ -56,12 +59,31 @@ fn starts_formula(c: char) -> bool {
     )
 }
 
+/// Characters some spreadsheet splits a line into cells on.
+fn splits_cells(c: char) -> bool {
+    matches!(c, ',' | ';' | '|' | '\t' | '\r' | '\n')
+}
+
+/// A `'` before every formula character that starts a cell: at the start
+/// of the field or after a cell-splitting character, leading spaces skipped.
+fn defuse(field: &str) -> Cow<'_, str> {
+    let mut out: Option<String> = None;
+    let mut cell_start = true;
+    for (i, c) in field.char_indices() {
+        if cell_start && starts_formula(c) {
+            out.get_or_insert_with(|| field[..i].to_owned()).push('\'');
+        }
+        if let Some(o) = out.as_mut() {
+            o.push(c);
+        }
+        cell_start = splits_cells(c) || (cell_start && c == ' ');
+    }
+    out.map_or(Cow::Borrowed(field), Cow::Owned)
+}
+
 /// Defuse formulas, then quote per RFC 4180 if needed.
 pub(crate) fn escape(field: &str) -> Cow<'_, str> {
-    let defused: Cow<'_, str> = match field.chars().next() {
-        Some(c) if starts_formula(c) => Cow::Owned(format!("'{field}")),
-        _ => Cow::Borrowed(field),
-    };
+    let defused = defuse(field);
     if defused.contains([',', '"', '\r', '\n']) {
         Cow::Owned(format!("\"{}\"", defused.replace('"', "\"\"")))
     } else {
@@ -157,6 +179,13 @@ mod tests {
             ("\rx", "\"'\rx\""),
             ("＝1+1", "'＝1+1"),
             ("a=b", "a=b"),
+            ("phish;=cmd|' /C calc'!A0", "phish;'=cmd|' /C calc'!A0"),
+            ("a; -1", "a; '-1"),
+            ("x\t@SUM(A1)", "x\t'@SUM(A1)"),
+            ("x|+1", "x|'+1"),
+            ("a\n=1", "\"a\n'=1\""),
+            (" =1", " '=1"),
+            ("a -1", "a -1"),
             ("", ""),
         ] {
             assert_eq!(escape(raw), want, "{raw:?}");

@@ -161,10 +161,12 @@ fn check_options(opts: &RpzOptions) -> Result<String, FormatError> {
     }
 }
 
-/// A domain's QNAME trigger, if the value is a safe feed domain and its
+/// A domain's QNAME trigger, if the value is a safe feed domain without any
+/// `rpz-` label (resolvers read such labels as trigger types, `rpz-ip`,
+/// `rpz-nsdname`, `rpz-client-ip`, anywhere in an owner name) and its
 /// wildcard owner still fits the DNS name limit once the zone is appended.
 fn domain_trigger(value: &str, zone: &str) -> Option<Trigger> {
-    if !is_feed_domain(value) {
+    if !is_feed_domain(value) || value.split('.').any(|l| l.starts_with("rpz-")) {
         return None;
     }
     // The longest owner is "*." + value + "." + zone.
@@ -420,6 +422,10 @@ mod tests {
             "32.1.2.0.192.rpz-ip",
             "evil.example\\010",
             "ｅvil.example",
+            "rpz-ip.evil.example",
+            "24.0.2.0.192.rpz-ip.example",
+            "ns.rpz-nsdname.example",
+            "a.rpz-client-ip.b.example",
         ];
         let entries: Vec<_> = evil.iter().map(|v| entry(Kind::Domain, v)).collect();
         let (text, stats) = render(&entries, &opts(RpzAction::Nxdomain));

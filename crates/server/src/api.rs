@@ -27,7 +27,14 @@ use crate::hub::{
     author, now_millis, require, Assessment, Hub, IndicatorFilter, ReportChange, ReportDraft,
     ReportFilter,
 };
-use crate::json::JsonBody;
+use crate::json::{bounded_seq, Bounded, JsonBody, Limited};
+
+/// One indicator, sighting or lookup value: a string or a small object.
+type Item = Limited<16>;
+/// An audience: `"community"` or one list of names.
+type AudienceIn = Limited<{ limits::AUDIENCE_MAX + 2 }>;
+/// Values in an imported STIX bundle, counted one by one (objects, members, items).
+const STIX_IMPORT_MAX_VALUES: usize = 500_000;
 use crate::AppState;
 
 // ---- the caller -----------------------------------------------------------------
@@ -175,11 +182,26 @@ fn check_sector(hub: &Hub, field: &str, s: &str) -> ApiResult<String> {
     }
 }
 
+/// Free text of one line (`multiline`: line breaks and tabs too) without
+/// control or bidirectional-override characters; CRLF counts as a line break.
+pub fn check_text(field: &str, text: &str, multiline: bool) -> ApiResult<String> {
+    let text = if multiline && text.contains("\r\n") {
+        text.replace("\r\n", "\n")
+    } else {
+        text.to_string()
+    };
+    match kyojo_core::report::text_problem(&text, multiline) {
+        Some(problem) => Err(ApiError::invalid(field, format!("{field} {problem}"))),
+        None => Ok(text),
+    }
+}
+
 fn check_title(title: &str) -> ApiResult<String> {
     let t = title.trim();
     if t.is_empty() {
         return Err(ApiError::invalid("title", "title must not be empty"));
     }
+    check_text("title", t, false)?;
     if t.chars().count() > limits::TITLE_MAX_CHARS {
         return Err(ApiError::invalid(
             "title",
@@ -193,6 +215,7 @@ fn check_title(title: &str) -> ApiResult<String> {
 }
 
 fn check_description(d: &str) -> ApiResult<String> {
+    let d = &check_text("description", d, true)?;
     if d.len() > limits::DESCRIPTION_MAX_BYTES {
         return Err(ApiError::invalid(
             "description",
@@ -312,12 +335,21 @@ fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
     result.map_err(|e| ApiError::invalid(format!("{field}.value"), e.to_string()))
 }
 
+/// [`parse_indicator`] for a value to be stored (a report's, a sighting's):
+/// a URL's host must be a domain name or an IP address.
+fn parse_stored_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
+    let obs = parse_indicator(field, v)?;
+    kyojo_core::observable::check_stored(&obs)
+        .map_err(|e| ApiError::invalid(format!("{field}.value"), e.to_string()))?;
+    Ok(obs)
+}
+
 /// Indicators given explicitly, then those extracted from `text`, deduplicated in order.
 fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Observable, String)>> {
     let mut out: Vec<(Observable, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, v) in items.iter().enumerate() {
-        let obs = parse_indicator(&format!("indicators[{i}]"), v)?;
+        let obs = parse_stored_indicator(&format!("indicators[{i}]"), v)?;
         let raw = match v {
             Value::String(s) => s.clone(),
             _ => v
@@ -338,6 +370,9 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Obs
             ));
         }
         for e in extract(text) {
+            if kyojo_core::observable::check_stored(&e.observable).is_err() {
+                continue;
+            }
             if seen.insert(e.observable.clone()) {
                 out.push((e.observable, e.raw));
             }
@@ -466,11 +501,11 @@ pub struct ReportIn {
     #[serde(default)]
     sector: Option<String>,
     tlp: String,
-    audience: Value,
+    audience: AudienceIn,
     #[serde(default)]
     anonymous: bool,
     #[serde(default)]
-    indicators: Vec<Value>,
+    indicators: Bounded<Item, { limits::INDICATORS_MAX }>,
     #[serde(default)]
     text: Option<String>,
 }
@@ -494,8 +529,9 @@ pub async fn create_report(
             .map(|s| check_sector(&hub, "sector", s))
             .transpose()?;
         let tlp = parse_tlp("tlp", &input.tlp)?;
-        let audience = parse_audience(&hub, &input.audience)?;
-        let inputs = collect_indicators(&input.indicators, input.text.as_deref())?;
+        let audience = parse_audience(&hub, &input.audience.0)?;
+        let items: Vec<Value> = input.indicators.0.into_iter().map(|i| i.0).collect();
+        let inputs = collect_indicators(&items, input.text.as_deref())?;
         let draft = ReportDraft {
             title,
             description,
@@ -552,9 +588,9 @@ pub struct ReportPatchIn {
     #[serde(default, deserialize_with = "some")]
     sector: Option<Option<String>>,
     tlp: Option<String>,
-    audience: Option<Value>,
+    audience: Option<AudienceIn>,
     anonymous: Option<bool>,
-    indicators: Option<Vec<Value>>,
+    indicators: Option<Bounded<Item, { limits::INDICATORS_MAX }>>,
     text: Option<String>,
 }
 
@@ -571,10 +607,13 @@ pub async fn update_report(
     blocking(move || {
         let indicators = match (&input.indicators, &input.text) {
             (None, None) => None,
-            (items, text) => Some(collect_indicators(
-                items.as_deref().unwrap_or(&[]),
-                text.as_deref(),
-            )?),
+            (items, text) => {
+                let items: Vec<Value> = items
+                    .iter()
+                    .flat_map(|b| b.0.iter().map(|i| i.0.clone()))
+                    .collect();
+                Some(collect_indicators(&items, text.as_deref())?)
+            }
         };
         let change = ReportChange {
             title: input.title.as_deref().map(check_title).transpose()?,
@@ -601,7 +640,7 @@ pub async fn update_report(
             audience: input
                 .audience
                 .as_ref()
-                .map(|a| parse_audience(&hub, a))
+                .map(|a| parse_audience(&hub, &a.0))
                 .transpose()?,
             anonymous: input.anonymous,
             indicators: indicators
@@ -819,7 +858,7 @@ fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting>
             ));
         }
     }
-    let observable = parse_indicator(
+    let observable = parse_stored_indicator(
         field,
         &json!({ "type": map.get("type").cloned().unwrap_or(Value::Null), "value": map.get("value").cloned().unwrap_or(Value::Null) }),
     )?;
@@ -871,45 +910,90 @@ fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting>
     })
 }
 
-/// `{"sightings": [...]}` or a bare array. All or nothing: one bad item refuses the batch.
+/// A sighting batch: `{"sightings": [...]}` or a bare array, read item by
+/// item and refused at item `SIGHTINGS_BATCH_MAX + 1`.
+pub struct SightingsIn(Vec<Value>);
+
+impl<'de> Deserialize<'de> for SightingsIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const SHAPE: &str = "send {\"sightings\": [...]} or an array of sightings";
+        fn items<'de, A: serde::de::SeqAccess<'de>>(seq: A) -> Result<Vec<Value>, A::Error> {
+            let items: Vec<Item> = bounded_seq(seq, limits::SIGHTINGS_BATCH_MAX)?;
+            Ok(items.into_iter().map(|i| i.0).collect())
+        }
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SightingsIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(SHAPE)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<SightingsIn, A::Error> {
+                items(seq).map(SightingsIn)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SightingsIn, A::Error> {
+                let mut out = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "sightings" || out.is_some() {
+                        return Err(serde::de::Error::custom(SHAPE));
+                    }
+                    out = Some(map.next_value::<SeqOf>()?.0);
+                }
+                out.map(SightingsIn)
+                    .ok_or_else(|| serde::de::Error::custom(SHAPE))
+            }
+        }
+        /// The list under `"sightings"`.
+        struct SeqOf(Vec<Value>);
+        impl<'de> Deserialize<'de> for SeqOf {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct S;
+                impl<'de> serde::de::Visitor<'de> for S {
+                    type Value = SeqOf;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str(SHAPE)
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                        self,
+                        seq: A,
+                    ) -> Result<SeqOf, A::Error> {
+                        items(seq).map(SeqOf)
+                    }
+                }
+                d.deserialize_any(S)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// All or nothing: one bad item refuses the batch.
 pub async fn post_sightings(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-    body: Result<JsonBody<Value>, ApiError>,
+    body: Result<JsonBody<SightingsIn>, ApiError>,
 ) -> ApiResult<Json<Value>> {
     require(&viewer, kyojo_core::policy::Action::PostSightings)?;
-    let JsonBody(body) = body?;
+    // Errors in a bare array are named as if it were under "sightings".
+    let JsonBody(SightingsIn(items)) = body.map_err(|mut e| {
+        if let Some(f) = &e.field {
+            if f.starts_with('[') {
+                e.field = Some(format!("sightings{f}"));
+            } else if f == "body" && !e.message.contains("not valid JSON") {
+                e.field = Some("sightings".to_string());
+            }
+        }
+        e
+    })?;
     let hub = state.hub.clone();
     blocking(move || {
-        let items: &[Value] = match &body {
-            Value::Array(a) => a,
-            Value::Object(m) if m.len() == 1 => match m.get("sightings") {
-                Some(Value::Array(a)) => a,
-                _ => {
-                    return Err(ApiError::invalid(
-                        "sightings",
-                        "send {\"sightings\": [...]} or an array of sightings",
-                    ))
-                }
-            },
-            _ => {
-                return Err(ApiError::invalid(
-                    "sightings",
-                    "send {\"sightings\": [...]} or an array of sightings",
-                ))
-            }
-        };
         if items.is_empty() {
             return Err(ApiError::invalid("sightings", "the batch is empty"));
-        }
-        if items.len() > limits::SIGHTINGS_BATCH_MAX {
-            return Err(ApiError::invalid(
-                "sightings",
-                format!(
-                    "at most {} sightings per batch",
-                    limits::SIGHTINGS_BATCH_MAX
-                ),
-            ));
         }
         let now = now_millis();
         let batch = items
@@ -930,7 +1014,7 @@ pub async fn post_sightings(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LookupIn {
-    values: Vec<Value>,
+    values: Bounded<Item, { limits::LOOKUP_MAX }>,
 }
 
 pub async fn lookup(
@@ -942,18 +1026,14 @@ pub async fn lookup(
         return Err(ApiError::forbidden("this token may not look values up"));
     }
     let JsonBody(input) = body?;
-    if input.values.len() > limits::LOOKUP_MAX {
-        return Err(ApiError::invalid(
-            "values",
-            format!("at most {} values per lookup", limits::LOOKUP_MAX),
-        ));
-    }
     let hub = state.hub.clone();
     blocking(move || {
         // Bad values are answered one by one; they do not fail the others.
         let parsed: Vec<(String, Result<Observable, ApiError>)> = input
             .values
+            .0
             .iter()
+            .map(|item| &item.0)
             .enumerate()
             .map(|(i, v)| {
                 let raw = match v {
@@ -1106,11 +1186,41 @@ pub async fn revoke_token(
 
 // ---- health and metrics ----------------------------------------------------------------------
 
-pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "indicators": state.hub.index_size() }))
+/// `GET /healthz`: public, so it says nothing about what the hub holds.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
 }
 
-pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
+/// `GET /metrics`: totals cover every report, whatever its TLP, so only an
+/// admin token or the configured `metrics_token` may read them.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string());
+    let Some(token) = presented else {
+        return Err(ApiError::unauthorized(
+            "metrics need an admin token or the metrics token: send Authorization: Bearer <token>",
+        ));
+    };
+    let by_metrics_token = state.hub.config.metrics_token.as_deref().is_some_and(|m| {
+        use subtle::ConstantTimeEq;
+        m.len() == token.len() && bool::from(m.as_bytes().ct_eq(token.as_bytes()))
+    });
+    if !by_metrics_token {
+        let hub = state.hub.clone();
+        let (viewer, _) = blocking(move || hub.authenticate(&token)).await?;
+        if !matches!(&viewer, Viewer::Member(m) if m.role == Role::Admin) {
+            return Err(ApiError::forbidden("metrics are for admins"));
+        }
+    }
     let hub: Arc<Hub> = state.hub.clone();
     let text = blocking(move || {
         let store = hub.store();
@@ -1243,6 +1353,7 @@ pub async fn post_decision(
             "comment is longer than 1000 characters",
         ));
     }
+    crate::api::check_text("comment", &input.comment, true)?;
     let expires_at = input
         .expires_at
         .as_deref()
@@ -1355,6 +1466,7 @@ pub async fn allow_add(
             "comment is longer than 1000 characters",
         ));
     }
+    crate::api::check_text("comment", &input.comment, true)?;
     let hub = state.hub.clone();
     let e = blocking(move || hub.allow_add(&viewer, &obs, input.comment.trim())).await?;
     Ok((
@@ -1519,7 +1631,7 @@ pub async fn hash_prefixes(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HashSearchIn {
-    prefixes: Vec<String>,
+    prefixes: Bounded<String, 1000>,
 }
 
 /// `POST /api/v1/hashes:search`: full hashes for 4-byte prefixes. The hub
@@ -1533,14 +1645,9 @@ pub async fn hash_search(
         return Err(ApiError::forbidden("this token may not check hashes"));
     }
     let JsonBody(input) = body?;
-    if input.prefixes.len() > 1000 {
-        return Err(ApiError::invalid(
-            "prefixes",
-            "at most 1000 prefixes per search",
-        ));
-    }
     let prefixes = input
         .prefixes
+        .0
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -1663,11 +1770,11 @@ pub async fn import_stix(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     query: Result<Query<StixImportQuery>, axum::extract::rejection::QueryRejection>,
-    body: Result<JsonBody<Value>, ApiError>,
+    body: Result<JsonBody<Limited<STIX_IMPORT_MAX_VALUES>>, ApiError>,
 ) -> ApiResult<Response> {
     require(&viewer, kyojo_core::policy::Action::WriteReports)?;
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let JsonBody(bundle) = body?;
+    let JsonBody(Limited(bundle)) = body?;
     let tlp = q.tlp.as_deref().map(|t| parse_tlp("tlp", t)).transpose()?;
     if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
         return Err(ApiError::invalid(

@@ -46,6 +46,18 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The PostgreSQL schema kyojo keeps its tables in.
     pub database_schema: String,
+    /// Seconds a client has to send a request's headers (also how long an
+    /// idle kept-alive connection stays open); then the connection is closed.
+    pub header_read_timeout_secs: f64,
+    /// Seconds a client has to send a request's whole body; then 408.
+    pub body_read_timeout_secs: f64,
+    /// Connections served at once; more are refused at once.
+    pub max_connections: usize,
+    /// Connections served at once per client address (IPv6: per /64).
+    pub max_connections_per_client: usize,
+    /// A bearer secret (at least 32 characters) a Prometheus scraper may
+    /// send for `/metrics` instead of an admin token.
+    pub metrics_token: Option<String>,
     /// What one decision, and one organization in an hour, may add to feeds.
     pub decisions: DecisionLimits,
 }
@@ -115,6 +127,11 @@ impl Default for Config {
             database_url: None,
             database_schema: "kyojo".to_string(),
             decisions: DecisionLimits::default(),
+            header_read_timeout_secs: 10.0,
+            body_read_timeout_secs: 60.0,
+            max_connections: 4096,
+            max_connections_per_client: 256,
+            metrics_token: None,
         }
     }
 }
@@ -220,6 +237,24 @@ impl Config {
         }
         if !(self.rate_limit_per_second > 0.0 && self.rate_limit_burst >= 1.0) {
             return Err("rate_limit_per_second must be > 0 and rate_limit_burst >= 1".into());
+        }
+        for (name, secs) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+        ] {
+            if !(0.1..=3600.0).contains(&secs) {
+                return Err(format!("{name}: must be between 0.1 and 3600 seconds"));
+            }
+        }
+        if self.max_connections == 0 || self.max_connections_per_client == 0 {
+            return Err("max_connections and max_connections_per_client must be at least 1".into());
+        }
+        if let Some(t) = &self.metrics_token {
+            if t.len() < 32 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(
+                    "metrics_token: at least 32 printable ASCII characters, no spaces".into(),
+                );
+            }
         }
         for host in self
             .hub_hosts

@@ -27,6 +27,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
+use kyojo_core::report::is_forbidden_char;
 
 /// Reports scanned at most per list request before a short page is returned
 /// (with a cursor to go on), so that a viewer who can see little never makes
@@ -284,6 +285,18 @@ fn load_warninglists(
     Ok(lists)
 }
 
+/// Report text from any channel (API, web UI, STIX import) carries no
+/// control or bidirectional-override characters.
+fn check_report_text(title: Option<&str>, description: Option<&str>) -> ApiResult<()> {
+    if let Some(p) = title.and_then(|t| kyojo_core::report::text_problem(t, false)) {
+        return Err(ApiError::invalid("title", format!("title {p}")));
+    }
+    if let Some(p) = description.and_then(|d| kyojo_core::report::text_problem(d, true)) {
+        return Err(ApiError::invalid("description", format!("description {p}")));
+    }
+    Ok(())
+}
+
 pub fn now_millis() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }
@@ -295,12 +308,25 @@ fn load_or_create_secret(dir: &Path) -> Result<[u8; 32], OpenError> {
         source,
     };
     match std::fs::read(&path) {
-        Ok(bytes) => bytes.try_into().map_err(|_| {
-            io(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "secret.key must be exactly 32 bytes",
-            ))
-        }),
+        Ok(bytes) => {
+            #[cfg(unix)]
+            {
+                // A key left readable by others (copied between nodes, say) is tightened.
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                            .map_err(io)?;
+                    }
+                }
+            }
+            bytes.try_into().map_err(|_| {
+                io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "secret.key must be exactly 32 bytes",
+                ))
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -309,6 +335,18 @@ fn load_or_create_secret(dir: &Path) -> Result<[u8; 32], OpenError> {
         }
         Err(e) => Err(io(e)),
     }
+}
+
+/// Creates the data directory (and missing parents) readable by its owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// Writes a file only its owner can read, durably.
@@ -330,7 +368,7 @@ impl Hub {
     /// Opens the hub in a data directory: `secret.key`, optional `kyojo.toml`,
     /// and `kyojo.sqlite` unless the configuration names a PostgreSQL database.
     pub fn open(data_dir: &Path) -> Result<Hub, OpenError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
+        create_private_dir(data_dir).map_err(|source| OpenError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;
@@ -623,7 +661,10 @@ impl Hub {
     /// Admits an organization; names are 1 to 100 printable characters.
     pub fn add_org(&self, name: &str, sector: &str) -> ApiResult<Org> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.chars().count() > 100
+            || name.chars().any(|c| is_forbidden_char(c, false))
+        {
             return Err(ApiError::invalid(
                 "name",
                 "organization name must be 1 to 100 printable characters",
@@ -655,7 +696,7 @@ impl Hub {
             .org_by_name(org_name)?
             .ok_or_else(|| ApiError::not_found(&format!("organization {org_name:?}")))?;
         if let Some(l) = label {
-            if l.chars().count() > 100 || l.chars().any(char::is_control) {
+            if l.chars().count() > 100 || l.chars().any(|c| is_forbidden_char(c, false)) {
                 return Err(ApiError::invalid(
                     "label",
                     "label must be at most 100 printable characters",
@@ -747,6 +788,7 @@ impl Hub {
     ) -> ApiResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
         self.check_audience(&draft.audience, draft.tlp)?;
+        check_report_text(Some(&draft.title), Some(&draft.description))?;
         let mut uid = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut uid);
         // Make it a proper UUIDv4 so that STIX ids can reuse it.
@@ -812,6 +854,7 @@ impl Hub {
             .clone()
             .unwrap_or(current.access.audience.clone());
         self.check_audience(&audience, tlp)?;
+        check_report_text(change.title.as_deref(), change.description.as_deref())?;
         let owner = change
             .anonymous
             .map(|anonymous| self.policy.owner_for(member.org, uid, anonymous));

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod decide;
 pub mod demo;
+pub mod edge;
 pub mod error;
 pub mod feeds;
 pub mod guard;
@@ -22,13 +23,12 @@ pub mod taxii;
 pub mod ui;
 pub mod warn;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -36,24 +36,22 @@ pub use config::Config;
 pub use error::ApiError;
 pub use hub::Hub;
 
-use ratelimit::RateLimiter;
-
 /// What every handler gets.
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
-    limiter: Arc<RateLimiter>,
+    limits: Arc<edge::Limits>,
 }
 
 impl AppState {
     pub fn new(hub: Arc<Hub>) -> Self {
-        let limiter = RateLimiter::new(
+        let limits = edge::Limits::new(
             hub.config.rate_limit_per_second,
             hub.config.rate_limit_burst,
         );
         AppState {
             hub,
-            limiter: Arc::new(limiter),
+            limits: Arc::new(limits),
         }
     }
 }
@@ -102,8 +100,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::rate_limit,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::guard))
         .with_state(state)
 }
 
@@ -126,27 +128,6 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .record_request(&route, &method, status, secs);
     tracing::info!(target: "kyojo::http", %method, %route, status, ms = secs * 1000.0, "request");
     resp
-}
-
-async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let key = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|t| auth::parse(t.trim()))
-        .map(|(id, _)| format!("t:{id}"))
-        .or_else(|| {
-            req.extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| format!("a:{}", c.0.ip()))
-        })
-        .unwrap_or_else(|| "anonymous".to_string());
-    if !state.limiter.allow(&key) {
-        state.hub.metrics.rate_limited.inc();
-        return ApiError::rate_limited().into_response();
-    }
-    next.run(req).await
 }
 
 /// Serves until `shutdown` completes.
@@ -186,11 +167,6 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         let _ = hub.listen_url.set(format!("http://{addr}"));
     }
-    let app = router(AppState::new(hub));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let app = router(AppState::new(hub.clone()));
+    edge::serve_connections(listener, app, hub, shutdown).await
 }

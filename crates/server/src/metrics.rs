@@ -32,7 +32,10 @@ pub struct Metrics {
     pub sightings_accepted: Counter,
     pub lookup_values: Counter,
     pub rate_limited: Counter,
+    pub auth_failures: Counter,
+    pub connections_refused: Counter,
     index_size: AtomicU64,
+    rate_limit_entries: AtomicU64,
 }
 
 impl Metrics {
@@ -46,6 +49,15 @@ impl Metrics {
         let e = lat.entry(route.to_string()).or_insert((0, 0.0));
         e.0 += 1;
         e.1 += seconds;
+    }
+
+    /// Entries in the rate limiter's (bounded) maps.
+    pub fn set_rate_limit_entries(&self, n: usize) {
+        self.rate_limit_entries.store(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn rate_limit_entries(&self) -> u64 {
+        self.rate_limit_entries.load(Ordering::Relaxed)
     }
 
     pub fn set_index_size(&self, n: usize) {
@@ -107,6 +119,16 @@ impl Metrics {
                 "Requests refused with 429 since start.",
                 self.rate_limited.get(),
             ),
+            (
+                "kyojo_auth_failures_total",
+                "Presented tokens that did not verify, since start.",
+                self.auth_failures.get(),
+            ),
+            (
+                "kyojo_connections_refused_total",
+                "Connections refused at once (too many in all or from one client) since start.",
+                self.connections_refused.get(),
+            ),
         ];
         for (name, help, v) in counters {
             let _ = writeln!(
@@ -118,6 +140,11 @@ impl Metrics {
             out,
             "# HELP kyojo_index_indicators Indicators in the in-memory lookup index.\n# TYPE kyojo_index_indicators gauge\nkyojo_index_indicators {}",
             self.index_size.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP kyojo_rate_limit_entries Entries in the rate limiter's bounded maps.\n# TYPE kyojo_rate_limit_entries gauge\nkyojo_rate_limit_entries {}",
+            self.rate_limit_entries()
         );
         for (name, help, v) in extra {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

@@ -1223,8 +1223,12 @@ async fn health_and_metrics() {
     b["anonymous"] = json!(true);
     t.share(&a, b).await;
     let h = t.get("/healthz", None).await;
-    assert_eq!(h.body, json!({"status": "ok", "indicators": 1}));
-    let m = t.get("/metrics", None).await;
+    assert_eq!(h.body, json!({"status": "ok"}), "public: no totals");
+    // Totals include non-public reports: admins (or the scraper's token) only.
+    assert_error(&t.get("/metrics", None).await, 401, "unauthorized", None);
+    assert_error(&t.get("/metrics", Some(&a)).await, 403, "forbidden", None);
+    let admin = t.member("Operator", "government", Role::Admin);
+    let m = t.get("/metrics", Some(&admin)).await;
     assert_eq!(m.status, StatusCode::OK);
     assert!(m.headers["content-type"]
         .to_str()
@@ -1241,6 +1245,22 @@ async fn health_and_metrics() {
     assert!(m.text.contains("kyojo_index_indicators 1"));
     assert!(!m.text.contains("Secret Org Name"));
     assert!(!m.text.contains("m.example"));
+}
+
+#[tokio::test]
+async fn a_configured_metrics_token_reads_metrics() {
+    let scraper = "s".repeat(40);
+    let t = start_with_config(&format!("metrics_token = \"{scraper}\"\n")).await;
+    let m = t.get("/metrics", Some(&scraper)).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+    assert!(m.text.contains("kyojo_reports 0"));
+    let wrong = "t".repeat(40);
+    assert_error(
+        &t.get("/metrics", Some(&wrong)).await,
+        401,
+        "unauthorized",
+        None,
+    );
 }
 
 #[tokio::test]

@@ -203,9 +203,44 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// The database and its `-wal` and `-shm` files are readable by their owner
+/// only: the file is created 0600 before SQLite opens it (SQLite gives the
+/// `-wal` and `-shm` files the database's mode), and looser modes left by
+/// an older version are tightened.
+fn private_files(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::Open(format!("{}: {e}", path.display()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            if let Ok(meta) = std::fs::metadata(file) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(io)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
+        private_files(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;

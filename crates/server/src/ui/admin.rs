@@ -756,6 +756,7 @@ pub async fn allowlist_post(State(state): State<AppState>, ui: Ui, body: Bytes) 
                 "comment is longer than 1000 characters",
             ));
         }
+        crate::api::check_text("comment", &comment, true)?;
         Ok(hub.allow_add(&viewer, &obs, &comment)?.observable)
     })
     .await;

@@ -1002,6 +1002,7 @@ pub async fn decide(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
                 "comment is longer than 1000 characters",
             ));
         }
+        crate::api::check_text("comment", &comment, true)?;
         let expires = match form.get("expires").map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => Some(parse_time("expires_at", s)?),
             None => None,
@@ -1584,7 +1585,20 @@ fn build_draft(hub: &Hub, user: &User, form: &Form, lang: Lang) -> Result<Report
             "件名を入力してください（200文字以内）。",
         ));
     }
-    let description = form.str("description").to_string();
+    if kyojo_core::report::text_problem(&title, false).is_some() {
+        return Err(err(
+            "The title may not contain control characters.",
+            "件名に制御文字は使えません。",
+        ));
+    }
+    // Browsers send a textarea's line breaks as CRLF.
+    let description = form.str("description").replace("\r\n", "\n");
+    if kyojo_core::report::text_problem(&description, true).is_some() {
+        return Err(err(
+            "The description may not contain control characters (line breaks and tabs are fine).",
+            "説明に制御文字は使えません（改行とタブは使えます）。",
+        ));
+    }
     if description.len() > limits::DESCRIPTION_MAX_BYTES {
         return Err(err("The description is too long.", "説明が長すぎます。"));
     }
@@ -1669,7 +1683,8 @@ fn build_draft(hub: &Hub, user: &User, form: &Form, lang: Lang) -> Result<Report
         let Ok(kind) = k.parse::<Kind>() else {
             continue;
         };
-        if let Ok(o) = canonicalize(kind, val) {
+        // Values whose URL host is junk are left out, as unparseable ones are.
+        if let Ok(o) = kyojo_core::observable::canonicalize_stored(kind, val) {
             if seen.insert(o.clone()) {
                 indicators.push(o);
             }
