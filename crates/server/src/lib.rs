@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod feeds;
 pub mod hub;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod orient;
@@ -90,7 +91,11 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs", get(api::list_orgs).post(api::create_org))
         .route("/audit", get(api::audit_log))
         .route("/tokens", post(api::create_token))
-        .route("/tokens/{id}", axum::routing::delete(api::revoke_token));
+        .route("/tokens/{id}", axum::routing::delete(api::revoke_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ));
     ui::routes(taxii::routes(Router::new()))
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))

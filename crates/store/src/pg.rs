@@ -619,7 +619,13 @@ fn record_claim(tx: &mut Transaction<'_>, c: &Claim) -> Result<()> {
              node = excluded.node, created_at = excluded.created_at, status = NULL,
              content_type = NULL, location = NULL, body = NULL
          WHERE idempotency.created_at < $5",
-        &[&&c.key[..], &&c.request[..], &c.node, &c.at, &c.expired_before],
+        &[
+            &&c.key[..],
+            &&c.request[..],
+            &c.node,
+            &c.at,
+            &c.expired_before,
+        ],
     )?;
     if n == 0 {
         return Err(StoreError::Conflict(crate::KEY_TAKEN.into()));
@@ -1931,7 +1937,13 @@ impl Store for PostgresStore {
             c.execute(
                 "UPDATE idempotency SET status = $2, content_type = $3, location = $4, body = $5
                  WHERE key_hash = $1",
-                &[&key, &i32::from(k.status), &k.content_type, &k.location, &k.body],
+                &[
+                    &key,
+                    &i32::from(k.status),
+                    &k.content_type,
+                    &k.location,
+                    &k.body,
+                ],
             )?;
             Ok(())
         })
@@ -1951,9 +1963,11 @@ impl Store for PostgresStore {
 
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
-            Ok(c.query_opt("SELECT value FROM kyojo_meta WHERE name = $1", &[&name])?
-                .map(|r| r.try_get::<_, Vec<u8>>(0))
-                .transpose()?)
+            Ok(
+                c.query_opt("SELECT value FROM kyojo_meta WHERE name = $1", &[&name])?
+                    .map(|r| r.try_get::<_, Vec<u8>>(0))
+                    .transpose()?,
+            )
         })
     }
 

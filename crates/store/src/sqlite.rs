@@ -1457,9 +1457,11 @@ impl Store for SqliteStore {
 
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT value FROM kyojo_meta WHERE name = ?1")?
-                .query_row([name], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT value FROM kyojo_meta WHERE name = ?1")?
+                    .query_row([name], |r| r.get(0))
+                    .optional()?,
+            )
         })
     }
 
