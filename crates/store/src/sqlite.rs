@@ -229,6 +229,20 @@ impl SqliteStore {
         })
     }
 
+    /// Writes a consistent copy of the database, as of one moment, into
+    /// `target` (which must not exist or be empty), while others go on
+    /// reading and writing: `VACUUM INTO` from a reader's snapshot.
+    pub fn backup_into(&self, target: &Path) -> Result<()> {
+        let target = target
+            .to_str()
+            .ok_or_else(|| StoreError::Open(format!("{} is not UTF-8", target.display())))?
+            .to_string();
+        self.read(|c| {
+            c.execute("VACUUM INTO ?1", [&target])?;
+            Ok(())
+        })
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         // Take the first free reader, starting from a rotating position.
