@@ -2298,6 +2298,12 @@ mod tests {
     }
 
     #[test]
+    fn claims_ride_with_their_write() {
+        let s = db!();
+        crate::conformance::claims_ride_with_their_write(&*s);
+    }
+
+    #[test]
     fn report_round_trip_update_and_delete_with_orphans() {
         let s = db!();
         crate::conformance::report_round_trip_update_and_delete_with_orphans(&*s);

@@ -1558,6 +1558,12 @@ mod tests {
     }
 
     #[test]
+    fn claims_ride_with_their_write() {
+        let (_d, s) = open();
+        crate::conformance::claims_ride_with_their_write(&s);
+    }
+
+    #[test]
     fn tokens_revoke() {
         let (_d, s) = open();
         crate::conformance::tokens_revoke(&s);
