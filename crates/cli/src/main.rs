@@ -119,6 +119,24 @@ enum Command {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Copy the data directory (database as of one moment, secret.key, kyojo.toml)
+    /// into DIR while the hub keeps serving. SQLite only; for PostgreSQL it says what to do.
+    Backup {
+        /// A new or empty directory (created 0700; files 0600).
+        dir: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Restore a backup made by `kyojo backup` into the data directory, which must be
+    /// new or empty. The backup's secret.key must match its database.
+    Restore {
+        dir: PathBuf,
+        /// Replace the data directory's database, key and configuration (stop the hub first).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// Check URLs against a hub without telling it which URLs (Safe Browsing style).
     /// Prints `listed THREAT URL` or `clean URL`; exits 0 if all clean, 1 if any listed, 2 on error.
     Check {
@@ -279,6 +297,29 @@ fn run() -> Result<i32> {
     let done = |r: Result<()>| r.map(|()| 0);
     match cli.command {
         Command::Serve { listen, demo, data } => done(serve(&listen, demo, &data)),
+        Command::Backup { dir, data } => {
+            let w = kyojo_server::backup::backup(&data.data, &dir)
+                .with_context(|| format!("backing up {}", data.data.display()))?;
+            println!(
+                "backed up {} into {} (database {} bytes)",
+                w.files.join(", "),
+                w.dir.display(),
+                w.database_bytes
+            );
+            Ok(0)
+        }
+        Command::Restore { dir, force, data } => {
+            let w = kyojo_server::backup::restore(&dir, &data.data, force).with_context(|| {
+                format!("restoring {} into {}", dir.display(), data.data.display())
+            })?;
+            println!(
+                "restored {} into {} (database {} bytes)",
+                w.files.join(", "),
+                w.dir.display(),
+                w.database_bytes
+            );
+            Ok(0)
+        }
         Command::Check {
             urls,
             hub,

@@ -310,6 +310,172 @@ fn acknowledged_writes_survive_kill_9() {
     let _: Value = l;
 }
 
+/// One keyed write: Ok((status, body)) when an answer came, Err when the
+/// connection failed (the server died): the write is then unacknowledged.
+fn keyed_write(url: &str, token: &str, key: &str, body: &Value) -> Result<(u16, Value), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .timeout(Duration::from_secs(30))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let text = r.text().await.map_err(|e| e.to_string())?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    })
+}
+
+/// Write number `n`: a sighting batch of a value of its own counted `n + 1`
+/// times, or (every third) a report titled after it.
+fn numbered_write(n: usize) -> (&'static str, Value) {
+    if n % 3 == 2 {
+        let body = json!({"title": format!("retry {n}"), "incident_type": "malware", "tlp": "GREEN",
+                          "audience": "community", "indicators": [format!("report{n}.example")]});
+        ("/api/v1/reports", body)
+    } else {
+        let body =
+            json!([{"type": "domain", "value": format!("batch{n}.example"), "count": n + 1}]);
+        ("/api/v1/sightings", body)
+    }
+}
+
+/// Whether an answer means the write is stored: its own success, a replay's,
+/// or a replay after the server stopped before keeping the response.
+fn stored(n: usize, status: u16, body: &Value) -> bool {
+    let done = body["error"]["code"] == "already_done";
+    match numbered_write(n).0 {
+        "/api/v1/reports" => status == 201 || (status == 409 && done),
+        _ => status == 200 || (status == 409 && done),
+    }
+}
+
+#[test]
+fn idempotent_retries_across_kill_9_store_every_write_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    kyojo(d, &["org", "add", "Retry Org", "--sector", "finance"]);
+    let token = stdout(&kyojo(
+        d,
+        &["token", "create", "--org", "Retry Org", "--role", "analyst"],
+    ))
+    .trim()
+    .to_string();
+    const WRITERS: usize = 4;
+    const CYCLES: usize = 3;
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Writes sent whose answer never came, carried to the next server.
+    let mut unacknowledged: Vec<usize> = Vec::new();
+    let mut acknowledged: Vec<usize> = Vec::new();
+    let mut lost_responses = 0;
+    for cycle in 0..=CYCLES {
+        let mut server = serve(d, &[]);
+        let base = server.base.clone();
+        // A client that lost its answers retries them with the same keys.
+        for n in std::mem::take(&mut unacknowledged) {
+            let (path, body) = numbered_write(n);
+            let (status, answer) =
+                keyed_write(&format!("{base}{path}"), &token, &format!("w{n}"), &body)
+                    .expect("the restarted server answers");
+            assert!(
+                stored(n, status, &answer),
+                "retry of write {n}: {status} {answer}"
+            );
+            lost_responses += usize::from(status == 409);
+            acknowledged.push(n);
+        }
+        if cycle == CYCLES {
+            break;
+        }
+        let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                let (next, acked, base, token) =
+                    (next.clone(), acked.clone(), base.clone(), token.clone());
+                std::thread::spawn(move || -> Option<usize> {
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let (path, body) = numbered_write(n);
+                        match keyed_write(&format!("{base}{path}"), &token, &format!("w{n}"), &body)
+                        {
+                            Ok((status, answer)) => {
+                                assert!(stored(n, status, &answer), "write {n}: {status} {answer}");
+                                acked.lock().unwrap().push(n);
+                            }
+                            // The server is gone: this write is unacknowledged.
+                            Err(_) => return Some(n),
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Kill while writes are in flight, once some were acknowledged.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acked.lock().unwrap().len() < 30 + cycle * 10 {
+            assert!(Instant::now() < deadline, "writers made no progress");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        drop(server);
+        for w in writers {
+            unacknowledged.extend(w.join().expect("writer"));
+        }
+        acknowledged.extend(acked.lock().unwrap().iter().copied());
+    }
+
+    // Every write the client was told about (first time or on retry) is
+    // there exactly once: each batch's count is its own, each report is one.
+    let server = serve(d, &[]);
+    acknowledged.sort_unstable();
+    let total = next.load(std::sync::atomic::Ordering::SeqCst);
+    let (_, listed) = server.call("GET", "/api/v1/reports?mine=true&limit=1000", &token, None);
+    let titles: Vec<String> = listed["reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .map(|r| r["title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for &n in &acknowledged {
+        if numbered_write(n).0 == "/api/v1/reports" {
+            let copies = titles
+                .iter()
+                .filter(|t| **t == format!("retry {n}"))
+                .count();
+            assert_eq!(copies, 1, "report of write {n}");
+        } else {
+            let (s, ind) = server.call(
+                "GET",
+                &format!("/api/v1/indicators/domain/batch{n}.example"),
+                &token,
+                None,
+            );
+            assert_eq!(s, 200, "batch {n} lost");
+            assert_eq!(
+                ind["sightings"]["mine"]["total"],
+                n + 1,
+                "batch {n} counted once"
+            );
+        }
+    }
+    // Nothing was written that was never acknowledged.
+    assert_eq!(
+        titles.len(),
+        acknowledged.iter().filter(|&&n| n % 3 == 2).count()
+    );
+    eprintln!(
+        "{} writes acknowledged over {CYCLES} kill -9 cycles ({total} sent, {lost_responses} retried after their response was lost)",
+        acknowledged.len()
+    );
+}
+
 #[test]
 fn anonymous_reports_leave_no_organization_in_the_log() {
     let dir = tempfile::tempdir().unwrap();

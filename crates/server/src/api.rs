@@ -68,7 +68,10 @@ impl FromRequestParts<AppState> for Caller {
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
+    // The request's idempotency claim, if any, goes with the work: the
+    // write it guards records it in its own transaction.
+    let claim = crate::idempotency::current();
+    tokio::task::spawn_blocking(move || kyojo_store::with_claim(claim, f))
         .await
         .map_err(ApiError::internal)?
 }

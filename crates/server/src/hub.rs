@@ -41,6 +41,14 @@ pub enum OpenError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "{key} is not the secret key of the database {database}: the database was \
+         first opened with another key (the fingerprints kept in it differ). Anonymous \
+         reports are sealed with that key; with this one their owners would be refused \
+         them. Put back the secret.key that belongs to this database (from the node or the \
+         backup it came from), or point the data directory at the database this key belongs to"
+    )]
+    KeyMismatch { key: String, database: String },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
@@ -128,6 +136,41 @@ pub struct Hub {
     pub(crate) guard_state: parking_lot::Mutex<crate::guard::GuardState>,
     /// `http://<address>` the server listens on: URLs it prints when no `public_url` is configured.
     pub(crate) listen_url: std::sync::OnceLock<String>,
+    /// Keys values the hub must recognise but never store in clear
+    /// (idempotency keys): derived from the secret, never the secret itself.
+    hash_key: [u8; 32],
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::Mac;
+    // HMAC takes a key of any length.
+    let mut mac = match <HmacSha256 as Mac>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of every length"),
+    };
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// The name of the secret key's fingerprint in the database's facts.
+const FINGERPRINT: &str = "secret_key_fingerprint";
+
+/// What the database keeps to recognise its secret key: an HMAC under the
+/// key of a fixed text, from which the key cannot be recovered.
+pub fn key_fingerprint(secret: &[u8; 32]) -> [u8; 32] {
+    hmac(secret, &[b"kyojo key fingerprint"])
+}
+
+/// Whether `secret` is the key the database was first opened with; the first
+/// open keeps its fingerprint.
+pub fn key_matches(store: &dyn Store, secret: &[u8; 32]) -> Result<bool, StoreError> {
+    let mine = key_fingerprint(secret);
+    Ok(store.meta_or_insert(FINGERPRINT, &mine)? == mine)
 }
 
 /// A validated report, ready to store.
@@ -374,18 +417,39 @@ impl Hub {
         })?;
         let config = Config::load(data_dir)?;
         let secret = load_or_create_secret(data_dir)?;
-        let store: Arc<dyn Store> = match &config.database_url {
+        let (store, database): (Arc<dyn Store>, String) = match &config.database_url {
             // Several nodes may share one PostgreSQL database; each keeps
             // the same secret.key (copy it) so anonymous seals agree.
-            Some(url) => Arc::new(PostgresStore::open(url, &config.database_schema)?),
-            None => Arc::new(SqliteStore::open(&data_dir.join("kyojo.sqlite"))?),
+            Some(url) => (
+                Arc::new(PostgresStore::open(url, &config.database_schema)?),
+                format!("(PostgreSQL schema {:?})", config.database_schema),
+            ),
+            None => {
+                let path = data_dir.join("kyojo.sqlite");
+                (
+                    Arc::new(SqliteStore::open(&path)?),
+                    path.display().to_string(),
+                )
+            }
         };
+        if !key_matches(&*store, &secret)? {
+            return Err(OpenError::KeyMismatch {
+                key: data_dir.join("secret.key").display().to_string(),
+                database,
+            });
+        }
         Ok(Hub::new(store, secret, config)?)
     }
 
     pub fn new(store: Arc<dyn Store>, secret: [u8; 32], config: Config) -> Result<Hub, StoreError> {
+        if !key_matches(&*store, &secret)? {
+            return Err(StoreError::Open(
+                "the secret key is not the one this database was first opened with".into(),
+            ));
+        }
         let config_lists = config.decisions.warninglists.clone();
         let hub = Hub {
+            hash_key: hmac(&secret, &[b"kyojo keyed hashes"]),
             store,
             index: RwLock::new(Index::new()),
             policy: Policy::new(secret),
@@ -415,6 +479,16 @@ impl Hub {
 
     pub fn store(&self) -> &dyn Store {
         &*self.store
+    }
+
+    /// A keyed hash of `parts` for `purpose`, under a key derived from the
+    /// secret: equal inputs give equal hashes, and a copy of the database
+    /// without `secret.key` cannot test guesses.
+    pub fn keyed_hash(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut all: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
+        all.push(purpose.as_bytes());
+        all.extend_from_slice(parts);
+        hmac(&self.hash_key, &all)
     }
 
     pub fn policy(&self) -> &Policy {

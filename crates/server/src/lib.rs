@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod decide;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod feeds;
 pub mod guard;
 pub mod hub;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod orient;
@@ -91,7 +93,11 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs", get(api::list_orgs).post(api::create_org))
         .route("/audit", get(api::audit_log))
         .route("/tokens", post(api::create_token))
-        .route("/tokens/{id}", axum::routing::delete(api::revoke_token));
+        .route("/tokens/{id}", axum::routing::delete(api::revoke_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ));
     ui::routes(taxii::routes(Router::new()))
         .nest("/api/v1", api)
         .route("/healthz", get(api::healthz))

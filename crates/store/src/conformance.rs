@@ -185,3 +185,78 @@ pub fn scans_paginate_and_filter(s: &dyn Store) {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].observable.value, "d7.example");
 }
+
+/// An idempotency claim is recorded in its write's transaction: a second
+/// write under the same key writes nothing; an expired claim is taken over;
+/// kept responses and facts round-trip; purging is bounded.
+pub fn claims_ride_with_their_write(s: &dyn Store) {
+    let org = s.create_org("acme", "finance", 1).unwrap();
+    let claim = |key: u8, at: Millis| Claim {
+        key: [key; 32],
+        request: [key ^ 0xff; 32],
+        node: 7,
+        at,
+        expired_before: at - 1000,
+    };
+    let batch = [NewSighting {
+        observable: obs(Kind::Domain, "once.example"),
+        seen_at: 5_000,
+        count: 2,
+    }];
+    let slot = ClaimSlot::new(claim(1, 10_000));
+    with_claim(Some(slot.clone()), || s.add_sightings(org.id, &batch)).unwrap();
+    assert!(slot.committed());
+    let kept = s.claim(&[1; 32]).unwrap().unwrap();
+    assert_eq!(
+        (kept.request, kept.node, kept.at, kept.response),
+        ([0xfe; 32], 7, 10_000, None)
+    );
+    // The same key again: refused, and nothing is written.
+    let again = ClaimSlot::new(claim(1, 10_500));
+    let err = with_claim(Some(again.clone()), || s.add_sightings(org.id, &batch));
+    assert!(matches!(err, Err(StoreError::Conflict(_))));
+    assert!(again.key_taken() && !again.committed());
+    let id = s
+        .indicator(Kind::Domain, "once.example")
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(s.sighting_summaries(&[id]).unwrap()[0].count, 2);
+    // A write that fails writes no claim.
+    let failing = ClaimSlot::new(claim(2, 10_000));
+    assert!(with_claim(Some(failing.clone()), || s.create_org("acme", "finance", 2)).is_err());
+    assert!(!failing.committed() && s.claim(&[2; 32]).unwrap().is_none());
+    let response = KeptResponse {
+        status: 201,
+        content_type: Some("application/json".into()),
+        location: Some("/x".into()),
+        body: b"{}".to_vec(),
+    };
+    s.keep_response(&[1; 32], &response).unwrap();
+    assert_eq!(s.claim(&[1; 32]).unwrap().unwrap().response, Some(response));
+    // Expired: the key may be claimed again, its old response forgotten.
+    let later = ClaimSlot::new(Claim {
+        expired_before: 10_001,
+        ..claim(1, 20_000)
+    });
+    with_claim(Some(later.clone()), || s.add_sightings(org.id, &batch)).unwrap();
+    assert!(later.committed());
+    let kept = s.claim(&[1; 32]).unwrap().unwrap();
+    assert_eq!((kept.at, kept.response), (20_000, None));
+    // Purging removes old claims, at most `limit` at a time.
+    for k in 10..15u8 {
+        let slot = ClaimSlot::new(claim(k, 100 + i64::from(k)));
+        with_claim(Some(slot), || {
+            s.allow_add(&obs(Kind::Domain, "fine.example"), "", 1)
+        })
+        .unwrap();
+    }
+    assert_eq!(s.purge_claims(1_000, 3).unwrap(), 3);
+    assert_eq!(s.purge_claims(1_000, 3).unwrap(), 2);
+    assert!(s.claim(&[1; 32]).unwrap().is_some());
+    // Facts: the first value kept stays.
+    assert_eq!(s.meta("fingerprint").unwrap(), None);
+    assert_eq!(s.meta_or_insert("fingerprint", b"one").unwrap(), b"one");
+    assert_eq!(s.meta_or_insert("fingerprint", b"two").unwrap(), b"one");
+    assert_eq!(s.meta("fingerprint").unwrap(), Some(b"one".to_vec()));
+}

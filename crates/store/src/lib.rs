@@ -303,6 +303,121 @@ pub struct IndicatorChanges {
     pub removed: Vec<IndicatorRecord>,
 }
 
+/// An idempotency key, claimed by the write it guards in that write's own
+/// transaction: a crash can never keep the write and lose the key, or the
+/// reverse. Only a keyed hash is stored (the HTTP layer derives it from the
+/// token, method, path and key under the hub's secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub key: [u8; 32],
+    /// SHA-256 of the request (method, path, query and body).
+    pub request: [u8; 32],
+    /// The claiming process (a random number per start).
+    pub node: i64,
+    pub at: Millis,
+    /// A kept claim made before this is forgotten, and the key may be claimed again.
+    pub expired_before: Millis,
+}
+
+/// What is kept for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    pub request: [u8; 32],
+    pub node: i64,
+    pub at: Millis,
+    /// None until the response is kept (it is written just after the write
+    /// commits; a crash in between leaves the write done and no response).
+    pub response: Option<KeptResponse>,
+}
+
+/// A response kept to answer a replay with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Where a claim waits for the write that takes it, and what became of it.
+/// [`with_claim`] makes it the current thread's; the store's guarded writes
+/// (report, sighting, decision, allow-list, organization and token writes)
+/// take it into their transaction.
+#[derive(Debug)]
+pub struct ClaimSlot {
+    claim: parking_lot::Mutex<Option<Claim>>,
+    /// 0: not taken, 1: committed with a write, 2: the key was already claimed.
+    state: std::sync::atomic::AtomicU8,
+}
+
+impl ClaimSlot {
+    pub fn new(claim: Claim) -> std::sync::Arc<ClaimSlot> {
+        std::sync::Arc::new(ClaimSlot {
+            claim: parking_lot::Mutex::new(Some(claim)),
+            state: std::sync::atomic::AtomicU8::new(0),
+        })
+    }
+
+    /// Whether a write committed with the claim.
+    pub fn committed(&self) -> bool {
+        self.state.load(std::sync::atomic::Ordering::SeqCst) == 1
+    }
+
+    /// Whether a write was refused because the key was already claimed.
+    pub fn key_taken(&self) -> bool {
+        self.state.load(std::sync::atomic::Ordering::SeqCst) == 2
+    }
+
+    fn set(&self, state: u8) {
+        self.state.store(state, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static CLAIM_SLOT: std::cell::RefCell<Option<std::sync::Arc<ClaimSlot>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `slot` as this thread's claim: the first guarded write `f`
+/// makes records the claim in its transaction (or fails, writing nothing,
+/// when the key is already claimed).
+pub fn with_claim<T>(slot: Option<std::sync::Arc<ClaimSlot>>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<std::sync::Arc<ClaimSlot>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CLAIM_SLOT.with(|s| *s.borrow_mut() = previous);
+        }
+    }
+    let previous = CLAIM_SLOT.with(|s| std::mem::replace(&mut *s.borrow_mut(), slot));
+    let _restore = Restore(previous);
+    f()
+}
+
+/// The current thread's claim, taken (once) by a guarded write.
+pub(crate) fn take_claim() -> Option<(std::sync::Arc<ClaimSlot>, Claim)> {
+    let slot = CLAIM_SLOT.with(|s| s.borrow().clone())?;
+    let claim = slot.claim.lock().take()?;
+    Some((slot, claim))
+}
+
+/// Records what became of a taken claim once its write returned.
+pub(crate) fn settle_claim<T>(
+    taken: Option<(std::sync::Arc<ClaimSlot>, Claim)>,
+    result: &Result<T>,
+) {
+    if let Some((slot, _)) = taken {
+        match result {
+            Ok(_) => slot.set(1),
+            Err(StoreError::Conflict(m)) if m == KEY_TAKEN => slot.set(2),
+            Err(_) => {}
+        }
+    }
+}
+
+/// The conflict a guarded write fails with when its key is already claimed.
+pub(crate) const KEY_TAKEN: &str = "this Idempotency-Key is already used by another request";
+
 /// Everything kyojo persists. Implementations must make each method atomic
 /// and durable before returning.
 pub trait Store: Send + Sync + 'static {
@@ -411,6 +526,24 @@ pub trait Store: Send + Sync + 'static {
     fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()>;
     /// Forgets every session that expired before `now`; returns how many.
     fn prune_sessions(&self, now: Millis) -> Result<usize>;
+
+    // Idempotency keys (see [`Claim`]) and facts about the database itself.
+    /// What is kept for a claimed key, expired or not.
+    fn claim(&self, key: &[u8; 32]) -> Result<Option<ClaimRecord>>;
+    /// Keeps the response of the write that claimed `key`.
+    fn keep_response(&self, key: &[u8; 32], response: &KeptResponse) -> Result<()>;
+    /// Forgets at most `limit` claims made before `before`; returns how many.
+    fn purge_claims(&self, before: Millis, limit: usize) -> Result<usize>;
+    /// A named fact about this database (such as the secret key's fingerprint).
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Keeps `value` under `name` unless a value is kept there already;
+    /// returns the value kept (the first writer's, when two race).
+    fn meta_or_insert(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
+    /// Whether other processes may write to this database at the same time
+    /// (several nodes on PostgreSQL); SQLite has one server process.
+    fn shared(&self) -> bool {
+        false
+    }
 
     // Several nodes on one database.
     /// What other nodes committed since `cursor`; `None` asks for a starting

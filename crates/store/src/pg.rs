@@ -255,6 +255,26 @@ CREATE TRIGGER reports_narrowed AFTER UPDATE OR DELETE ON reports
 ALTER TABLE decisions ADD COLUMN scope_seal BYTEA;
 ALTER TABLE decisions DROP COLUMN org_id;
 "#,
+    // 6: idempotency keys, claimed in the transaction of the write they guard
+    // (only a keyed hash of token, method, path and key); facts about the
+    // database itself, such as the secret key's fingerprint.
+    r#"
+CREATE TABLE idempotency (
+    key_hash      BYTEA PRIMARY KEY,
+    request_hash  BYTEA NOT NULL,
+    node          BIGINT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    status        INT,
+    content_type  TEXT,
+    location      TEXT,
+    body          BYTEA
+);
+CREATE INDEX idempotency_by_created ON idempotency(created_at);
+CREATE TABLE kyojo_meta (
+    name   TEXT PRIMARY KEY,
+    value  BYTEA NOT NULL
+);
+"#,
 ];
 
 /// Change-log rows older than this are pruned; a node that fell further
@@ -560,6 +580,26 @@ impl PostgresStore {
         })
     }
 
+    /// [`Self::write`] for a write an idempotency key may guard: the current
+    /// thread's claim (see [`crate::with_claim`]) is recorded in the same
+    /// transaction, or the write fails when the key is already claimed.
+    fn write_claimed<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T> + Send,
+    ) -> Result<T> {
+        // Taken on this thread: the write itself may run on another.
+        let taken = crate::take_claim();
+        let claim = taken.as_ref().map(|(_, c)| c.clone());
+        let result = self.write(move |tx| {
+            if let Some(claim) = &claim {
+                record_claim(tx, claim)?;
+            }
+            f(tx)
+        });
+        crate::settle_claim(taken, &result);
+        result
+    }
+
     /// Runs `f` in one transaction, serialised with every other write to
     /// this schema, and commits before returning.
     fn write<T: Send>(
@@ -575,6 +615,29 @@ impl PostgresStore {
             Ok(out)
         })
     }
+}
+
+/// Claims an idempotency key in the write's transaction; a kept claim made
+/// before `expired_before` is taken over.
+fn record_claim(tx: &mut Transaction<'_>, c: &Claim) -> Result<()> {
+    let n = tx.execute(
+        "INSERT INTO idempotency (key_hash, request_hash, node, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key_hash) DO UPDATE SET request_hash = excluded.request_hash,
+             node = excluded.node, created_at = excluded.created_at, status = NULL,
+             content_type = NULL, location = NULL, body = NULL
+         WHERE idempotency.created_at < $5",
+        &[
+            &&c.key[..],
+            &&c.request[..],
+            &c.node,
+            &c.at,
+            &c.expired_before,
+        ],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Conflict(crate::KEY_TAKEN.into()));
+    }
+    Ok(())
 }
 
 // ---- row mapping -------------------------------------------------------------
@@ -979,7 +1042,7 @@ impl Args {
 
 impl Store for PostgresStore {
     fn create_org(&self, name: &str, sector: &str, now: Millis) -> Result<Org> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let conflict =
                 || StoreError::Conflict(format!("an organization named {name:?} already exists"));
             // Looking first spares an identity value: a conflicting INSERT burns one.
@@ -1074,7 +1137,7 @@ impl Store for PostgresStore {
     }
 
     fn revoke_token(&self, public_id: &str, now: Millis) -> Result<bool> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let n = tx.execute(
                 "UPDATE tokens SET revoked_at = $2 WHERE public_id = $1 AND revoked_at IS NULL",
                 &[&public_id, &now],
@@ -1103,7 +1166,7 @@ impl Store for PostgresStore {
     fn insert_report(&self, r: &NewReport) -> Result<(ReportRecord, IndicatorChanges)> {
         let (audience_kind, audience) = audience_to_columns(&r.audience);
         let (owner_org, owner_seal) = owner_to_columns(&r.owner);
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let rowid: ReportRowId = tx
                 .query_one(
                     "INSERT INTO reports (uid, title, description, incident_type, sector, tlp,
@@ -1149,7 +1212,7 @@ impl Store for PostgresStore {
         uid: &[u8; 16],
         p: &ReportPatch,
     ) -> Result<(ReportRecord, IndicatorChanges)> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let current =
                 load_report(tx, uid)?.ok_or_else(|| StoreError::NotFound("report".into()))?;
             let title = p.title.clone().unwrap_or(current.title);
@@ -1204,7 +1267,7 @@ impl Store for PostgresStore {
     }
 
     fn delete_report(&self, uid: &[u8; 16]) -> Result<IndicatorChanges> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let rowid: ReportRowId = tx
                 .query_opt("SELECT id FROM reports WHERE uid = $1", &[&&uid[..]])?
                 .ok_or_else(|| StoreError::NotFound("report".into()))?
@@ -1426,7 +1489,7 @@ impl Store for PostgresStore {
             });
             of_item.push(i);
         }
-        self.write(move |tx| {
+        self.write_claimed(move |tx| {
             let mut ids: Vec<Option<IndicatorRecord>> = vec![None; kinds.len()];
             let existing = tx.query(
                 "SELECT i.id, i.kind, i.value, i.created_at
@@ -1546,7 +1609,7 @@ impl Store for PostgresStore {
         now: Millis,
     ) -> Result<DecisionRecord> {
         let seal = crate::columns::scope_seal(&scope);
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let id: i64 = tx
                 .query_one(
                     "INSERT INTO decisions (indicator_id, action, comment, expires_at, scope_seal, created_at)
@@ -1590,7 +1653,7 @@ impl Store for PostgresStore {
     }
 
     fn allow_add(&self, obs: &Observable, comment: &str, now: Millis) -> Result<AllowEntry> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             tx.execute(
                 "INSERT INTO allowlist (kind, value, comment, created_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (kind, value) DO UPDATE SET comment = EXCLUDED.comment",
@@ -1605,7 +1668,7 @@ impl Store for PostgresStore {
     }
 
     fn allow_remove(&self, obs: &Observable) -> Result<bool> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             Ok(tx.execute(
                 "DELETE FROM allowlist WHERE kind = $1 AND value = $2",
                 &[&obs.kind.as_str(), &obs.value],
@@ -1842,6 +1905,96 @@ impl Store for PostgresStore {
             let n = tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })
+    }
+
+    fn claim(&self, key: &[u8; 32]) -> Result<Option<ClaimRecord>> {
+        self.read(|c| {
+            let Some(r) = c.query_opt(
+                "SELECT request_hash, node, created_at, status, content_type, location, body
+                 FROM idempotency WHERE key_hash = $1",
+                &[&&key[..]],
+            )?
+            else {
+                return Ok(None);
+            };
+            let request: &[u8] = r.try_get(0)?;
+            let status: Option<i32> = r.try_get(3)?;
+            Ok(Some(ClaimRecord {
+                request: request
+                    .try_into()
+                    .map_err(|_| corrupt("request hash is not 32 bytes"))?,
+                node: r.try_get(1)?,
+                at: r.try_get(2)?,
+                response: match status {
+                    Some(status) => Some(KeptResponse {
+                        status: u16::try_from(status)
+                            .map_err(|_| corrupt("kept status out of range"))?,
+                        content_type: r.try_get(4)?,
+                        location: r.try_get(5)?,
+                        body: r.try_get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default(),
+                    }),
+                    None => None,
+                },
+            }))
+        })
+    }
+
+    fn keep_response(&self, key: &[u8; 32], k: &KeptResponse) -> Result<()> {
+        let key = key.to_vec();
+        let k = k.clone();
+        self.with_client(move |c| {
+            c.execute(
+                "UPDATE idempotency SET status = $2, content_type = $3, location = $4, body = $5
+                 WHERE key_hash = $1",
+                &[
+                    &key,
+                    &i32::from(k.status),
+                    &k.content_type,
+                    &k.location,
+                    &k.body,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn purge_claims(&self, before: Millis, limit: usize) -> Result<usize> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_client(move |c| {
+            let n = c.execute(
+                "DELETE FROM idempotency WHERE key_hash IN
+                 (SELECT key_hash FROM idempotency WHERE created_at < $1 LIMIT $2)",
+                &[&before, &limit],
+            )?;
+            Ok(n as usize)
+        })
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            Ok(
+                c.query_opt("SELECT value FROM kyojo_meta WHERE name = $1", &[&name])?
+                    .map(|r| r.try_get::<_, Vec<u8>>(0))
+                    .transpose()?,
+            )
+        })
+    }
+
+    fn meta_or_insert(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        let value = value.to_vec();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO kyojo_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&name, &value],
+            )?;
+            Ok(tx
+                .query_one("SELECT value FROM kyojo_meta WHERE name = $1", &[&name])?
+                .try_get(0)?)
+        })
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     fn foreign_changes(&self, cursor: Option<i64>) -> Result<ForeignChanges> {
@@ -2151,6 +2304,12 @@ mod tests {
         let rec = s.report_by_uid(&[1; 16]).unwrap().unwrap();
         assert_eq!(rec.access.owner, Owner::Sealed(seal));
         assert_ne!(rec.access.owner, Owner::Org(org.id));
+    }
+
+    #[test]
+    fn claims_ride_with_their_write() {
+        let s = db!();
+        crate::conformance::claims_ride_with_their_write(&*s);
     }
 
     #[test]

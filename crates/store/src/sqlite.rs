@@ -161,6 +161,26 @@ DROP TABLE decisions;
 ALTER TABLE decisions_scoped RENAME TO decisions;
 CREATE INDEX decisions_by_indicator ON decisions(indicator_id, id);
 "#,
+    r#"
+-- Idempotency keys, claimed in the transaction of the write they guard:
+-- only a keyed hash of (token, method, path, key), never the key itself.
+CREATE TABLE idempotency (
+    key_hash      BLOB PRIMARY KEY,
+    request_hash  BLOB NOT NULL,
+    node          INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    status        INTEGER,
+    content_type  TEXT,
+    location      TEXT,
+    body          BLOB
+) WITHOUT ROWID;
+CREATE INDEX idempotency_by_created ON idempotency(created_at);
+-- Facts about the database itself, such as the secret key's fingerprint.
+CREATE TABLE kyojo_meta (
+    name   TEXT PRIMARY KEY,
+    value  BLOB NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 const READERS: usize = 4;
@@ -263,6 +283,20 @@ impl SqliteStore {
         })
     }
 
+    /// Writes a consistent copy of the database, as of one moment, into
+    /// `target` (which must not exist or be empty), while others go on
+    /// reading and writing: `VACUUM INTO` from a reader's snapshot.
+    pub fn backup_into(&self, target: &Path) -> Result<()> {
+        let target = target
+            .to_str()
+            .ok_or_else(|| StoreError::Open(format!("{} is not UTF-8", target.display())))?
+            .to_string();
+        self.read(|c| {
+            c.execute("VACUUM INTO ?1", [&target])?;
+            Ok(())
+        })
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         // Take the first free reader, starting from a rotating position.
@@ -282,6 +316,42 @@ impl SqliteStore {
         tx.commit()?;
         Ok(out)
     }
+
+    /// [`Self::write`] for a write an idempotency key may guard: the current
+    /// thread's claim (see [`crate::with_claim`]) is recorded in the same
+    /// transaction, or the write fails when the key is already claimed.
+    fn write_claimed<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let taken = crate::take_claim();
+        let result = self.write(|tx| {
+            if let Some((_, claim)) = &taken {
+                record_claim(tx, claim)?;
+            }
+            f(tx)
+        });
+        crate::settle_claim(taken, &result);
+        result
+    }
+}
+
+/// Claims an idempotency key in the write's transaction; a kept claim made
+/// before `expired_before` is taken over.
+fn record_claim(tx: &rusqlite::Transaction<'_>, c: &Claim) -> Result<()> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO idempotency (key_hash, request_hash, node, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key_hash) DO UPDATE SET request_hash = excluded.request_hash,
+                 node = excluded.node, created_at = excluded.created_at, status = NULL,
+                 content_type = NULL, location = NULL, body = NULL
+             WHERE idempotency.created_at < ?5",
+        )?
+        .execute(params![&c.key[..], &c.request[..], c.node, c.at, c.expired_before])?;
+    if n == 0 {
+        return Err(StoreError::Conflict(crate::KEY_TAKEN.into()));
+    }
+    Ok(())
 }
 
 // ---- row mapping -------------------------------------------------------------
@@ -677,7 +747,7 @@ fn attach_indicators(conn: &Connection, reports: &mut [ReportRecord]) -> Result<
 
 impl Store for SqliteStore {
     fn create_org(&self, name: &str, sector: &str, now: Millis) -> Result<Org> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let exists: Option<i64> = tx
                 .query_row("SELECT id FROM orgs WHERE name = ?1", [name], |r| r.get(0))
                 .optional()?;
@@ -758,7 +828,7 @@ impl Store for SqliteStore {
     }
 
     fn revoke_token(&self, public_id: &str, now: Millis) -> Result<bool> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let n = tx.execute(
                 "UPDATE tokens SET revoked_at = ?2 WHERE public_id = ?1 AND revoked_at IS NULL",
                 params![public_id, now],
@@ -788,7 +858,7 @@ impl Store for SqliteStore {
     fn insert_report(&self, r: &NewReport) -> Result<(ReportRecord, IndicatorChanges)> {
         let (audience_kind, audience) = audience_to_columns(&r.audience);
         let (owner_org, owner_seal) = owner_to_columns(&r.owner);
-        let added = self.write(|tx| {
+        let added = self.write_claimed(|tx| {
             tx.prepare_cached(
                 "INSERT INTO reports (uid, title, description, incident_type, sector, tlp,
                      audience_kind, audience, owner_org, owner_seal, created_at, updated_at, source)
@@ -835,7 +905,7 @@ impl Store for SqliteStore {
         uid: &[u8; 16],
         p: &ReportPatch,
     ) -> Result<(ReportRecord, IndicatorChanges)> {
-        let changes = self.write(|tx| {
+        let changes = self.write_claimed(|tx| {
             let sql = format!("SELECT {REPORT_COLS} FROM reports r WHERE r.uid = ?1");
             let current = tx
                 .query_row(&sql, [&uid[..]], report_row)
@@ -895,7 +965,7 @@ impl Store for SqliteStore {
     }
 
     fn delete_report(&self, uid: &[u8; 16]) -> Result<IndicatorChanges> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let rowid: ReportRowId = tx
                 .query_row("SELECT id FROM reports WHERE uid = ?1", [&uid[..]], |r| {
                     r.get(0)
@@ -1077,7 +1147,7 @@ impl Store for SqliteStore {
     }
 
     fn add_sightings(&self, org: OrgId, batch: &[NewSighting]) -> Result<SightingsWritten> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             let mut written = SightingsWritten::default();
             for s in batch {
                 let (rec, new) = upsert_indicator(tx, &s.observable, s.seen_at)?;
@@ -1110,7 +1180,7 @@ impl Store for SqliteStore {
         scope: DecisionScope,
         now: Millis,
     ) -> Result<DecisionRecord> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             tx.execute(
                 "INSERT INTO decisions (indicator_id, action, comment, expires_at, scope_seal, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1156,7 +1226,7 @@ impl Store for SqliteStore {
     }
 
     fn allow_add(&self, obs: &Observable, comment: &str, now: Millis) -> Result<AllowEntry> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             tx.execute(
                 "INSERT INTO allowlist (kind, value, comment, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (kind, value) DO UPDATE SET comment = excluded.comment",
@@ -1171,7 +1241,7 @@ impl Store for SqliteStore {
     }
 
     fn allow_remove(&self, obs: &Observable) -> Result<bool> {
-        self.write(|tx| {
+        self.write_claimed(|tx| {
             Ok(tx.execute(
                 "DELETE FROM allowlist WHERE kind = ?1 AND value = ?2",
                 params![obs.kind.as_str(), obs.value],
@@ -1401,6 +1471,87 @@ impl Store for SqliteStore {
         })
     }
 
+    fn claim(&self, key: &[u8; 32]) -> Result<Option<ClaimRecord>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT request_hash, node, created_at, status, content_type, location, body
+                 FROM idempotency WHERE key_hash = ?1",
+            )?
+            .query_row([&key[..]], |r| {
+                let request: Vec<u8> = r.get(0)?;
+                let status: Option<i64> = r.get(3)?;
+                Ok(ClaimRecord {
+                    request: request
+                        .try_into()
+                        .map_err(|_| corrupt("request hash is not 32 bytes"))?,
+                    node: r.get(1)?,
+                    at: r.get(2)?,
+                    response: match status {
+                        Some(status) => Some(KeptResponse {
+                            status: u16::try_from(status)
+                                .map_err(|_| corrupt("kept status out of range"))?,
+                            content_type: r.get(4)?,
+                            location: r.get(5)?,
+                            body: r.get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default(),
+                        }),
+                        None => None,
+                    },
+                })
+            })
+            .optional()?)
+        })
+    }
+
+    fn keep_response(&self, key: &[u8; 32], k: &KeptResponse) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE idempotency SET status = ?2, content_type = ?3, location = ?4, body = ?5
+                 WHERE key_hash = ?1",
+            )?
+            .execute(params![
+                &key[..],
+                i64::from(k.status),
+                k.content_type,
+                k.location,
+                k.body
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn purge_claims(&self, before: Millis, limit: usize) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "DELETE FROM idempotency WHERE key_hash IN
+                     (SELECT key_hash FROM idempotency WHERE created_at < ?1 LIMIT ?2)",
+                )?
+                .execute(params![before, limit as i64])?)
+        })
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT value FROM kyojo_meta WHERE name = ?1")?
+                    .query_row([name], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn meta_or_insert(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO kyojo_meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![name, value],
+            )?;
+            Ok(tx.query_row("SELECT value FROM kyojo_meta WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?)
+        })
+    }
+
     fn count_sighting_rows(&self) -> Result<u64> {
         self.read(|c| {
             Ok(c.query_row("SELECT COUNT(*) FROM sightings", [], |r| r.get::<_, i64>(0))? as u64)
@@ -1465,6 +1616,12 @@ mod tests {
     fn sightings_aggregate_per_indicator_org_day() {
         let (_d, s) = open();
         crate::conformance::sightings_aggregate_per_indicator_org_day(&s);
+    }
+
+    #[test]
+    fn claims_ride_with_their_write() {
+        let (_d, s) = open();
+        crate::conformance::claims_ride_with_their_write(&s);
     }
 
     #[test]
