@@ -116,6 +116,8 @@ struct World {
     decs: Vec<Dec>,
     /// STIX identity id → organization index, learnt from TAXII.
     identities: BTreeMap<String, usize>,
+    /// Needle → what it betrays.
+    needles: HashMap<String, Hit>,
 }
 
 #[derive(Debug, Clone)]
@@ -335,6 +337,63 @@ struct Seen<'a> {
     asked: &'a [usize],
 }
 
+/// What a token of output betrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Hit {
+    Marker(usize),
+    Value(usize),
+    Comment(usize),
+}
+
+impl World {
+    /// Every needle, for one pass over each body.
+    fn index(&mut self) {
+        let mut index = HashMap::new();
+        for (i, r) in self.reps.iter().enumerate() {
+            for m in &r.markers {
+                index.insert(m.clone(), Hit::Marker(i));
+            }
+        }
+        for (i, v) in self.vals.iter().enumerate() {
+            for n in &v.needles {
+                index.insert(n.clone(), Hit::Value(i));
+            }
+        }
+        for (i, d) in self.decs.iter().enumerate() {
+            index.insert(d.marker.clone(), Hit::Comment(i));
+        }
+        self.needles = index;
+    }
+
+    /// The needles in `text`, each with the token it was found as. Needles
+    /// are whole tokens (letters, digits, dots); percent-encoded paths are
+    /// read decoded.
+    fn hits(&self, text: &str) -> BTreeMap<Hit, String> {
+        let decoded;
+        let text = if text.contains('%') {
+            decoded = text
+                .replace("%2F", "/")
+                .replace("%3A", ":")
+                .replace("%2f", "/")
+                .replace("%3a", ":");
+            decoded.as_str()
+        } else {
+            text
+        };
+        let mut out = BTreeMap::new();
+        for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
+            let token = token.trim_matches('.');
+            if token.len() < 5 {
+                continue;
+            }
+            if let Some(h) = self.needles.get(token) {
+                out.entry(*h).or_insert_with(|| token.to_string());
+            }
+        }
+        out
+    }
+}
+
 fn check(w: &World, c: &mut Checker, s: Seen<'_>) {
     let who = s.who;
     let ctx = |what: &str, needle: &str| {
@@ -346,80 +405,54 @@ fn check(w: &World, c: &mut Checker, s: Seen<'_>) {
             snippet(s.body, needle)
         )
     };
-    let role_only = |allowed_as_reader: bool| {
-        // Inside the audience, refused only by role: TAXII's role check.
-        allowed_as_reader && s.kind == Surface::Taxii && !who.reads()
+    // Inside the audience, refused only by role: TAXII's role check.
+    let as_reader = Who {
+        role: Some(Role::Analyst),
+        ..who.clone()
     };
-    for r in &w.reps {
-        let as_reader = Who {
-            role: Some(Role::Analyst),
-            ..who.clone()
-        };
-        for m in &r.markers {
-            if s.body.contains(m.as_str()) && !w.marker_allowed(who, r, s.kind) {
-                let cat = if role_only(w.marker_allowed(&as_reader, r, s.kind)) {
-                    "taxii-role"
-                } else {
-                    "leak"
-                };
-                let msg = ctx(
-                    &format!(
-                        "the marker of a {} report by {} (audience {:?}, anonymous {})",
-                        r.tlp, ORGS[r.owner].0, r.aud, r.anon
-                    ),
-                    m,
-                );
-                c.fail(cat, msg);
+    let category = |allowed_as_reader: bool| {
+        if allowed_as_reader && s.kind == Surface::Taxii && !who.reads() {
+            "taxii-role"
+        } else {
+            "leak"
+        }
+    };
+    for (hit, token) in w.hits(s.body) {
+        match hit {
+            Hit::Marker(i) => {
+                let r = &w.reps[i];
+                if !w.marker_allowed(who, r, s.kind) {
+                    let msg = ctx(
+                        &format!(
+                            "the marker of a {} report by {} (audience {:?}, anonymous {})",
+                            r.tlp, ORGS[r.owner].0, r.aud, r.anon
+                        ),
+                        &token,
+                    );
+                    c.fail(category(w.marker_allowed(&as_reader, r, s.kind)), msg);
+                }
             }
-        }
-    }
-    for (i, v) in w.vals.iter().enumerate() {
-        if s.asked.contains(&i) {
-            continue;
-        }
-        for n in &v.needles {
-            if s.body.contains(n.as_str()) && !w.value_allowed(who, i, s.kind) {
-                let r = w.rep_of(i);
-                let as_reader = Who {
-                    role: Some(Role::Analyst),
-                    ..who.clone()
-                };
-                let cat = if role_only(w.value_allowed(&as_reader, i, s.kind)) {
-                    "taxii-role"
-                } else {
-                    "leak"
-                };
-                let msg = ctx(
-                    &format!(
-                        "the {} {} of a {} report by {} (audience {:?}, anonymous {}, sighted by {:?}, decisions {:?})",
-                        v.kind,
-                        v.value,
-                        r.tlp,
-                        ORGS[r.owner].0,
-                        r.aud,
-                        r.anon,
-                        w.sighted[i],
-                        w.decs.iter().filter(|d| d.val == i).collect::<Vec<_>>()
-                    ),
-                    n,
-                );
-                c.fail(cat, msg);
-                break;
+            Hit::Value(i) => {
+                if !s.asked.contains(&i) && !w.value_allowed(who, i, s.kind) {
+                    let msg = ctx(&format!("the {}", w.explain(i)), &token);
+                    c.fail(category(w.value_allowed(&as_reader, i, s.kind)), msg);
+                }
             }
-        }
-    }
-    for d in &w.decs {
-        if s.body.contains(d.marker.as_str()) && !w.comment_allowed(who, d, s.kind) {
-            let msg = ctx(
-                &format!(
-                    "the comment of {} decision by {} on {}",
-                    if d.hub { "a hub-wide" } else { "an own" },
-                    ORGS[d.org].0,
-                    w.vals[d.val].value
-                ),
-                &d.marker,
-            );
-            c.fail("leak", msg);
+            Hit::Comment(i) => {
+                let d = &w.decs[i];
+                if !w.comment_allowed(who, d, s.kind) {
+                    let msg = ctx(
+                        &format!(
+                            "the comment of {} decision by {} on {}",
+                            if d.hub { "a hub-wide" } else { "an own" },
+                            ORGS[d.org].0,
+                            w.vals[d.val].value
+                        ),
+                        &token,
+                    );
+                    c.fail("leak", msg);
+                }
+            }
         }
     }
     if s.kind == Surface::Nothing {
@@ -441,39 +474,43 @@ fn check(w: &World, c: &mut Checker, s: Seen<'_>) {
             .flat_map(|p| p.split("<li"))
             .map(str::to_string)
             .collect(),
-        Units::Stix => s
-            .body
-            .lines()
-            .map(|o| {
-                let mut o = o.to_string();
-                for (id, org) in &w.identities {
-                    o = o.replace(id.as_str(), &format!("{id}={}", ORGS[*org].0));
-                }
-                o
-            })
-            .collect(),
+        Units::Stix => s.body.lines().map(str::to_string).collect(),
     };
-    for r in w.reps.iter().filter(|r| r.anon && who.org != Some(r.owner)) {
-        let owner = ORGS[r.owner].0;
-        let mut betrayers: Vec<&str> = r.markers.iter().map(String::as_str).collect();
-        for &v in &r.vals {
-            if !s.asked.contains(&v) {
-                betrayers.extend(w.vals[v].needles.iter().map(String::as_str));
+    for u in &units {
+        let hits = w.hits(u);
+        let mut anonymous: BTreeMap<usize, String> = BTreeMap::new();
+        for (hit, token) in hits {
+            let r = match hit {
+                Hit::Marker(r) => r,
+                Hit::Value(v) if !s.asked.contains(&v) => w.vals[v].rep,
+                _ => continue,
+            };
+            if w.reps[r].anon && who.org != Some(w.reps[r].owner) {
+                anonymous.entry(r).or_insert(token);
             }
         }
-        for u in &units {
-            if !u.contains(owner) {
-                continue;
+        if anonymous.is_empty() {
+            continue;
+        }
+        // STIX names authors by identity id: read those as names.
+        let mut unit = u.clone();
+        if matches!(s.units, Units::Stix) {
+            for (id, org) in &w.identities {
+                unit = unit.replace(id.as_str(), &format!("{id}={}", ORGS[*org].0));
             }
-            if let Some(b) = betrayers.iter().find(|b| u.contains(**b)) {
+        }
+        for (r, token) in anonymous {
+            let r = &w.reps[r];
+            let owner = ORGS[r.owner].0;
+            if unit.contains(owner) {
                 let self_named = matches!(&r.aud, Aud::Orgs(o) if o.contains(&r.owner));
                 let msg = format!(
-                    "seed {}: {} sees {owner} beside its anonymous {} report ({b}) on {}: …{}…",
+                    "seed {}: {} sees {owner} beside its anonymous {} report ({token}) on {}: …{}…",
                     w.seed,
                     who.label(),
                     r.tlp,
                     s.surface,
-                    snippet(u, owner)
+                    snippet(&unit, owner)
                 );
                 c.fail(if self_named { "self-named" } else { "leak" }, msg);
             }
@@ -736,6 +773,7 @@ async fn build(t: &TestHub, seed: u64, tokens: &HashMap<(usize, Role), String>) 
         sighted: Vec::new(),
         decs: Vec::new(),
         identities: BTreeMap::new(),
+        needles: HashMap::new(),
     };
     for (i, (tlp, aud, anon)) in combos.into_iter().enumerate() {
         let owner = rng.below(ORGS.len());
@@ -762,7 +800,11 @@ async fn build(t: &TestHub, seed: u64, tokens: &HashMap<(usize, Role), String>) 
         let tag = format!("{i:03}");
         let rep = w.reps.len();
         let ip = format!("45.33.{}.{}", 100 + seed % 100, 100 + i);
-        let rev_ip = ip.split('.').rev().collect::<Vec<_>>().join(".");
+        // How RPZ writes the address: prefix length, reversed octets, rpz-ip.
+        let rev_ip = format!(
+            "32.{}.rpz",
+            ip.split('.').rev().collect::<Vec<_>>().join(".")
+        );
         let hash = format!("{}{:04x}{:04x}", &"c0ffee".repeat(10)[..56], seed, i);
         let mut vals = vec![
             (
@@ -884,6 +926,7 @@ async fn build(t: &TestHub, seed: u64, tokens: &HashMap<(usize, Role), String>) 
             marker,
         });
     }
+    w.index();
     w
 }
 
@@ -1043,7 +1086,7 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
                 Some(cur) => format!("/api/v1/reports?limit=7&cursor={cur}"),
                 None => "/api/v1/reports?limit=7".to_string(),
             };
-            let g = &get_all(&t, token, None, &[path.clone()]).await[0];
+            let g = &get_all(&t, token, None, std::slice::from_ref(&path)).await[0];
             requests += 1;
             let b: Value = serde_json::from_str(&g.text).unwrap_or(Value::Null);
             for r in b["reports"].as_array().into_iter().flatten() {
@@ -1118,7 +1161,7 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
                 Some(cur) => format!("/api/v1/indicators?limit=40&cursor={cur}"),
                 None => "/api/v1/indicators?limit=40".to_string(),
             };
-            let g = &get_all(&t, token, None, &[path.clone()]).await[0];
+            let g = &get_all(&t, token, None, std::slice::from_ref(&path)).await[0];
             requests += 1;
             let b: Value = serde_json::from_str(&g.text).unwrap_or(Value::Null);
             bodies.push(seen(
@@ -1383,7 +1426,7 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
                             Some(n) => format!("/taxii2/api/collections/{id}/{what}&next={n}"),
                             None => format!("/taxii2/api/collections/{id}/{what}"),
                         };
-                        let g = &get_all(&t, token, None, &[path.clone()]).await[0];
+                        let g = &get_all(&t, token, None, std::slice::from_ref(&path)).await[0];
                         requests += 1;
                         let b: Value = serde_json::from_str(&g.text).unwrap_or(Value::Null);
                         let items = b["objects"].as_array().cloned().unwrap_or_default();
