@@ -1258,6 +1258,34 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
             ));
         }
 
+        // The warning page end users get (public): CLEAR reports only, never
+        // who reported; it names the host it was asked about.
+        if who.org.is_none() {
+            let domains: Vec<usize> = (0..w.vals.len())
+                .filter(|v| w.vals[*v].kind == "domain")
+                .collect();
+            let paths: Vec<String> = domains
+                .iter()
+                .map(|v| format!("/warn?host={}&lang=en", w.vals[*v].value))
+                .collect();
+            let got = get_all(&t, None, None, &paths).await;
+            requests += got.len();
+            for ((p, g), v) in paths.iter().zip(&got).zip(&domains) {
+                for (name, _) in ORGS {
+                    if g.text.contains(name) {
+                        c.fail(
+                            "leak",
+                            format!(
+                                "seed {seed}: {p} names {name}: …{}…",
+                                snippet(&g.text, name)
+                            ),
+                        );
+                    }
+                }
+                bodies.push(seen(p, Surface::Api, &g.text, Units::Whole, &[*v]));
+            }
+        }
+
         // Identity, health, metrics, the audit log.
         let paths: Vec<String> = ["/api/v1/me", "/healthz", "/metrics", "/api/v1/audit"]
             .iter()
@@ -1524,6 +1552,10 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
 
     // The log: no value, marker, comment, organization name or token, at any level.
     let text = std::mem::take(&mut *log.lock().unwrap());
+    assert!(
+        text.contains("kyojo::http"),
+        "seed {seed}: the log capture saw no request; the log check would be vacuous"
+    );
     let nobody = Who {
         org: None,
         role: None,
