@@ -191,9 +191,11 @@ fn entry_for(
             )
         }),
         // Hub-wide decisions are published to every member who may see the
-        // indicator; own ones reach their own organization's feeds only;
-        // sighting counts are community knowledge.
-        Basis::HubDecision | Basis::OwnDecision | Basis::Sightings => true,
+        // indicator; own ones reach their own organization's feeds only.
+        Basis::HubDecision | Basis::OwnDecision => true,
+        // Sighting counts are community knowledge: members', never the
+        // public's (a public feed would tell which CLEAR values members saw).
+        Basis::Sightings => hub.policy.can_see_sightings(viewer, Channel::Feed),
     };
     if !basis_seen {
         return None;
