@@ -241,10 +241,12 @@ impl Hub {
         self.changed();
         if scope == DecideFor::Hub {
             // Changing every member's feeds is an act of the hub's staff.
+            // By indicator id, never the value: every admin reads the audit
+            // log, and the value may be one only a RED report holds.
             self.audit_as(
                 viewer,
                 "decision.hub",
-                &format!("{} {} {}", action.as_str(), obs.kind, obs.value),
+                &format!("{} {} indicator #{}", action.as_str(), obs.kind, record.id),
             )?;
         }
         // A decision changes neither links, sightings nor the allow list.

@@ -328,6 +328,19 @@ fn load_warninglists(
     Ok(lists)
 }
 
+/// An anonymous report's audience never lists its owner (who reads it
+/// anyway): a list of named organizations shown to every reader would
+/// otherwise name the author.
+fn without_anonymous_owner(audience: Audience, owner: OrgId, anonymous: bool) -> Audience {
+    match audience {
+        Audience::Orgs(mut orgs) if anonymous => {
+            orgs.remove(&owner);
+            Audience::Orgs(orgs)
+        }
+        other => other,
+    }
+}
+
 /// Report text from any channel (API, web UI, STIX import) carries no
 /// control or bidirectional-override characters.
 fn check_report_text(title: Option<&str>, description: Option<&str>) -> ApiResult<()> {
@@ -862,6 +875,8 @@ impl Hub {
     ) -> ApiResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
         self.check_audience(&draft.audience, draft.tlp)?;
+        let mut draft = draft;
+        draft.audience = without_anonymous_owner(draft.audience, member.org, draft.anonymous);
         check_report_text(Some(&draft.title), Some(&draft.description))?;
         let mut uid = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut uid);
@@ -922,12 +937,23 @@ impl Hub {
         now: Millis,
     ) -> ApiResult<ReportRecord> {
         let (member, current) = self.owned_report(viewer, uid)?;
+        let mut change = change;
         let tlp = change.tlp.unwrap_or(current.access.tlp);
+        let anonymous = change.anonymous.unwrap_or(matches!(
+            current.access.owner,
+            kyojo_core::policy::Owner::Sealed(_)
+        ));
+        let stated = change.audience.is_some();
         let audience = change
             .audience
-            .clone()
+            .take()
             .unwrap_or(current.access.audience.clone());
         self.check_audience(&audience, tlp)?;
+        let audience = without_anonymous_owner(audience, member.org, anonymous);
+        // Becoming anonymous also takes the owner out of the stored audience.
+        if stated || audience != current.access.audience {
+            change.audience = Some(audience.clone());
+        }
         check_report_text(change.title.as_deref(), change.description.as_deref())?;
         let owner = change
             .anonymous

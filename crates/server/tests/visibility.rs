@@ -65,7 +65,7 @@ const TAXII: &str = "application/taxii+json;version=2.1";
 ///   report and anonymity (found here; for the lead to decide).
 /// * `self-named`: an anonymous report whose named audience lists its own
 ///   author shows that name beside it to every reader (found here).
-const PENDING: &[&str] = &["metrics", "taxii-role", "audit", "self-named"];
+const PENDING: &[&str] = &[];
 
 // ---- the community ---------------------------------------------------------------------------
 
