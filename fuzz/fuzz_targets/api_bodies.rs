@@ -10,7 +10,7 @@ use axum::http::Method;
 use kyojo_fuzz::{check_answer, with_world, TAXII};
 use libfuzzer_sys::fuzz_target;
 
-/// (tag, method, path; `{report}` and `{collection}` are filled in).
+/// (tag, method, path; `{report}` and `{inbox}` are filled in).
 const ENDPOINTS: &[(u8, &str, &str)] = &[
     (b'R', "POST", "/api/v1/reports"),
     (b'P', "PATCH", "/api/v1/reports/{report}"),
@@ -24,7 +24,7 @@ const ENDPOINTS: &[(u8, &str, &str)] = &[
     (b'T', "POST", "/api/v1/tokens"),
     (b'H', "POST", "/api/v1/hashes:search"),
     (b'X', "POST", "/api/v1/stix"),
-    (b'I', "POST", "/taxii2/api/collections/{collection}/objects/"),
+    (b'I', "POST", "/taxii2/api/collections/{inbox}/objects/"),
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
     with_world(|w| {
         let uri = path
             .replace("{report}", &w.report_id)
-            .replace("{collection}", &w.collection);
+            .replace("{inbox}", &w.inbox);
         let taxii = uri.starts_with("/taxii2");
         let ct = if taxii { TAXII } else { "application/json" };
         let method = Method::from_bytes(method.as_bytes()).expect("method");

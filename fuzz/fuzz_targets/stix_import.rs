@@ -77,7 +77,8 @@ fn own_export(data: &[u8]) {
         identity("Fuzz Bank", "organization", 1_700_000_000_000, &["finance"]),
     ];
     objects.extend(report_objects(&ReportInput {
-        uid: [7; 16],
+        // A UUIDv4, as a report's uid always is.
+        uid: 0x5d0092c5_5f74_4287_9642_33f4c354e56d_u128.to_be_bytes(),
         title: "fuzzed report",
         description: "",
         incident_type: "phishing",

@@ -53,8 +53,14 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         check_answer(&uri, &a, true);
+        let body: serde_json::Value = serde_json::from_slice(&a.body).unwrap_or_default();
+        if body["title"] == "invalid_input" {
+            // The error names a parameter of this request.
+            let desc = body["description"].as_str().unwrap_or_default();
+            let sent = form_urlencoded::parse(q.as_bytes()).any(|(k, _)| desc.starts_with(&format!("{k}: ")));
+            assert!(sent, "{uri}: {desc:?} names no parameter sent");
+        }
         if a.status.is_success() {
-            let body: serde_json::Value = serde_json::from_slice(&a.body).expect("json");
             let n = body["objects"].as_array().map(Vec::len).unwrap_or(0);
             if let Some(limit) = asked_limit(&q) {
                 assert!(n <= limit, "{uri}: {n} objects over limit {limit}");
