@@ -17,20 +17,23 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use kyojo_core::observable::canonicalize;
 use kyojo_core::{Kind, Tlp};
 use kyojo_formats::{
-    write_csv, write_domains_txt, write_hosts, write_ips_txt, write_rpz, write_urls_txt,
-    FeedEntry, RpzAction, RpzOptions, WriteStats,
+    write_csv, write_domains_txt, write_hosts, write_ips_txt, write_rpz, write_urls_txt, FeedEntry,
+    RpzAction, RpzOptions, WriteStats,
 };
 use libfuzzer_sys::fuzz_target;
 
 const SECTORS: [&str; 4] = ["finance", "telecom", "health", "general"];
-const FORMULA: [char; 11] = [
-    '=', '+', '-', '@', '\t', '\r', '\n', '＝', '＋', '－', '＠',
-];
+const FORMULA: [char; 11] = ['=', '+', '-', '@', '\t', '\r', '\n', '＝', '＋', '－', '＠'];
 
 fn entries(data: &[u8]) -> (Vec<FeedEntry>, u8) {
     let flags = data.first().copied().unwrap_or(0);
     let mut out = Vec::new();
-    for (i, line) in data.get(1..).unwrap_or(&[]).split(|&b| b == b'\n').enumerate() {
+    for (i, line) in data
+        .get(1..)
+        .unwrap_or(&[])
+        .split(|&b| b == b'\n')
+        .enumerate()
+    {
         let Some((&k, rest)) = line.split_first() else {
             continue;
         };
@@ -54,7 +57,10 @@ fn entries(data: &[u8]) -> (Vec<FeedEntry>, u8) {
             expires_at: (k & 0x40 != 0).then_some(t.wrapping_mul(3)),
             reason: reason.to_owned(),
             tlp: [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict][i % 4],
-            sectors: SECTORS[..usize::from(k >> 4) % 5].iter().map(|s| s.to_string()).collect(),
+            sectors: SECTORS[..usize::from(k >> 4) % 5]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             threat: (k & 0x20 != 0).then(|| "phishing".to_owned()),
         });
     }
@@ -69,7 +75,8 @@ fn safe_domain(d: &str) -> bool {
         && labels.len() >= 2
         && labels.iter().all(|l| {
             (1..=63).contains(&l.len())
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
@@ -123,7 +130,12 @@ fn parse_rpz_ip(owner: &str) -> IpNet {
             assert!(fill >= 2, "{owner}: zz stands for fewer than 2 words");
             words.extend(std::iter::repeat_n(0u16, fill));
         } else {
-            assert!(p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{owner}");
+            assert!(
+                p.len() <= 4
+                    && p.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{owner}"
+            );
             words.push(u16::from_str_radix(p, 16).expect("hex word"));
         }
     }
@@ -156,9 +168,16 @@ fn check_rpz(entries: &[FeedEntry], walled: bool) {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.len() >= 4);
     assert!(lines[0].starts_with("; kyojo RPZ zone rpz.kyojo. serial 42: "));
-    assert!(lines[0].contains(&format!(": {} entries (", stats.written)), "{}", lines[0]);
+    assert!(
+        lines[0].contains(&format!(": {} entries (", stats.written)),
+        "{}",
+        lines[0]
+    );
     assert_eq!(lines[1], "$TTL 300");
-    assert_eq!(lines[2], "@ IN SOA localhost. hostmaster.localhost. ( 42 3600 600 604800 300 )");
+    assert_eq!(
+        lines[2],
+        "@ IN SOA localhost. hostmaster.localhost. ( 42 3600 600 604800 300 )"
+    );
     assert_eq!(lines[3], "@ IN NS localhost.");
 
     let mut domains: HashSet<&str> = HashSet::new();
@@ -170,13 +189,19 @@ fn check_rpz(entries: &[FeedEntry], walled: bool) {
         assert_eq!(fields[1], "CNAME", "{:?}", lines[i]);
         assert_eq!(fields[2], target, "{:?}", lines[i]);
         let owner = fields[0];
-        assert!(!owner.starts_with('$') && !owner.ends_with('.'), "hostile owner {owner:?}");
+        assert!(
+            !owner.starts_with('$') && !owner.ends_with('.'),
+            "hostile owner {owner:?}"
+        );
         if owner.ends_with(".rpz-ip") {
             assert!(nets.insert(unmap(parse_rpz_ip(owner))), "{owner} twice");
             i += 1;
         } else {
             assert!(safe_domain(owner), "unsafe owner {owner:?}");
-            assert_eq!(lines.get(i + 1).copied(), Some(format!("*.{owner} CNAME {target}").as_str()));
+            assert_eq!(
+                lines.get(i + 1).copied(),
+                Some(format!("*.{owner} CNAME {target}").as_str())
+            );
             assert!(domains.insert(owner), "{owner} twice");
             i += 2;
         }
@@ -209,8 +234,16 @@ fn check_rpz(entries: &[FeedEntry], walled: bool) {
         }
     }
     assert_eq!(used_d.len(), domains.len(), "an owner no entry asked for");
-    assert_eq!(used_n.len(), nets.len(), "an rpz-ip owner no entry asked for");
-    assert_eq!(stats.skipped, relevant - matched, "refused values not counted");
+    assert_eq!(
+        used_n.len(),
+        nets.len(),
+        "an rpz-ip owner no entry asked for"
+    );
+    assert_eq!(
+        stats.skipped,
+        relevant - matched,
+        "refused values not counted"
+    );
 }
 
 /// Header line, then one value per line; returns the values.
@@ -219,7 +252,10 @@ fn list_lines<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
     assert_eq!(lines.next(), Some(header));
     let rest: Vec<&str> = lines.collect();
     for l in &rest {
-        assert!(!l.is_empty() && !l.starts_with('#') && !l.starts_with('$'), "{l:?}");
+        assert!(
+            !l.is_empty() && !l.starts_with('#') && !l.starts_with('$'),
+            "{l:?}"
+        );
         assert!(l.bytes().all(|b| (0x20..0x7f).contains(&b)), "{l:?}");
     }
     rest
@@ -237,34 +273,59 @@ fn check_lists(entries: &[FeedEntry]) {
     let of = |k: Kind| entries.iter().filter(move |e| e.kind == k);
 
     let (text, st) = render(|o| write_domains_txt(o, entries));
-    let lines = list_lines(&text, &format!("# kyojo feed: domains, {} entries", st.written));
-    let want: Vec<&str> = of(Kind::Domain).map(|e| e.value.as_str()).filter(|v| safe_domain(v)).collect();
+    let lines = list_lines(
+        &text,
+        &format!("# kyojo feed: domains, {} entries", st.written),
+    );
+    let want: Vec<&str> = of(Kind::Domain)
+        .map(|e| e.value.as_str())
+        .filter(|v| safe_domain(v))
+        .collect();
     assert_eq!(lines, want);
     assert_eq!(st.skipped, of(Kind::Domain).count() - want.len());
 
     let sink: IpAddr = "0.0.0.0".parse().expect("ip");
     let (text, st) = render(|o| write_hosts(o, entries, sink));
-    let lines = list_lines(&text, &format!("# kyojo feed: hosts, {} entries, sinkhole 0.0.0.0", st.written));
+    let lines = list_lines(
+        &text,
+        &format!(
+            "# kyojo feed: hosts, {} entries, sinkhole 0.0.0.0",
+            st.written
+        ),
+    );
     let hosts: Vec<&str> = lines
         .iter()
-        .map(|l| l.strip_prefix("0.0.0.0 ").unwrap_or_else(|| panic!("hosts line {l:?}")))
+        .map(|l| {
+            l.strip_prefix("0.0.0.0 ")
+                .unwrap_or_else(|| panic!("hosts line {l:?}"))
+        })
         .collect();
     assert_eq!(hosts, want);
     assert_eq!(st.skipped, of(Kind::Domain).count() - want.len());
 
     let (text, st) = render(|o| write_urls_txt(o, entries));
-    let lines = list_lines(&text, &format!("# kyojo feed: urls, {} entries", st.written));
+    let lines = list_lines(
+        &text,
+        &format!("# kyojo feed: urls, {} entries", st.written),
+    );
     let mut it = of(Kind::Url);
     for l in &lines {
         assert!(!l.contains(' '), "{l:?}");
         // Each line is the next entry that could be written safely.
-        let e = it.by_ref().find(|e| e.value == *l).unwrap_or_else(|| panic!("url line {l:?} from no entry"));
+        let e = it
+            .by_ref()
+            .find(|e| e.value == *l)
+            .unwrap_or_else(|| panic!("url line {l:?} from no entry"));
         assert!(e.value.contains("://"));
     }
     for e in of(Kind::Url) {
         let canonical = canonicalize(Kind::Url, &e.value).is_ok_and(|o| o.value == e.value);
         if canonical {
-            assert!(lines.contains(&e.value.as_str()), "canonical URL {:?} left out", e.value);
+            assert!(
+                lines.contains(&e.value.as_str()),
+                "canonical URL {:?} left out",
+                e.value
+            );
         }
     }
     assert_eq!(st.skipped, of(Kind::Url).count() - lines.len());
@@ -277,25 +338,43 @@ fn check_lists(entries: &[FeedEntry]) {
         lines_v6(entries)
     );
     let lines = list_lines(&text, &header);
-    let want: Vec<IpNet> = of(Kind::Ipv4).chain(of(Kind::Ipv6)).filter_map(entry_net).collect();
+    let want: Vec<IpNet> = of(Kind::Ipv4)
+        .chain(of(Kind::Ipv6))
+        .filter_map(entry_net)
+        .collect();
     let got: Vec<IpNet> = lines
         .iter()
         .map(|l| {
-            let net = if l.contains('/') { l.parse::<IpNet>().expect("cidr") } else { IpNet::from(l.parse::<IpAddr>().expect("address")) };
+            let net = if l.contains('/') {
+                l.parse::<IpNet>().expect("cidr")
+            } else {
+                IpNet::from(l.parse::<IpAddr>().expect("address"))
+            };
             assert_eq!(net.trunc(), net, "{l}: host bits");
             net
         })
         .collect();
     assert_eq!(got, want);
-    assert_eq!(st.skipped, of(Kind::Ipv4).count() + of(Kind::Ipv6).count() - want.len());
+    assert_eq!(
+        st.skipped,
+        of(Kind::Ipv4).count() + of(Kind::Ipv6).count() - want.len()
+    );
 }
 
 fn lines_v4(entries: &[FeedEntry]) -> usize {
-    entries.iter().filter(|e| e.kind == Kind::Ipv4).filter_map(entry_net).count()
+    entries
+        .iter()
+        .filter(|e| e.kind == Kind::Ipv4)
+        .filter_map(entry_net)
+        .count()
 }
 
 fn lines_v6(entries: &[FeedEntry]) -> usize {
-    entries.iter().filter(|e| e.kind == Kind::Ipv6).filter_map(entry_net).count()
+    entries
+        .iter()
+        .filter(|e| e.kind == Kind::Ipv6)
+        .filter_map(entry_net)
+        .count()
 }
 
 fn defused(s: &str) -> String {
@@ -352,10 +431,19 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 
 fn check_csv(entries: &[FeedEntry]) {
     let (text, st) = render(|o| write_csv(o, entries));
-    assert_eq!(st, WriteStats { written: entries.len(), skipped: 0 });
+    assert_eq!(
+        st,
+        WriteStats {
+            written: entries.len(),
+            skipped: 0
+        }
+    );
     let records = parse_csv(&text);
     assert_eq!(records.len(), entries.len() + 1);
-    assert_eq!(records[0].join(","), "value,kind,first_seen,last_seen,expires_at,reason,tlp,sectors,threat");
+    assert_eq!(
+        records[0].join(","),
+        "value,kind,first_seen,last_seen,expires_at,reason,tlp,sectors,threat"
+    );
     for (rec, e) in records[1..].iter().zip(entries) {
         assert_eq!(rec.len(), 9, "{rec:?}");
         for cell in rec {

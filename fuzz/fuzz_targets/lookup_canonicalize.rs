@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(!parts.host.is_empty(), "{c:?}");
 
     let lookups = url::lookup_expressions(&c);
-    assert!(!lookups.is_empty() && lookups.len() <= 30, "{c:?}: {lookups:?}");
+    assert!(
+        !lookups.is_empty() && lookups.len() <= 30,
+        "{c:?}: {lookups:?}"
+    );
     let listed = url::listed_expression(&c);
     assert_eq!(lookups[0], listed, "{c:?}: a URL must match itself first");
     let mut seen = std::collections::HashSet::new();
@@ -54,7 +57,10 @@ fuzz_target!(|data: &[u8]| {
     // As a stored indicator, the same URL canonicalizes to the same value.
     if let Ok(s) = std::str::from_utf8(data) {
         if let (Ok(obs), Ok(u)) = (canonicalize(Kind::Url, s), url::canonicalize(s)) {
-            assert_eq!(obs.value, u, "Kind::Url and url::canonicalize disagree on {s:?}");
+            assert_eq!(
+                obs.value, u,
+                "Kind::Url and url::canonicalize disagree on {s:?}"
+            );
         }
     }
 });

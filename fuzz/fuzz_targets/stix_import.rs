@@ -29,7 +29,11 @@ fn reparse(data: &[u8]) {
         .unwrap_or_else(|e| panic!("an accepted bundle, re-serialized, is refused: {e}"));
     assert_eq!(back, parsed, "re-parsed bundle differs");
     let envelope = serde_json::to_vec(&json!({ "objects": parsed.objects })).expect("serialize");
-    assert_eq!(parse_bundle(&envelope).as_ref(), Ok(&parsed), "envelope differs");
+    assert_eq!(
+        parse_bundle(&envelope).as_ref(),
+        Ok(&parsed),
+        "envelope differs"
+    );
 
     for (id, kind, value) in &parsed.indicators {
         assert!(id.starts_with("indicator--"), "{id}");
@@ -42,7 +46,10 @@ fn reparse(data: &[u8]) {
     }
     for r in &parsed.reports {
         assert!(r.id.starts_with("report--"), "{}", r.id);
-        assert!(r.tlp <= parsed.strictest_tlp, "a report's TLP above the strictest");
+        assert!(
+            r.tlp <= parsed.strictest_tlp,
+            "a report's TLP above the strictest"
+        );
     }
 }
 
@@ -52,7 +59,11 @@ fn patterns(data: &[u8]) {
     };
     if let Some((kind, value)) = parse_simple_pattern(text) {
         let p = pattern(kind, &value);
-        assert_eq!(parse_simple_pattern(&p), Some((kind, value)), "{text:?} -> {p}");
+        assert_eq!(
+            parse_simple_pattern(&p),
+            Some((kind, value)),
+            "{text:?} -> {p}"
+        );
     }
 }
 
@@ -70,7 +81,13 @@ fn own_export(data: &[u8]) {
     if indicators.is_empty() {
         return;
     }
-    let tlp = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red][data.len() % 5];
+    let tlp = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ][data.len() % 5];
     let author = identity_id("Fuzz Bank");
     let mut objects = vec![
         tlp_marking(tlp),

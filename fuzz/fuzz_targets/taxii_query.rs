@@ -23,7 +23,11 @@ const ENDPOINTS: &[&str] = &[
 fn query(raw: &[u8]) -> String {
     let mut q = String::with_capacity(raw.len());
     for &b in raw {
-        let keep = b.is_ascii_graphic() && !matches!(b, b'#' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}');
+        let keep = b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'#' | b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+            );
         if keep {
             q.push(char::from(b));
         } else {
@@ -57,7 +61,8 @@ fuzz_target!(|data: &[u8]| {
         if body["title"] == "invalid_input" {
             // The error names a parameter of this request.
             let desc = body["description"].as_str().unwrap_or_default();
-            let sent = form_urlencoded::parse(q.as_bytes()).any(|(k, _)| desc.starts_with(&format!("{k}: ")));
+            let sent = form_urlencoded::parse(q.as_bytes())
+                .any(|(k, _)| desc.starts_with(&format!("{k}: ")));
             assert!(sent, "{uri}: {desc:?} names no parameter sent");
         }
         if a.status.is_success() {

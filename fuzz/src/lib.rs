@@ -42,8 +42,11 @@ pub struct World {
 
 fn tempdir() -> tempfile::TempDir {
     let shm = std::path::Path::new("/dev/shm");
-    let b = tempfile::Builder::new().prefix("kyojo-fuzz-").tempdir_in(shm);
-    b.or_else(|_| tempfile::tempdir()).expect("temporary directory")
+    let b = tempfile::Builder::new()
+        .prefix("kyojo-fuzz-")
+        .tempdir_in(shm);
+    b.or_else(|_| tempfile::tempdir())
+        .expect("temporary directory")
 }
 
 impl World {
@@ -83,7 +86,12 @@ impl World {
                            {"type": "ipv4", "value": "203.0.113.0/24"}],
         });
         let a = w.json(Method::POST, "/api/v1/reports", &report);
-        assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&a.body)
+        );
         w.report_id = parse(&a.body)["id"].as_str().expect("id").to_string();
         let bundle = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
             "objects": [{"type": "indicator", "spec_version": "2.1",
@@ -92,9 +100,19 @@ impl World {
                 "pattern": "[domain-name:value = 'imported.example']", "pattern_type": "stix",
                 "valid_from": "2026-01-01T00:00:00Z"}]});
         let a = w.json(Method::POST, "/api/v1/stix?tlp=GREEN", &bundle);
-        assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&a.body)
+        );
         let a = w.request(Method::GET, "/taxii2/api/collections/", None, Vec::new());
-        assert_eq!(a.status, StatusCode::OK, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!(
+            a.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&a.body)
+        );
         let collections = parse(&a.body)["collections"].clone();
         let list = collections.as_array().expect("collections");
         let id_where = |writable: bool| {
@@ -145,7 +163,14 @@ impl World {
             .method(method)
             .uri(uri)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(header::ACCEPT, if uri.starts_with("/taxii2") { TAXII } else { "application/json" });
+            .header(
+                header::ACCEPT,
+                if uri.starts_with("/taxii2") {
+                    TAXII
+                } else {
+                    "application/json"
+                },
+            );
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
@@ -228,8 +253,14 @@ pub fn check_answer(what: &str, a: &Answer, taxii: bool) {
     if taxii {
         let title = body["title"].as_str();
         let desc = body["description"].as_str();
-        assert!(title.is_some_and(|t| !t.is_empty()), "{what}: TAXII error without a title: {text}");
-        assert!(desc.is_some_and(|d| !d.is_empty()), "{what}: TAXII error without a description: {text}");
+        assert!(
+            title.is_some_and(|t| !t.is_empty()),
+            "{what}: TAXII error without a title: {text}"
+        );
+        assert!(
+            desc.is_some_and(|d| !d.is_empty()),
+            "{what}: TAXII error without a description: {text}"
+        );
         assert_eq!(
             body["http_status"].as_str(),
             Some(a.status.as_str()),
@@ -246,7 +277,10 @@ pub fn check_answer(what: &str, a: &Answer, taxii: bool) {
     }
     let e = &body["error"];
     let code = e["code"].as_str();
-    assert!(code.is_some_and(|c| !c.is_empty()), "{what}: error without a code: {text}");
+    assert!(
+        code.is_some_and(|c| !c.is_empty()),
+        "{what}: error without a code: {text}"
+    );
     assert!(
         e["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{what}: error without a message: {text}"

@@ -1092,7 +1092,13 @@ mod tests {
         if let Ok(o) = detect(input) {
             assert_eq!(detect(&o.value), Ok(o));
         }
-        assert!(!matches!(detect(input), Ok(Observable { kind: Kind::Url, .. })));
+        assert!(!matches!(
+            detect(input),
+            Ok(Observable {
+                kind: Kind::Url,
+                ..
+            })
+        ));
     }
 
     #[test]
