@@ -29,7 +29,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz $t for ${secs}s"
   log="$work/$t.log"
   if ! nice -n 19 cargo fuzz run -s none "$t" "$work/$t" -- \
-      -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -jobs=1 -workers=1 \
+      -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 \
       -print_final_stats=1 >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz $t: FAILED (input under fuzz/artifacts/$t/)" >&2
