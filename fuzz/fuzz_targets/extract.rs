@@ -1,6 +1,7 @@
 //! The free-text extractor and refang on arbitrary text: no panic; refang
-//! is a fixed point; every extracted value is canonical, appears once, and
-//! points at a non-overlapping span of the original text that reads `raw`.
+//! is a fixed point; every extracted value is canonical, appears once,
+//! points at a non-overlapping span of the original text that reads `raw`,
+//! and `raw` alone canonicalizes to it.
 #![no_main]
 
 use kyojo_core::defang::refang;
@@ -37,6 +38,13 @@ fuzz_target!(|data: &[u8]| {
             .get(x.span.clone())
             .unwrap_or_else(|| panic!("{obs}: span {:?} is not in the text", x.span));
         assert_eq!(raw, x.raw, "{obs}: raw is not the text at its span");
+        // The raw text alone means the same observable (as the crate's own
+        // property test promises).
+        assert_eq!(
+            canonicalize(obs.kind, raw).as_ref(),
+            Ok(obs),
+            "{obs}: its raw text {raw:?} means something else"
+        );
         assert!(
             x.span.start >= last_end,
             "{obs}: span {:?} overlaps the previous one (ending at {last_end})",
