@@ -540,7 +540,9 @@ impl Scanner<'_> {
                 continue;
             }
             let cidr_end = self.cidr_suffix(end, 32);
-            if cidr_end != end {
+            // A suffix an earlier pass claimed (`1.2.3.4/8::0` has IPv6
+            // `8::0`) is not this address's prefix length.
+            if cidr_end != end && self.is_free(start, cidr_end) {
                 if let Ok(obs) = canonicalize(Kind::Ipv4, &self.r[start..cidr_end]) {
                     self.take(start, cidr_end, obs);
                 }
@@ -726,6 +728,21 @@ mod tests {
     }
 
     use Kind::*;
+
+    /// Found by fuzzing: the IPv6 pass claimed `8::0`, then the IPv4 pass
+    /// took `/8` of the same bytes as its prefix length, so two extracted
+    /// values shared a byte.
+    #[test]
+    fn a_claimed_cidr_suffix_is_not_taken_twice() {
+        let got = extract("1.3.3.4/8::0");
+        for pair in got.windows(2) {
+            assert!(pair[0].span.end <= pair[1].span.start, "{got:?}");
+        }
+        assert!(
+            got.iter().all(|e| e.observable.value != "1.0.0.0/8"),
+            "{got:?}"
+        );
+    }
 
     #[test]
     fn single_items() {

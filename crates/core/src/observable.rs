@@ -284,7 +284,11 @@ pub fn detect(input: &str) -> Result<Observable, ObservableError> {
         let host = strip_port(host);
         if is_dotted_quad_shape(host) || is_known_domain(host) {
             if let Ok(o) = canonicalize(Kind::Url, s) {
-                return Ok(o);
+                // The same host rule as with a scheme, so that detecting the
+                // canonical value again gives the same answer.
+                if crate::url::split(&o.value).is_some_and(|p| url_host_plausible(p.host, false)) {
+                    return Ok(o);
+                }
             }
         }
     }
@@ -1139,6 +1143,25 @@ mod tests {
             let o = detect(input).unwrap_or_else(|e| panic!("detect({input:?}): {e}"));
             assert_eq!((o.kind, o.value.as_str()), (*kind, *value), "{input}");
         }
+    }
+
+    /// Found by fuzzing: without a scheme, a dotted-quad-shaped host with
+    /// an octet over 255 was taken as a URL that, once canonical, detect
+    /// refused ("its host is neither a domain name nor an IP address").
+    #[test]
+    fn schemeless_url_with_a_junk_host_is_not_a_url() {
+        let input = "1.2.3.482:/00100:2/33";
+        assert!(detect("http://1.2.3.482/00100:2/33").is_err());
+        if let Ok(o) = detect(input) {
+            assert_eq!(detect(&o.value), Ok(o));
+        }
+        assert!(!matches!(
+            detect(input),
+            Ok(Observable {
+                kind: Kind::Url,
+                ..
+            })
+        ));
     }
 
     #[test]
