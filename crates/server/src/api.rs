@@ -46,17 +46,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(Caller(Viewer::Public));
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(|t| t.trim().to_string())
+        }
+        let token = crate::auth::bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
         let hub = state.hub.clone();
         let (viewer, _) = blocking(move || hub.authenticate(&token)).await?;
@@ -1200,14 +1193,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_string());
+    let presented = crate::auth::bearer(&headers);
     let Some(token) = presented else {
         return Err(ApiError::unauthorized(
             "metrics need an admin token or the metrics token: send Authorization: Bearer <token>",

@@ -46,6 +46,19 @@ pub fn secret_matches(secret: &str, stored_hash: &[u8; 32]) -> bool {
     bool::from(hash_secret(secret).ct_eq(stored_hash))
 }
 
+/// The token after `Bearer ` in an `Authorization` header (either case of
+/// the scheme), trimmed; None when there is none or it is another scheme.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(|t| t.trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

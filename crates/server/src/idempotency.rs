@@ -137,15 +137,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     // Only a caller whose token is valid has keys; without one the handler
     // answers 401/403 itself.
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_string());
+    let token = crate::auth::bearer(req.headers());
     let Some(token) = token else {
         return next.run(req).await;
     };

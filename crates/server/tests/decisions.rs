@@ -11,21 +11,6 @@ use kyojo_core::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn decide(t: &TestHub, token: &str, kind: &str, value: &str, body: Value) -> Resp {
-    t.post(
-        &format!("/api/v1/indicators/{kind}/{value}/decision"),
-        Some(token),
-        body,
-    )
-    .await
-}
-
-async fn feed(t: &TestHub, name: &str, token: &str) -> String {
-    let r = t.get(&format!("/api/v1/feeds/{name}"), Some(token)).await;
-    assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
-    r.text
-}
-
 async fn sight(t: &TestHub, token: &str, kind: &str, value: &str) {
     let r = t
         .post(
@@ -57,25 +42,25 @@ async fn an_anonymous_author_is_not_named_by_its_own_decision() {
     body["anonymous"] = json!(true);
     t.share(&author, body).await;
     for action in ["block", "allow", "unset", "block"] {
-        let r = decide(
-            &t,
-            &author,
-            "domain",
-            "anon-only.example",
-            json!({"action": action, "comment": "ours"}),
-        )
-        .await;
+        let r = t
+            .decide(
+                &author,
+                "domain",
+                "anon-only.example",
+                json!({"action": action, "comment": "ours"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert!(!mentions(&r.body, "Secret Bank"), "{}", r.text);
     }
-    let r = decide(
-        &t,
-        &curator,
-        "domain",
-        "anon-hub.example",
-        json!({"action": "block", "comment": "hub"}),
-    )
-    .await;
+    let r = t
+        .decide(
+            &curator,
+            "domain",
+            "anon-hub.example",
+            json!({"action": "block", "comment": "hub"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
     // Another member sees neither the author's decisions nor any name.
@@ -153,14 +138,14 @@ async fn red_never_leaks_through_a_sighting() {
         ),
     )
     .await;
-    let r = decide(
-        &t,
-        &red_author,
-        "domain",
-        "red-secret.example",
-        json!({"action": "block", "comment": "from our RED case 42"}),
-    )
-    .await;
+    let r = t
+        .decide(
+            &red_author,
+            "domain",
+            "red-secret.example",
+            json!({"action": "block", "comment": "from our RED case 42"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // The outsider sights the value once: it may see the indicator, but
     // nothing the RED author said or did.
@@ -178,7 +163,7 @@ async fn red_never_leaks_through_a_sighting() {
         assert!(!mentions(&d.body, needle), "{needle}: {}", d.text);
     }
     for name in ["indicators.csv", "domains.txt", "rpz", "hosts"] {
-        let text = feed(&t, name, &outsider_feed).await;
+        let text = t.feed(name, Some(&outsider_feed)).await;
         assert!(!text.contains("red-secret"), "{name}:\n{text}");
     }
 }
@@ -201,11 +186,12 @@ async fn a_trusted_report_reaches_only_the_feeds_of_those_who_may_read_it() {
     )
     .await;
     sight(&t, &water_sensor, "domain", "finance-only.example").await;
-    assert!(feed(&t, "domains.txt", &finance_feed)
+    assert!(t
+        .feed("domains.txt", Some(&finance_feed))
         .await
         .contains("finance-only.example"));
     for name in ["domains.txt", "indicators.csv"] {
-        let text = feed(&t, name, &water_feed).await;
+        let text = t.feed(name, Some(&water_feed)).await;
         assert!(!text.contains("finance-only"), "{name}:\n{text}");
     }
 }
@@ -229,8 +215,7 @@ async fn own_decisions_change_own_feeds_and_hub_ones_every_member() {
     .await;
     // An analyst may not decide for everyone.
     assert_error(
-        &decide(
-            &t,
+        &t.decide(
             &a,
             "domain",
             "own.example",
@@ -242,8 +227,7 @@ async fn own_decisions_change_own_feeds_and_hub_ones_every_member() {
         None,
     );
     assert_error(
-        &decide(
-            &t,
+        &t.decide(
             &a,
             "domain",
             "own.example",
@@ -255,42 +239,54 @@ async fn own_decisions_change_own_feeds_and_hub_ones_every_member() {
         Some("scope"),
     );
     // Its own block: its feeds only.
-    let r = decide(&t, &a, "domain", "own.example", json!({"action": "block"})).await;
+    let r = t
+        .decide(&a, "domain", "own.example", json!({"action": "block"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["actionable"], true, "{}", r.text);
-    assert!(feed(&t, "domains.txt", &a_feed)
+    assert!(t
+        .feed("domains.txt", Some(&a_feed))
         .await
         .contains("own.example"));
-    assert!(!feed(&t, "domains.txt", &b_feed)
+    assert!(!t
+        .feed("domains.txt", Some(&b_feed))
         .await
         .contains("own.example"));
     // The curator's block: everyone's; the member's own allow wins in its own feeds.
-    let r = decide(
-        &t,
-        &curator,
-        "domain",
-        "hub.example",
-        json!({"action": "block"}),
-    )
-    .await;
+    let r = t
+        .decide(
+            &curator,
+            "domain",
+            "hub.example",
+            json!({"action": "block"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert!(feed(&t, "domains.txt", &b_feed)
+    assert!(t
+        .feed("domains.txt", Some(&b_feed))
         .await
         .contains("hub.example"));
-    assert!(feed(&t, "domains.txt", &a_feed)
+    assert!(t
+        .feed("domains.txt", Some(&a_feed))
         .await
         .contains("hub.example"));
-    let r = decide(&t, &a, "domain", "hub.example", json!({"action": "allow"})).await;
+    let r = t
+        .decide(&a, "domain", "hub.example", json!({"action": "allow"}))
+        .await;
     assert_eq!(r.body["actionable"], false, "{}", r.text);
-    assert!(!feed(&t, "domains.txt", &a_feed)
+    assert!(!t
+        .feed("domains.txt", Some(&a_feed))
         .await
         .contains("hub.example"));
-    assert!(feed(&t, "domains.txt", &b_feed)
+    assert!(t
+        .feed("domains.txt", Some(&b_feed))
         .await
         .contains("hub.example"));
     // Unset hands it back to the hub.
-    decide(&t, &a, "domain", "hub.example", json!({"action": "unset"})).await;
-    assert!(feed(&t, "domains.txt", &a_feed)
+    t.decide(&a, "domain", "hub.example", json!({"action": "unset"}))
+        .await;
+    assert!(t
+        .feed("domains.txt", Some(&a_feed))
         .await
         .contains("hub.example"));
 }
@@ -330,12 +326,13 @@ async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
     )
     .await;
     // The trusted report made none of the refused ones actionable.
-    let ips = feed(&t, "ips.txt", &feed_token).await;
+    let ips = t.feed("ips.txt", Some(&feed_token)).await;
     assert!(ips.contains("45.33.0.0/16"), "{ips}");
     for bad in ["64.0.0.0", "128.0.0.0", "1.0.0.0", "8.8.8.8"] {
         assert!(!ips.contains(bad), "{bad}:\n{ips}");
     }
-    assert!(!feed(&t, "domains.txt", &feed_token)
+    assert!(!t
+        .feed("domains.txt", Some(&feed_token))
         .await
         .contains("cdn.example"));
     for (kind, value, why) in [
@@ -346,26 +343,27 @@ async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
         ("ipv4", "8.8.8.8", "public DNS resolver"),
         ("domain", "img.cdn.example", "Known CDNs"),
     ] {
-        let r = decide(&t, &cert, kind, value, json!({"action": "block"})).await;
+        let r = t
+            .decide(&cert, kind, value, json!({"action": "block"}))
+            .await;
         assert_error(&r, 400, "invalid_input", Some("action"));
         let msg = r.body["error"]["message"].as_str().unwrap();
         assert!(msg.contains(why), "{value}: {msg}");
     }
     // Three blocks an hour, then a clear refusal.
     for v in ["a.example", "b.example", "c.example"] {
-        let r = decide(&t, &cert, "domain", v, json!({"action": "unset"})).await;
+        let r = t
+            .decide(&cert, "domain", v, json!({"action": "unset"}))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "unset is free: {}", r.text);
-        let r = decide(&t, &cert, "domain", v, json!({"action": "block"})).await;
+        let r = t
+            .decide(&cert, "domain", v, json!({"action": "block"}))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
-    let r = decide(
-        &t,
-        &cert,
-        "ipv4",
-        "45.33.0.0/16",
-        json!({"action": "block"}),
-    )
-    .await;
+    let r = t
+        .decide(&cert, "ipv4", "45.33.0.0/16", json!({"action": "block"}))
+        .await;
     assert_error(&r, 429, "limit_reached", None);
     assert!(r.body["error"]["message"]
         .as_str()
@@ -395,7 +393,7 @@ async fn a_large_feed_change_waits_for_the_operator_but_a_withdrawal_never_does(
         ),
     )
     .await;
-    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "base-"), 4);
+    assert_eq!(count(&t.feed("domains.txt", Some(&isp)).await, "base-"), 4);
 
     // Ten more at once: more than half of four. Held, and shown as held.
     t.share(
@@ -408,7 +406,7 @@ async fn a_large_feed_change_waits_for_the_operator_but_a_withdrawal_never_does(
         ),
     )
     .await;
-    let text = feed(&t, "domains.txt", &isp).await;
+    let text = t.feed("domains.txt", Some(&isp)).await;
     assert_eq!(
         (count(&text, "base-"), count(&text, "bulk-")),
         (4, 0),
@@ -428,7 +426,7 @@ async fn a_large_feed_change_waits_for_the_operator_but_a_withdrawal_never_does(
         .post("/api/v1/feed-guard/confirm", Some(&admin), json!({}))
         .await;
     assert_eq!(c.status, StatusCode::OK, "{}", c.text);
-    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "bulk-"), 10);
+    assert_eq!(count(&t.feed("domains.txt", Some(&isp)).await, "bulk-"), 10);
     let g = t.get("/api/v1/feed-guard", Some(&admin)).await;
     assert_eq!(g.body["held"], false, "{}", g.text);
     assert_error(
@@ -459,7 +457,7 @@ async fn a_large_feed_change_waits_for_the_operator_but_a_withdrawal_never_does(
         )
         .await;
     assert_eq!(d.status, StatusCode::NO_CONTENT, "{}", d.text);
-    let text = feed(&t, "domains.txt", &isp).await;
+    let text = t.feed("domains.txt", Some(&isp)).await;
     assert_eq!(
         (count(&text, "base-"), count(&text, "bulk-")),
         (4, 0),
@@ -470,13 +468,15 @@ async fn a_large_feed_change_waits_for_the_operator_but_a_withdrawal_never_does(
 
     // The operator allows three of four hub-wide: held until confirmed.
     for v in &domains("base", 4)[..3] {
-        let r = decide(&t, &admin, "domain", v, json!({"action": "allow"})).await;
+        let r = t
+            .decide(&admin, "domain", v, json!({"action": "allow"}))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
-    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "base-"), 4);
+    assert_eq!(count(&t.feed("domains.txt", Some(&isp)).await, "base-"), 4);
     let g = t.get("/api/v1/feed-guard", Some(&admin)).await;
     assert_eq!(g.body["pending"]["removed"], 3, "{}", g.text);
     t.post("/api/v1/feed-guard/confirm", Some(&admin), json!({}))
         .await;
-    assert_eq!(count(&feed(&t, "domains.txt", &isp).await, "base-"), 1);
+    assert_eq!(count(&t.feed("domains.txt", Some(&isp)).await, "base-"), 1);
 }

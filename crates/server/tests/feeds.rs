@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use kyojo_core::Role;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const FEEDS: [&str; 6] = [
     "rpz",
@@ -16,21 +16,6 @@ const FEEDS: [&str; 6] = [
     "ips.txt",
     "indicators.csv",
 ];
-
-async fn decide(t: &TestHub, token: &str, kind: &str, value: &str, body: Value) -> Resp {
-    t.post(
-        &format!("/api/v1/indicators/{kind}/{value}/decision"),
-        Some(token),
-        body,
-    )
-    .await
-}
-
-async fn feed(t: &TestHub, name: &str, token: Option<&str>) -> String {
-    let r = t.get(&format!("/api/v1/feeds/{name}"), token).await;
-    assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
-    r.text
-}
 
 /// Non-comment lines of a feed.
 fn lines(text: &str) -> Vec<String> {
@@ -55,18 +40,19 @@ async fn analysts_block_allow_and_unset_with_history() {
         ),
     )
     .await;
-    assert!(!feed(&t, "domains.txt", Some(&c))
+    assert!(!t
+        .feed("domains.txt", Some(&c))
         .await
         .contains("block-me.example"));
 
-    let r = decide(
-        &t,
-        &a,
-        "domain",
-        "block-me.example",
-        json!({"action": "block", "comment": "phishing kit"}),
-    )
-    .await;
+    let r = t
+        .decide(
+            &a,
+            "domain",
+            "block-me.example",
+            json!({"action": "block", "comment": "phishing kit"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["actionable"], true);
     assert_eq!(
@@ -79,24 +65,23 @@ async fn analysts_block_allow_and_unset_with_history() {
         r.text
     );
     assert_eq!(
-        lines(&feed(&t, "domains.txt", Some(&c)).await),
+        lines(&t.feed("domains.txt", Some(&c)).await),
         vec!["block-me.example"]
     );
-    let rpz = feed(&t, "rpz", Some(&c)).await;
+    let rpz = t.feed("rpz", Some(&c)).await;
     assert!(
         rpz.contains("\nblock-me.example CNAME .") && rpz.contains("\n*.block-me.example CNAME ."),
         "{rpz}"
     );
-    let walled = feed(&t, "rpz?action=walled_garden", Some(&c)).await;
+    let walled = t.feed("rpz?action=walled_garden", Some(&c)).await;
     assert!(
         walled.contains("block-me.example CNAME warn.kyojo.invalid."),
         "{walled}"
     );
-    let hosts = feed(&t, "hosts?sinkhole=127.0.0.2", Some(&c)).await;
+    let hosts = t.feed("hosts?sinkhole=127.0.0.2", Some(&c)).await;
     assert_eq!(lines(&hosts), vec!["127.0.0.2 block-me.example"]);
 
-    decide(
-        &t,
+    t.decide(
         &a,
         "url",
         "http://phish.example/login/",
@@ -104,10 +89,10 @@ async fn analysts_block_allow_and_unset_with_history() {
     )
     .await;
     assert_eq!(
-        lines(&feed(&t, "urls.txt", Some(&c)).await),
+        lines(&t.feed("urls.txt", Some(&c)).await),
         vec!["http://phish.example/login/"]
     );
-    let csv = feed(&t, "indicators.csv", Some(&c)).await;
+    let csv = t.feed("indicators.csv", Some(&c)).await;
     let rows: Vec<&str> = csv.lines().filter(|l| !l.starts_with('#')).collect();
     assert!(
         rows[0].starts_with("value,kind,first_seen,last_seen"),
@@ -115,26 +100,22 @@ async fn analysts_block_allow_and_unset_with_history() {
     );
     assert_eq!(rows.len(), 3, "{csv}");
 
-    let r = decide(
-        &t,
-        &a,
-        "domain",
-        "block-me.example",
-        json!({"action": "allow", "comment": "false positive"}),
-    )
-    .await;
+    let r = t
+        .decide(
+            &a,
+            "domain",
+            "block-me.example",
+            json!({"action": "allow", "comment": "false positive"}),
+        )
+        .await;
     assert_eq!(r.body["actionable"], false);
-    assert!(!feed(&t, "domains.txt", Some(&c))
+    assert!(!t
+        .feed("domains.txt", Some(&c))
         .await
         .contains("block-me.example"));
-    let r = decide(
-        &t,
-        &a,
-        "domain",
-        "block-me.example",
-        json!({"action": "unset"}),
-    )
-    .await;
+    let r = t
+        .decide(&a, "domain", "block-me.example", json!({"action": "unset"}))
+        .await;
     assert_eq!(r.body["actionable"], false);
     let history: Vec<&str> = r.body["history"]
         .as_array()
@@ -153,21 +134,14 @@ async fn analysts_block_allow_and_unset_with_history() {
 
     // Bad decisions.
     assert_error(
-        &decide(
-            &t,
-            &a,
-            "domain",
-            "block-me.example",
-            json!({"action": "nuke"}),
-        )
-        .await,
+        &t.decide(&a, "domain", "block-me.example", json!({"action": "nuke"}))
+            .await,
         400,
         "invalid_input",
         Some("action"),
     );
     assert_error(
-        &decide(
-            &t,
+        &t.decide(
             &a,
             "domain",
             "block-me.example",
@@ -179,21 +153,14 @@ async fn analysts_block_allow_and_unset_with_history() {
         Some("expires_at"),
     );
     assert_error(
-        &decide(
-            &t,
-            &c,
-            "domain",
-            "block-me.example",
-            json!({"action": "block"}),
-        )
-        .await,
+        &t.decide(&c, "domain", "block-me.example", json!({"action": "block"}))
+            .await,
         403,
         "forbidden",
         None,
     );
     assert_error(
-        &decide(
-            &t,
+        &t.decide(
             &a,
             "domain",
             "never-reported.example",
@@ -265,14 +232,14 @@ async fn allow_listed_values_cannot_be_blocked() {
         ),
     ];
     for (kind, value, why) in cases {
-        let r = decide(&t, &a, kind, value, json!({"action": "block"})).await;
+        let r = t.decide(&a, kind, value, json!({"action": "block"})).await;
         assert_error(&r, 400, "invalid_input", Some("action"));
         let msg = r.body["error"]["message"].as_str().unwrap();
         assert!(msg.contains(why), "{value}: {msg}");
     }
     // Allowing is always possible; and removing the operator entry makes the value blockable.
     assert_eq!(
-        decide(&t, &a, "domain", "co.jp", json!({"action": "allow"}))
+        t.decide(&a, "domain", "co.jp", json!({"action": "allow"}))
             .await
             .status,
         StatusCode::OK
@@ -287,15 +254,9 @@ async fn allow_listed_values_cannot_be_blocked() {
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        decide(
-            &t,
-            &a,
-            "domain",
-            "partner.example",
-            json!({"action": "block"})
-        )
-        .await
-        .status,
+        t.decide(&a, "domain", "partner.example", json!({"action": "block"}))
+            .await
+            .status,
         StatusCode::OK
     );
     let list = t.get("/api/v1/allowlist", Some(&admin)).await;
@@ -318,16 +279,14 @@ async fn expired_blocks_leave_the_feeds_on_their_own() {
     )
     .await;
     let soon = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
-    decide(
-        &t,
+    t.decide(
         &a,
         "domain",
         "short-lived.example",
         json!({"action": "block", "expires_at": soon.to_rfc3339()}),
     )
     .await;
-    decide(
-        &t,
+    t.decide(
         &a,
         "domain",
         "long-lived.example",
@@ -335,12 +294,12 @@ async fn expired_blocks_leave_the_feeds_on_their_own() {
     )
     .await;
     assert_eq!(
-        lines(&feed(&t, "domains.txt", Some(&c)).await),
+        lines(&t.feed("domains.txt", Some(&c)).await),
         vec!["long-lived.example", "short-lived.example"]
     );
     tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
     assert_eq!(
-        lines(&feed(&t, "domains.txt", Some(&c)).await),
+        lines(&t.feed("domains.txt", Some(&c)).await),
         vec!["long-lived.example"]
     );
 }
@@ -362,17 +321,17 @@ async fn lifetimes_are_per_kind_and_configurable() {
         ),
     )
     .await;
-    let r = decide(
-        &t,
-        &a,
-        "url",
-        "http://gone.example/x",
-        json!({"action": "block"}),
-    )
-    .await;
+    let r = t
+        .decide(
+            &a,
+            "url",
+            "http://gone.example/x",
+            json!({"action": "block"}),
+        )
+        .await;
     assert_eq!(r.body["actionable"], false, "{}", r.text);
-    decide(&t, &a, "md5", h, json!({"action": "block"})).await;
-    let csv = feed(&t, "indicators.csv", Some(&c)).await;
+    t.decide(&a, "md5", h, json!({"action": "block"})).await;
+    let csv = t.feed("indicators.csv", Some(&c)).await;
     assert!(csv.contains(h) && !csv.contains("gone.example"), "{csv}");
 }
 
@@ -424,17 +383,17 @@ async fn community_rules_make_indicators_actionable() {
         assert_eq!(r.status, StatusCode::OK);
         if i < 2 {
             assert!(
-                !feed(&t, "ips.txt", Some(&c)).await.contains("45.33.32.156"),
+                !t.feed("ips.txt", Some(&c)).await.contains("45.33.32.156"),
                 "{i} organizations are not enough"
             );
         }
     }
     assert_eq!(
-        lines(&feed(&t, "ips.txt", Some(&c)).await),
+        lines(&t.feed("ips.txt", Some(&c)).await),
         vec!["45.33.32.156"]
     );
     assert_eq!(
-        lines(&feed(&t, "domains.txt", Some(&c)).await),
+        lines(&t.feed("domains.txt", Some(&c)).await),
         vec!["trusted-says.example"]
     );
     let d = t
@@ -445,10 +404,7 @@ async fn community_rules_make_indicators_actionable() {
         "sighted by 3 organizations within 7 days"
     );
     // The public sees no sighting-based entries.
-    assert_eq!(
-        lines(&feed(&t, "ips.txt", None).await),
-        Vec::<String>::new()
-    );
+    assert_eq!(lines(&t.feed("ips.txt", None).await), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -490,15 +446,15 @@ async fn every_feed_respects_tlp_and_audience() {
             ("url", format!("http://{p}.example/x")),
             ("ipv4", format!("45.33.{}.1", p.len())),
         ] {
-            let r = decide(&t, &a, kind, &value, json!({"action": "block"})).await;
+            let r = t.decide(&a, kind, &value, json!({"action": "block"})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         }
     }
     for name in FEEDS {
-        let public = feed(&t, name, None).await;
-        let inside = feed(&t, name, Some(&in_audience)).await;
-        let out = feed(&t, name, Some(&outsider)).await;
-        let red_reader = feed(&t, name, Some(&named)).await;
+        let public = t.feed(name, None).await;
+        let inside = t.feed(name, Some(&in_audience)).await;
+        let out = t.feed(name, Some(&outsider)).await;
+        let red_reader = t.feed(name, Some(&named)).await;
         for text in [&public, &inside, &out, &red_reader] {
             assert!(
                 !text.contains("red-tlp") && !text.contains("45.33.14.1"),
@@ -574,14 +530,8 @@ async fn pollers_get_304_until_something_they_see_changes() {
         ),
     )
     .await;
-    decide(
-        &t,
-        &a,
-        "domain",
-        "etag-one.example",
-        json!({"action": "block"}),
-    )
-    .await;
+    t.decide(&a, "domain", "etag-one.example", json!({"action": "block"}))
+        .await;
     let get = |tok: String, etag: Option<String>, since: Option<String>| {
         let t = &t;
         async move {
@@ -635,8 +585,7 @@ async fn pollers_get_304_until_something_they_see_changes() {
         ),
     )
     .await;
-    decide(
-        &t,
+    t.decide(
         &a,
         "domain",
         "water-only.example",
@@ -659,14 +608,8 @@ async fn pollers_get_304_until_something_they_see_changes() {
         ),
     )
     .await;
-    decide(
-        &t,
-        &a,
-        "domain",
-        "etag-two.example",
-        json!({"action": "block"}),
-    )
-    .await;
+    t.decide(&a, "domain", "etag-two.example", json!({"action": "block"}))
+        .await;
     let (s, etag3, _, body3) = get(c.clone(), Some(etag.clone()), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_ne!(etag3.unwrap(), etag);
@@ -693,7 +636,8 @@ async fn hostile_stored_names_never_reach_a_zone() {
         report("r", "GREEN", json!("community"), json!(["fine.example"])),
     )
     .await;
-    decide(&t, &a, "domain", "fine.example", json!({"action": "block"})).await;
+    t.decide(&a, "domain", "fine.example", json!({"action": "block"}))
+        .await;
     // Values that canonicalization would never produce, written straight into the database.
     let conn = rusqlite::Connection::open(t.dir.path().join("kyojo.sqlite")).unwrap();
     let report_id: i64 = conn
@@ -735,7 +679,7 @@ async fn hostile_stored_names_never_reach_a_zone() {
     )
     .await;
     for name in ["rpz", "hosts", "domains.txt"] {
-        let text = feed(&t, name, Some(&c)).await;
+        let text = t.feed(name, Some(&c)).await;
         assert!(text.contains("fine.example"), "{name}: {text}");
         for bad in ["$INCLUDE", "passwd", "other.zone", "a;b", "$ORIGIN", "x y"] {
             assert!(!text.contains(bad), "{name} contains {bad:?}:\n{text}");
@@ -758,8 +702,7 @@ async fn private_url_checks_reveal_only_prefixes() {
         ),
     )
     .await;
-    decide(
-        &t,
+    t.decide(
         &a,
         "url",
         "http://phish.example/login/",
@@ -770,14 +713,8 @@ async fn private_url_checks_reveal_only_prefixes() {
     assert_eq!(first.body["full"], true);
     assert_eq!(first.body["prefixes"].as_array().unwrap().len(), 1);
     let v1 = first.body["version"].as_u64().unwrap();
-    decide(
-        &t,
-        &a,
-        "domain",
-        "bad-host.example",
-        json!({"action": "block"}),
-    )
-    .await;
+    t.decide(&a, "domain", "bad-host.example", json!({"action": "block"}))
+        .await;
     let diff = t
         .get(&format!("/api/v1/hashes/prefixes?since={v1}"), Some(&c))
         .await;
@@ -849,8 +786,7 @@ async fn the_warning_page_speaks_both_languages_and_says_only_what_is_public() {
         ),
     )
     .await;
-    decide(
-        &t,
+    t.decide(
         &a,
         "domain",
         "public-phish.example",
@@ -865,8 +801,7 @@ async fn the_warning_page_speaks_both_languages_and_says_only_what_is_public() {
     );
     amber["incident_type"] = json!("ransomware");
     t.share(&a, amber).await;
-    decide(
-        &t,
+    t.decide(
         &a,
         "domain",
         "amber-phish.example",
@@ -943,7 +878,7 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
             ),
         )
         .await;
-    let before = feed(&t, "domains.txt", Some(&isp)).await;
+    let before = t.feed("domains.txt", Some(&isp)).await;
     assert!(before.contains("first.slow.example"), "{before}");
 
     // A new report only adds: the slow snapshot is served on until the
@@ -959,7 +894,7 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
             ),
         )
         .await;
-    assert_eq!(feed(&t, "domains.txt", Some(&isp)).await, before);
+    assert_eq!(t.feed("domains.txt", Some(&isp)).await, before);
 
     // A withdrawal narrows: the very next feed no longer has its indicator
     // (the snapshot is patched: those indicators judged afresh)...
@@ -972,7 +907,7 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let after = feed(&t, "domains.txt", Some(&isp)).await;
+    let after = t.feed("domains.txt", Some(&isp)).await;
     assert!(!after.contains("first.slow.example"), "{after}");
     // ...while the additions still wait for the refresher, which rebuilds a
     // stale snapshot once it has rested for four build times (at least 1 s).
@@ -983,7 +918,7 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
         .await
         .unwrap()
         .unwrap();
-    let refreshed = feed(&t, "domains.txt", Some(&isp)).await;
+    let refreshed = t.feed("domains.txt", Some(&isp)).await;
     assert!(!refreshed.contains("first.slow.example"), "{refreshed}");
     assert!(refreshed.contains("second.slow.example"), "{refreshed}");
 
@@ -998,6 +933,6 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{} (org {cert_org})", r.text);
-    let narrowed = feed(&t, "domains.txt", Some(&isp)).await;
+    let narrowed = t.feed("domains.txt", Some(&isp)).await;
     assert!(!narrowed.contains("second.slow.example"), "{narrowed}");
 }

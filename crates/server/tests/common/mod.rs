@@ -178,6 +178,23 @@ impl TestHub {
         self.call(Method::POST, path, token, Some(body)).await
     }
 
+    /// Records a decision on an indicator (`POST …/decision`).
+    pub async fn decide(&self, token: &str, kind: &str, value: &str, body: Value) -> Resp {
+        self.post(
+            &format!("/api/v1/indicators/{kind}/{value}/decision"),
+            Some(token),
+            body,
+        )
+        .await
+    }
+
+    /// A feed's text, asserting 200 (`name` may carry a query).
+    pub async fn feed(&self, name: &str, token: Option<&str>) -> String {
+        let r = self.get(&format!("/api/v1/feeds/{name}"), token).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
+        r.text
+    }
+
     /// Shares a report and returns its id, asserting 201.
     pub async fn share(&self, token: &str, body: Value) -> String {
         let r = self.post("/api/v1/reports", Some(token), body).await;
