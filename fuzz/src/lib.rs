@@ -42,10 +42,24 @@ pub struct World {
 
 fn tempdir() -> tempfile::TempDir {
     let shm = std::path::Path::new("/dev/shm");
-    let b = tempfile::Builder::new()
-        .prefix("kyojo-fuzz-")
-        .tempdir_in(shm);
-    b.or_else(|_| tempfile::tempdir())
+    // The last hub of a run lives in a static and is never dropped: remove
+    // what earlier runs (processes no longer alive) left behind.
+    for dir in [shm.to_path_buf(), std::env::temp_dir()] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix("kyojo-fuzz-")
+                .and_then(|r| r.split('-').next());
+            if let Some(pid) = pid.filter(|p| p.bytes().all(|b| b.is_ascii_digit())) {
+                if !std::path::Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+    let prefix = format!("kyojo-fuzz-{}-", std::process::id());
+    let b = tempfile::Builder::new().prefix(&prefix).tempdir_in(shm);
+    b.or_else(|_| tempfile::Builder::new().prefix(&prefix).tempdir())
         .expect("temporary directory")
 }
 

@@ -194,6 +194,11 @@ pub fn canonicalize(kind: Kind, input: &str) -> Result<Observable, ObservableErr
         Kind::Md5 | Kind::Sha1 | Kind::Sha256 => canonical_hash(kind, &s)?,
         Kind::Email => canonical_email(&s).map_err(|r| invalid(Kind::Email, r))?,
     };
+    // Escaping can make the canonical form longer than the input; a value
+    // that would not be accepted again is not accepted now.
+    if value.len() > MAX_VALUE_LEN {
+        return Err(ObservableError::TooLong { max: MAX_VALUE_LEN });
+    }
     Ok(Observable { kind, value })
 }
 
@@ -1143,6 +1148,21 @@ mod tests {
             let o = detect(input).unwrap_or_else(|e| panic!("detect({input:?}): {e}"));
             assert_eq!((o.kind, o.value.as_str()), (*kind, *value), "{input}");
         }
+    }
+
+    /// Found by fuzzing: a URL under the limit whose escaped canonical form
+    /// is over it was accepted, and its own canonical value then refused.
+    #[test]
+    fn a_canonical_value_is_never_over_the_limit() {
+        let input = format!("http://evil.example/{}", "\u{fffd}".repeat(500));
+        assert!(input.len() <= MAX_VALUE_LEN);
+        assert_eq!(
+            canonicalize(Kind::Url, &input),
+            Err(ObservableError::TooLong { max: MAX_VALUE_LEN })
+        );
+        let fits = format!("http://evil.example/{}", "\u{fffd}".repeat(400));
+        let o = canonicalize(Kind::Url, &fits).expect("fits");
+        assert_eq!(canonicalize(Kind::Url, &o.value), Ok(o));
     }
 
     /// Found by fuzzing: without a scheme, a dotted-quad-shaped host with
