@@ -186,6 +186,18 @@ pub struct SightingPresence {
     pub by_viewer: bool,
 }
 
+/// An organization an output may name. Only the policy makes one, so an
+/// organization's name reaches a body or a page only through a rule here
+/// (the hub turns a `Nameable` into a name; a bare `OrgId` it does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nameable(OrgId);
+
+impl Nameable {
+    pub fn id(self) -> OrgId {
+        self.0
+    }
+}
+
 /// The hub's sharing rules, holding the secret that seals anonymous owners.
 #[derive(Clone)]
 pub struct Policy {
@@ -251,6 +263,49 @@ impl Policy {
                 bool::from(self.seal(member.org, &report.key).ct_eq(seal))
             }
         }
+    }
+
+    /// A report's author as an output may name it: none when anonymous.
+    pub fn nameable_author(&self, report: &ReportAccess) -> Option<Nameable> {
+        self.nameable_owner(&report.owner)
+    }
+
+    /// A stored owner as an output may name it: none when sealed.
+    pub fn nameable_owner(&self, owner: &Owner) -> Option<Nameable> {
+        match owner {
+            Owner::Org(org) => Some(Nameable(*org)),
+            Owner::Sealed(_) => None,
+        }
+    }
+
+    /// The named organizations of a report's audience, as an output may
+    /// name them: never an anonymous report's owner, whose presence in its
+    /// own list would name it to every reader.
+    pub fn nameable_audience(&self, report: &ReportAccess) -> Vec<Nameable> {
+        let Audience::Orgs(orgs) = &report.audience else {
+            return Vec::new();
+        };
+        orgs.iter()
+            .filter(|org| match &report.owner {
+                Owner::Org(_) => true,
+                Owner::Sealed(seal) => {
+                    use subtle::ConstantTimeEq;
+                    !bool::from(self.seal(**org, &report.key).ct_eq(seal))
+                }
+            })
+            .map(|org| Nameable(*org))
+            .collect()
+    }
+
+    /// The viewer's own organization, named to itself.
+    pub fn nameable_self(&self, viewer: &Viewer) -> Option<Nameable> {
+        viewer.member().map(|m| Nameable(m.org))
+    }
+
+    /// Who did an administrative act, for the audit log (which only the
+    /// operator reads): the acting organization, named to the operator.
+    pub fn nameable_actor(&self, viewer: &Viewer) -> Option<Nameable> {
+        viewer.member().map(|m| Nameable(m.org))
     }
 
     /// The organization to show as author: none for anonymous reports.
@@ -741,5 +796,24 @@ mod tests {
             }
             prop_assert!(shown <= total_orgs);
         }
+    }
+
+    #[test]
+    fn an_anonymous_owner_is_never_nameable() {
+        let p = policy();
+        let mut r = report(Tlp::Amber, orgs(&[1, 2, 3]), 1, true);
+        assert_eq!(p.nameable_author(&r), None);
+        let named: Vec<OrgId> = p
+            .nameable_audience(&r)
+            .into_iter()
+            .map(Nameable::id)
+            .collect();
+        assert_eq!(named, vec![2, 3]);
+        r = report(Tlp::Amber, orgs(&[1, 2, 3]), 1, false);
+        assert_eq!(p.nameable_author(&r).map(Nameable::id), Some(1));
+        assert_eq!(p.nameable_audience(&r).len(), 3);
+        assert!(p
+            .nameable_audience(&report(Tlp::Green, sectors(&["finance"]), 1, false))
+            .is_empty());
     }
 }

@@ -391,17 +391,15 @@ struct OrgView {
     sector: String,
 }
 
-fn audience_view(hub: &Hub, a: &Audience) -> ApiResult<Value> {
-    Ok(match a {
+fn audience_view(hub: &Hub, access: &ReportAccess) -> ApiResult<Value> {
+    Ok(match &access.audience {
         Audience::Community => json!("community"),
         Audience::Sectors(s) => json!({ "sectors": s }),
-        Audience::Orgs(ids) => {
-            let mut names = Vec::new();
-            for id in ids {
-                if let Some(o) = hub.org(*id)? {
-                    names.push(o.name);
-                }
-            }
+        Audience::Orgs(_) => {
+            let names: Vec<String> = crate::hub::audience_orgs(hub, access)?
+                .into_iter()
+                .map(|o| o.name)
+                .collect();
             json!({ "orgs": names })
         }
     })
@@ -440,7 +438,7 @@ fn report_view(
         "incident_type": r.incident_type,
         "sector": r.sector,
         "tlp": r.access.tlp,
-        "audience": audience_view(hub, &r.access.audience)?,
+        "audience": audience_view(hub, &r.access)?,
         "anonymous": org.is_none(),
         "organization": org,
         "mine": hub.is_owner(viewer, &r.access),
@@ -1069,17 +1067,22 @@ pub async fn lookup(
 // ---- handlers: identity, sectors, administration -------------------------------------------
 
 pub async fn me(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
-    let Viewer::Member(m) = viewer else {
+    let Viewer::Member(m) = &viewer else {
         return Err(ApiError::unauthorized(
             "this needs a token: send Authorization: Bearer <token>",
         ));
     };
+    let role = m.role;
     let hub = state.hub.clone();
     blocking(move || {
         let org = hub
-            .org(m.org)?
+            .policy()
+            .nameable_self(&viewer)
+            .map(|me| hub.named(me))
+            .transpose()?
+            .flatten()
             .ok_or_else(|| ApiError::not_found("organization"))?;
-        Ok(json!({ "organization": org.name, "sector": org.sector, "role": m.role }))
+        Ok(json!({ "organization": org.name, "sector": org.sector, "role": role }))
     })
     .await
     .map(Json)

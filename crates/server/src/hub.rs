@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use rand::RngCore;
 
-use kyojo_core::policy::{Channel, Member, OrgId, Owner, SightingPresence};
+use kyojo_core::policy::{Channel, Member, Nameable, OrgId, SightingPresence};
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Count, Kind, Observable, Policy, ReportAccess, Role, Tlp, Viewer};
 use kyojo_index::{Index, Match};
@@ -699,9 +699,9 @@ impl Hub {
         match viewer.member() {
             Some(m) if m.org == 0 => "cli".to_string(),
             Some(m) => self
-                .org(m.org)
-                .ok()
-                .flatten()
+                .policy
+                .nameable_actor(viewer)
+                .and_then(|who| self.named(who).ok().flatten())
                 .map_or_else(|| format!("organization #{}", m.org), |o| o.name),
             None => "public".to_string(),
         }
@@ -719,7 +719,20 @@ impl Hub {
 
     // ---- organizations and tokens --------------------------------------------
 
-    pub fn org(&self, id: OrgId) -> ApiResult<Option<Org>> {
+    /// An organization an output may name (see `policy::Nameable`): the only
+    /// way from an organization id to its name outside this module.
+    pub fn named(&self, who: Nameable) -> ApiResult<Option<Org>> {
+        self.org(who.id())
+    }
+
+    /// An organization's sector, for rules that compare audiences (never
+    /// shown by itself).
+    pub(crate) fn org_sector(&self, id: OrgId) -> ApiResult<Option<String>> {
+        Ok(self.org(id)?.map(|o| o.sector))
+    }
+
+    /// Private to this module: outputs name organizations via [`Hub::named`].
+    fn org(&self, id: OrgId) -> ApiResult<Option<Org>> {
         if let Some(o) = self.orgs.read().by_id.get(&id) {
             return Ok(Some(o.clone()));
         }
@@ -1399,8 +1412,20 @@ fn require_read(viewer: &Viewer) -> ApiResult<()> {
 
 /// Owner shown for a report: its organization, or none when anonymous.
 pub fn author(hub: &Hub, access: &ReportAccess) -> ApiResult<Option<Org>> {
-    match access.owner {
-        Owner::Org(id) => hub.org(id),
-        Owner::Sealed(_) => Ok(None),
+    match hub.policy.nameable_author(access) {
+        Some(who) => hub.named(who),
+        None => Ok(None),
     }
+}
+
+/// The organizations a report's audience may be shown as (never an
+/// anonymous report's owner).
+pub fn audience_orgs(hub: &Hub, access: &ReportAccess) -> ApiResult<Vec<Org>> {
+    let mut orgs = Vec::new();
+    for who in hub.policy.nameable_audience(access) {
+        if let Some(o) = hub.named(who)? {
+            orgs.push(o);
+        }
+    }
+    Ok(orgs)
 }

@@ -128,12 +128,12 @@ impl Hub {
         created: Millis,
         modified: Millis,
     ) -> ApiResult<Vec<NewStixObject>> {
-        let author = match owner {
-            Owner::Org(id) => self
-                .org(*id)?
+        let author = match self.policy.nameable_owner(owner) {
+            Some(who) => self
+                .named(who)?
                 .map(|o| stix::identity_id(&o.name))
                 .unwrap_or_else(|| stix::identity_id(&hub_identity_name(self))),
-            Owner::Sealed(_) => stix::identity_id(&hub_identity_name(self)),
+            None => stix::identity_id(&hub_identity_name(self)),
         };
         let indicators: Vec<(Kind, String)> = draft
             .indicators
@@ -507,7 +507,7 @@ impl Hub {
                 let mut all = true;
                 for org in a {
                     let inside = Some(*org) == outer_owner
-                        || self.org(*org)?.is_some_and(|o| b.contains(&o.sector));
+                        || self.org_sector(*org)?.is_some_and(|s| b.contains(&s));
                     all &= inside;
                 }
                 all

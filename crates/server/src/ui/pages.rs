@@ -1188,8 +1188,8 @@ pub async fn reports(State(state): State<AppState>, ui: Ui) -> Response {
     ui.page(hub, StatusCode::OK, ui.t("Reports", "レポート"), &main)
 }
 
-fn audience_text(hub: &Hub, lang: Lang, a: &Audience) -> ApiResult<String> {
-    Ok(match a {
+fn audience_text(hub: &Hub, lang: Lang, access: &kyojo_core::ReportAccess) -> ApiResult<String> {
+    Ok(match &access.audience {
         Audience::Community => tr(lang, "the whole community", "コミュニティ全体").to_string(),
         Audience::Sectors(s) => {
             let names: Vec<String> = s.iter().map(|x| text::sector_name(hub, lang, x)).collect();
@@ -1198,13 +1198,11 @@ fn audience_text(hub: &Hub, lang: Lang, a: &Audience) -> ApiResult<String> {
                 Lang::En => format!("sectors: {}", names.join(", ")),
             }
         }
-        Audience::Orgs(ids) => {
-            let mut names = Vec::new();
-            for id in ids {
-                if let Some(o) = hub.org(*id)? {
-                    names.push(o.name);
-                }
-            }
+        Audience::Orgs(_) => {
+            let names: Vec<String> = crate::hub::audience_orgs(hub, access)?
+                .into_iter()
+                .map(|o| o.name)
+                .collect();
             match lang {
                 Lang::Ja => format!("組織：{}", names.join("、")),
                 Lang::En => format!("organizations: {}", names.join(", ")),
@@ -1237,7 +1235,7 @@ pub async fn report(State(state): State<AppState>, ui: Ui, Path(id): Path<String
         out.push_str(&format!("<h1>{}</h1><section class=\"card\"><dl class=\"facts\">", h(&r.title)));
         let mut fact = |k: &str, v: String| out.push_str(&format!("<dt>{}</dt><dd>{}</dd>", h(k), v));
         fact("TLP", format!("{} <span class=\"muted small\">{}</span>", tlp_badge(r.access.tlp), h(text::tlp_explanation(lang, r.access.tlp))));
-        fact(tr(lang, "Audience", "共有範囲"), h(&audience_text(hub, lang, &r.access.audience)?));
+        fact(tr(lang, "Audience", "共有範囲"), h(&audience_text(hub, lang, &r.access)?));
         fact(tr(lang, "Incident type", "インシデント種別"), text::incident_name(lang, r.incident_type).to_string());
         fact(
             tr(lang, "Sector", "分野"),
