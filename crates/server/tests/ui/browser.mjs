@@ -167,7 +167,7 @@ try {
     await pj.getByLabel('コメント').fill('ブラウザーテスト');
     await pj.getByRole('button', { name: '判断を記録' }).click();
     await pj.getByText('はい：ブロック用フィードに掲載').waitFor();
-    assert.match(await html(pj), /アナリストがブロック：ブラウザーテスト/);
+    assert.match(await html(pj), /自組織がブロック：ブラウザーテスト/);
     await pj.screenshot({ path: join(SHOTS, 'indicator-ja.png'), fullPage: true });
     const feed = await fetch(`${base}/api/v1/feeds/urls.txt`, {
       headers: { Authorization: `Bearer ${tokens.analyst}` },
