@@ -274,6 +274,33 @@ fn random_label(rng: &mut impl Rng, len: usize) -> String {
         .collect()
 }
 
+/// Where floods come from: another loopback address than the legitimate
+/// clients (127.0.0.1), as an attacker is another host; the hub limits and
+/// caps per client address, so a flood from the measuring client's own
+/// address would only measure that.
+const ATTACKER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+/// A client whose connections come from [`ATTACKER`].
+fn attacker_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(5))
+        .local_address(ATTACKER)
+        .build()
+        .unwrap_or_default()
+}
+
+/// A raw connection from [`ATTACKER`].
+async fn attacker_connect(addr: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let to: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::new(ATTACKER, 0))?;
+    socket.connect(to).await
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(1)
@@ -787,7 +814,7 @@ async fn forged(server: &Server, args: &Args) -> Res<bool> {
         let base = server.base.clone();
         let victim_id = victim_id.clone();
         tasks.push(tokio::spawn(async move {
-            let c = client();
+            let c = attacker_client();
             let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(7000 + w as u64);
             while !stop.load(Ordering::Relaxed) {
                 let id = rng.gen_bool(0.25).then_some(victim_id.as_str());
@@ -866,11 +893,8 @@ async fn slow(server: &Server, args: &Args) -> Res<bool> {
     let mut half = Vec::new();
     let mut refused = 0u64;
     for i in 0..args.slow_conns {
-        let conn = tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::net::TcpStream::connect(&server.addr),
-        )
-        .await;
+        let conn =
+            tokio::time::timeout(Duration::from_secs(2), attacker_connect(&server.addr)).await;
         let Ok(Ok(mut s)) = conn else {
             refused += 1;
             continue;

@@ -128,7 +128,7 @@ impl Default for Config {
             database_schema: "kyojo".to_string(),
             decisions: DecisionLimits::default(),
             header_read_timeout_secs: 10.0,
-            body_read_timeout_secs: 60.0,
+            body_read_timeout_secs: 25.0,
             max_connections: 4096,
             max_connections_per_client: 256,
             metrics_token: None,
