@@ -45,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
     for e in &lookups {
         assert!(seen.insert(e), "{c:?}: duplicate expression {e}");
         let host = e.split('/').next().unwrap_or_default();
-        assert!(parts.host.ends_with(host), "{c:?}: expression {e} is not on its host");
+        assert!(
+            parts.host.ends_with(host),
+            "{c:?}: expression {e} is not on its host"
+        );
         let _ = url::hash_prefix(e);
     }
     // A host that is itself a canonical domain: listing that domain blocks this URL.
