@@ -387,11 +387,20 @@ fn lines_v6(entries: &[FeedEntry]) -> usize {
         .count()
 }
 
+/// What a field must read once defused: a `'` before each formula
+/// character that starts a cell a spreadsheet could split out — at the
+/// start, or after `,` `;` `|` tab CR LF, leading spaces skipped.
 fn defused(s: &str) -> String {
-    match s.chars().next() {
-        Some(c) if FORMULA.contains(&c) => format!("'{s}"),
-        _ => s.to_owned(),
+    let mut out = String::with_capacity(s.len());
+    let mut cell_start = true;
+    for c in s.chars() {
+        if cell_start && FORMULA.contains(&c) {
+            out.push('\'');
+        }
+        out.push(c);
+        cell_start = matches!(c, ',' | ';' | '|' | '\t' | '\r' | '\n') || (cell_start && c == ' ');
     }
+    out
 }
 
 /// A strict RFC 4180 reader: CRLF records, quoted fields with doubled quotes.
