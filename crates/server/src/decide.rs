@@ -530,14 +530,7 @@ impl Hub {
     ) -> ApiResult<Arc<Snapshot>> {
         let now = now_millis();
         let list: Vec<IndicatorId> = ids.iter().copied().collect();
-        let mut links: HashMap<IndicatorId, Vec<ReportLink>> = HashMap::new();
-        for l in self.store.report_links(&list)? {
-            links.entry(l.indicator).or_default().push(l);
-        }
-        let mut sums: HashMap<IndicatorId, Vec<SightingSummary>> = HashMap::new();
-        for s in self.store.sighting_summaries(&list)? {
-            sums.entry(s.indicator).or_default().push(s);
-        }
+        let (mut links, mut sums) = self.facts_by_indicator(&list)?;
         let trusted = self.trusted_org_ids()?;
         let seals = self.seal_map()?;
         let mut valid_until = old.valid_until;

@@ -69,6 +69,16 @@ pub(crate) struct GuardState {
     confirmed: bool,
 }
 
+impl GuardState {
+    /// `items` are what the feeds now publish: the baseline from here on.
+    fn publish(&mut self, items: &[Arc<Actionable>], narrowed: u64) {
+        let ids = items.iter().map(|a| a.record.id).collect();
+        self.published = Some((Arc::new(ids), narrowed));
+        self.pending = None;
+        self.confirmed = false;
+    }
+}
+
 impl Hub {
     /// Applies the guard to a freshly built snapshot: what may be published.
     pub(crate) fn guard(&self, mut fresh: Snapshot) -> ApiResult<Snapshot> {
@@ -78,9 +88,7 @@ impl Hub {
         let baseline = match (&state.published, fraction > 0.0) {
             (Some(b), true) if !state.confirmed => b.clone(),
             _ => {
-                state.published = Some((Arc::new(next), fresh.narrowed));
-                state.pending = None;
-                state.confirmed = false;
+                state.publish(&fresh.items, fresh.narrowed);
                 return Ok(fresh);
             }
         };
@@ -92,8 +100,7 @@ impl Hub {
             self.config.decisions.feed_guard_floor,
         );
         if !change.holds_additions() && !change.holds_removals() {
-            state.published = Some((Arc::new(next), fresh.narrowed));
-            state.pending = None;
+            state.publish(&fresh.items, fresh.narrowed);
             return Ok(fresh);
         }
         let mut held_any = false;
@@ -126,10 +133,7 @@ impl Hub {
         }
         if !held_any {
             // Only withdrawals: they are published, and become the baseline.
-            let published: BTreeSet<IndicatorId> =
-                fresh.items.iter().map(|a| a.record.id).collect();
-            state.published = Some((Arc::new(published), fresh.narrowed));
-            state.pending = None;
+            state.publish(&fresh.items, fresh.narrowed);
             return Ok(fresh);
         }
         if state.pending.as_ref().map(|p| p.change) != Some(change) {
@@ -155,14 +159,7 @@ impl Hub {
             return Ok(Vec::new());
         };
         let wanted: BTreeSet<IndicatorId> = ids.iter().copied().collect();
-        let mut links: std::collections::HashMap<IndicatorId, Vec<_>> = Default::default();
-        for l in self.store.report_links(ids)? {
-            links.entry(l.indicator).or_default().push(l);
-        }
-        let mut sums: std::collections::HashMap<IndicatorId, Vec<_>> = Default::default();
-        for s in self.store.sighting_summaries(ids)? {
-            sums.entry(s.indicator).or_default().push(s);
-        }
+        let (mut links, mut sums) = self.facts_by_indicator(ids)?;
         let existing: BTreeSet<IndicatorId> = self
             .store
             .indicators_by_id(ids)?

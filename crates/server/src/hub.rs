@@ -1115,12 +1115,16 @@ impl Hub {
         }
     }
 
-    /// Assessments for many indicators at once (two queries, whatever the count).
-    pub fn assess_many(
+    /// Report links and sighting summaries of many indicators (two queries),
+    /// grouped by indicator.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn facts_by_indicator(
         &self,
-        viewer: &Viewer,
         ids: &[IndicatorId],
-    ) -> ApiResult<HashMap<IndicatorId, Assessment>> {
+    ) -> ApiResult<(
+        HashMap<IndicatorId, Vec<ReportLink>>,
+        HashMap<IndicatorId, Vec<SightingSummary>>,
+    )> {
         let mut links: HashMap<IndicatorId, Vec<ReportLink>> = HashMap::new();
         for l in self.store.report_links(ids)? {
             links.entry(l.indicator).or_default().push(l);
@@ -1129,6 +1133,16 @@ impl Hub {
         for s in self.store.sighting_summaries(ids)? {
             sums.entry(s.indicator).or_default().push(s);
         }
+        Ok((links, sums))
+    }
+
+    /// Assessments for many indicators at once (two queries, whatever the count).
+    pub fn assess_many(
+        &self,
+        viewer: &Viewer,
+        ids: &[IndicatorId],
+    ) -> ApiResult<HashMap<IndicatorId, Assessment>> {
+        let (links, sums) = self.facts_by_indicator(ids)?;
         Ok(ids
             .iter()
             .map(|id| {
