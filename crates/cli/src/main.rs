@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use kyojo_core::Role;
-use kyojo_server::{demo, Hub};
+use kyojo_hub::{demo, Hub};
 
 /// glibc's malloc gives each busy thread an arena of its own (up to 8 per
 /// core) and keeps what was freed there: with snapshots and feeds rebuilt on
@@ -229,10 +229,11 @@ fn open(data: &DataArg) -> Result<Hub> {
     Hub::open(&data.data).with_context(|| format!("opening the hub in {}", data.data.display()))
 }
 
-fn api(e: kyojo_server::ApiError) -> anyhow::Error {
-    match e.field {
-        Some(f) => anyhow!("{}: {}", f, e.message),
-        None => anyhow!("{}", e.message),
+/// The CLI's words for a hub error: the field, then the problem.
+fn api(e: kyojo_hub::HubError) -> anyhow::Error {
+    match e.field() {
+        Some(f) => anyhow!("{}: {}", f, e.message()),
+        None => anyhow!("{}", e.message()),
     }
 }
 
@@ -298,7 +299,7 @@ fn run() -> Result<i32> {
     match cli.command {
         Command::Serve { listen, demo, data } => done(serve(&listen, demo, &data)),
         Command::Backup { dir, data } => {
-            let w = kyojo_server::backup::backup(&data.data, &dir)
+            let w = kyojo_hub::backup::backup(&data.data, &dir)
                 .with_context(|| format!("backing up {}", data.data.display()))?;
             println!(
                 "backed up {} into {} (database {} bytes)",
@@ -309,7 +310,7 @@ fn run() -> Result<i32> {
             Ok(0)
         }
         Command::Restore { dir, force, data } => {
-            let w = kyojo_server::backup::restore(&dir, &data.data, force).with_context(|| {
+            let w = kyojo_hub::backup::restore(&dir, &data.data, force).with_context(|| {
                 format!("restoring {} into {}", dir.display(), data.data.display())
             })?;
             println!(
@@ -374,7 +375,7 @@ fn run() -> Result<i32> {
                 .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
                 .transpose()
                 .map_err(api)?;
-            let options = kyojo_server::stix::ImportOptions {
+            let options = kyojo_hub::stix::ImportOptions {
                 tlp,
                 audience,
                 anonymous,
@@ -413,7 +414,7 @@ fn run() -> Result<i32> {
             walled_garden,
             data,
         } => {
-            use kyojo_server::feeds::{FeedFormat, FeedOptions};
+            use kyojo_hub::feeds::{FeedFormat, FeedOptions};
             let format = match (format.as_str(), kind.as_str()) {
                 ("rpz", _) => FeedFormat::Rpz,
                 ("hosts", _) => FeedFormat::Hosts,
@@ -566,12 +567,12 @@ fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) ->
         let page = hub
             .taxii_objects(
                 viewer,
-                &kyojo_server::stix::Collection::Community,
+                &kyojo_hub::stix::Collection::Community,
                 kyojo_store::StixScan {
                     after_seq: after,
                     ..Default::default()
                 },
-                &kyojo_server::stix::VersionFilter::All,
+                &kyojo_hub::stix::VersionFilter::All,
                 1000,
             )
             .map_err(api)?;
@@ -619,7 +620,7 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
         None => eprintln!("data: SQLite, {}", data.data.join("kyojo.sqlite").display()),
     }
     let tokens = if with_demo {
-        let summary = demo::seed(&hub, kyojo_server::hub::now_millis()).map_err(api)?;
+        let summary = demo::seed(&hub, kyojo_hub::hub::now_millis()).map_err(api)?;
         if summary.seeded {
             eprintln!(
                 "seeded demo community: {} organizations, {} reports, {} indicators, {} sighting rows",

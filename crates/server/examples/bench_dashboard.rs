@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use kyojo_core::policy::Member;
 use kyojo_core::{Kind, Observable, Role, Viewer};
-use kyojo_server::hub::now_millis;
-use kyojo_server::Hub;
+use kyojo_hub::hub::now_millis;
+use kyojo_hub::Hub;
 use kyojo_store::NewSighting;
 
 const DAY_MS: i64 = 86_400_000;
@@ -79,8 +79,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn run(dir: &tempfile::TempDir, n: u64) -> Result<(), Box<dyn std::error::Error>> {
     let hub = Arc::new(Hub::open(dir.path())?);
     let now = now_millis();
-    kyojo_server::demo::seed(&hub, now).map_err(|e| e.message)?;
-    let orgs = hub.list_orgs().map_err(|e| e.message)?;
+    kyojo_hub::demo::seed(&hub, now).map_err(|e| e.message())?;
+    let orgs = hub.list_orgs().map_err(|e| e.message())?;
     let sensors: Vec<Viewer> = orgs
         .iter()
         .map(|o| {
@@ -113,7 +113,7 @@ async fn run(dir: &tempfile::TempDir, n: u64) -> Result<(), Box<dyn std::error::
                 }
             })
             .collect();
-        hub.add_sightings(viewer, &items).map_err(|e| e.message)?;
+        hub.add_sightings(viewer, &items).map_err(|e| e.message())?;
         sent += size;
     }
     println!(
@@ -124,14 +124,14 @@ async fn run(dir: &tempfile::TempDir, n: u64) -> Result<(), Box<dyn std::error::
     );
 
     let t = Instant::now();
-    let picture = hub.build_picture().map_err(|e| e.message)?;
+    let picture = hub.build_picture().map_err(|e| e.message())?;
     println!(
         "picture: {} active indicators built in {:.2?}",
         picture.active.len(),
         t.elapsed()
     );
 
-    let tokens = kyojo_server::demo::mint_tokens(&hub).map_err(|e| e.message)?;
+    let tokens = kyojo_hub::demo::mint_tokens(&hub).map_err(|e| e.message())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let served = hub.clone();
@@ -198,7 +198,7 @@ async fn run(dir: &tempfile::TempDir, n: u64) -> Result<(), Box<dyn std::error::
             count: 1,
         };
         hub.add_sightings(&sensors[0], &[item])
-            .map_err(|e| e.message)?;
+            .map_err(|e| e.message())?;
         let (status, len, took) = dashboard(30).await?;
         println!("after a sighting #{round}  : {status} {len:>7} bytes in {took:>9.2?}");
     }

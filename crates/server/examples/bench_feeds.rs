@@ -10,9 +10,9 @@ use std::time::Instant;
 use kyojo_core::policy::Member;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
-use kyojo_server::feeds::{FeedFormat, FeedOptions};
-use kyojo_server::hub::ReportDraft;
-use kyojo_server::Hub;
+use kyojo_hub::feeds::{FeedFormat, FeedOptions};
+use kyojo_hub::hub::ReportDraft;
+use kyojo_hub::Hub;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args()
@@ -28,8 +28,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hub = Hub::open(dir.path())?;
     let org = hub
         .add_org("Trusted", "government")
-        .map_err(|e| e.message)?;
-    let consumer = hub.add_org("ISP", "telecom").map_err(|e| e.message)?;
+        .map_err(|e| e.message())?;
+    let consumer = hub.add_org("ISP", "telecom").map_err(|e| e.message())?;
     let author = Viewer::Member(Member {
         org: org.id,
         sector: org.sector.clone(),
@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let per_report = 5_000;
-    let now = kyojo_server::hub::now_millis();
+    let now = kyojo_hub::hub::now_millis();
     for chunk in 0..n.div_ceil(per_report) {
         let indicators = (chunk * per_report..((chunk + 1) * per_report).min(n))
             .map(|i| Observable {
@@ -59,12 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             indicators,
         );
         hub.create_report(&author, draft, now)
-            .map_err(|e| e.message)?;
+            .map_err(|e| e.message())?;
     }
     println!("stored {n} indicators in {:.1?}", started.elapsed());
 
     let t = Instant::now();
-    let snap = hub.snapshot().map_err(|e| e.message)?;
+    let snap = hub.snapshot().map_err(|e| e.message())?;
     println!(
         "actionable snapshot: {} items in {:.2?}",
         snap.items.len(),
@@ -83,11 +83,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let r = hub
             .render_feed(&reader, format, &FeedOptions::default())
-            .map_err(|e| e.message)?;
+            .map_err(|e| e.message())?;
         let first = t.elapsed();
         let t = Instant::now();
         hub.render_feed(&reader, format, &FeedOptions::default())
-            .map_err(|e| e.message)?;
+            .map_err(|e| e.message())?;
         let cached = t.elapsed();
         println!(
             "{name:>15}: {:>9} entries, {:>7.1} MiB, first {:>8.2?}, unchanged (304 path) {:>8.2?}",
@@ -114,27 +114,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let added = hub
         .create_report(&author, extra("one more", "late.phish.example"), now)
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.message())?;
     let t = Instant::now();
     hub.render_feed(&reader, FeedFormat::Rpz, &FeedOptions::default())
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.message())?;
     println!(
         "RPZ right after a new report (served on): {:.2?}",
         t.elapsed()
     );
     // A withdrawal narrows: the next request rebuilds before answering.
     hub.delete_report(&author, &added.uid)
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.message())?;
     let t = Instant::now();
     hub.render_feed(&reader, FeedFormat::Rpz, &FeedOptions::default())
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.message())?;
     println!(
         "RPZ right after a report is deleted (rebuilt): {:.2?}",
         t.elapsed()
     );
 
     let t = Instant::now();
-    let (set, _) = hub.prefix_set(&reader).map_err(|e| e.message)?;
+    let (set, _) = hub.prefix_set(&reader).map_err(|e| e.message())?;
     println!(
         "hash prefixes: {} prefixes ({:.1} MiB as raw 4-byte prefixes, {:.1} MiB as the JSON hex list) in {:.2?}",
         set.prefixes.len(),

@@ -23,11 +23,12 @@ use kyojo_core::{Audience, Kind, Observable, ReportAccess, Role, Tlp, Viewer};
 use kyojo_store::{day_of, Millis, NewSighting, ReportRecord};
 
 use crate::error::{ApiError, ApiResult};
-use crate::hub::{
+use crate::json::{bounded_seq, Bounded, JsonBody, Limited};
+use kyojo_hub::hub::{
     author, now_millis, require, Assessment, Hub, IndicatorFilter, ReportChange, ReportDraft,
     ReportFilter,
 };
-use crate::json::{bounded_seq, Bounded, JsonBody, Limited};
+use kyojo_hub::{HubError, HubResult};
 
 /// One indicator, sighting or lookup value: a string or a small object.
 type Item = Limited<16>;
@@ -58,8 +59,8 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Runs Hub work on the blocking pool.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+pub async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> ApiResult<T> {
     // The request's idempotency claim, if any, goes with the work: the
     // write it guards records it in its own transaction.
@@ -67,6 +68,7 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || kyojo_store::with_claim(claim, f))
         .await
         .map_err(ApiError::internal)?
+        .map_err(Into::into)
 }
 
 // ---- small parsers ----------------------------------------------------------------
@@ -84,7 +86,7 @@ fn day_string(day: i64) -> String {
 }
 
 /// RFC 3339 or a plain `YYYY-MM-DD` (midnight UTC).
-pub fn parse_time(field: &str, s: &str) -> ApiResult<Millis> {
+pub fn parse_time(field: &str, s: &str) -> HubResult<Millis> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
         return Ok(t.timestamp_millis());
     }
@@ -93,25 +95,25 @@ pub fn parse_time(field: &str, s: &str) -> ApiResult<Millis> {
             return Ok(t.and_utc().timestamp_millis());
         }
     }
-    Err(ApiError::invalid(
+    Err(HubError::invalid(
         field,
         format!("{s:?} is not a time: use RFC 3339 (2026-11-22T09:00:00Z) or a date (2026-11-22)"),
     ))
 }
 
-fn parse_uid(id: &str) -> ApiResult<[u8; 16]> {
+fn parse_uid(id: &str) -> HubResult<[u8; 16]> {
     uuid::Uuid::parse_str(id)
         .map(|u| *u.as_bytes())
-        .map_err(|_| ApiError::not_found("report"))
+        .map_err(|_| HubError::not_found("report"))
 }
 
 fn encode_cursor(prefix: char, n: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{prefix}{n}"))
 }
 
-fn decode_cursor(prefix: char, s: &str) -> ApiResult<i64> {
+fn decode_cursor(prefix: char, s: &str) -> HubResult<i64> {
     let bad = || {
-        ApiError::invalid(
+        HubError::invalid(
             "cursor",
             "cursor is not one this hub issued; start again without it",
         )
@@ -125,26 +127,26 @@ fn decode_cursor(prefix: char, s: &str) -> ApiResult<i64> {
         .ok_or_else(bad)
 }
 
-fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+fn page_limit(limit: Option<usize>) -> HubResult<usize> {
     match limit {
         None => Ok(100),
         Some(n) if (1..=limits::PAGE_MAX).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::invalid(
+        Some(_) => Err(HubError::invalid(
             "limit",
             format!("limit must be between 1 and {}", limits::PAGE_MAX),
         )),
     }
 }
 
-fn parse_tlp(field: &str, s: &str) -> ApiResult<Tlp> {
+fn parse_tlp(field: &str, s: &str) -> HubResult<Tlp> {
     s.parse()
-        .map_err(|e: kyojo_core::tlp::UnknownTlp| ApiError::invalid(field, e.to_string()))
+        .map_err(|e: kyojo_core::tlp::UnknownTlp| HubError::invalid(field, e.to_string()))
 }
 
-fn parse_incident(field: &str, s: &str) -> ApiResult<IncidentType> {
+fn parse_incident(field: &str, s: &str) -> HubResult<IncidentType> {
     IncidentType::parse(s).ok_or_else(|| {
         let known: Vec<_> = IncidentType::ALL.iter().map(|t| t.as_str()).collect();
-        ApiError::invalid(
+        HubError::invalid(
             field,
             format!(
                 "unknown incident type {s:?}; use one of {}",
@@ -154,21 +156,21 @@ fn parse_incident(field: &str, s: &str) -> ApiResult<IncidentType> {
     })
 }
 
-fn parse_kind(field: &str, s: &str) -> ApiResult<Kind> {
+fn parse_kind(field: &str, s: &str) -> HubResult<Kind> {
     s.parse().map_err(|_| {
         let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        ApiError::invalid(
+        HubError::invalid(
             field,
             format!("unknown type {s:?}; use one of {}", known.join(", ")),
         )
     })
 }
 
-fn check_sector(hub: &Hub, field: &str, s: &str) -> ApiResult<String> {
+fn check_sector(hub: &Hub, field: &str, s: &str) -> HubResult<String> {
     if hub.config.sector(s).is_some() {
         Ok(s.to_string())
     } else {
-        Err(ApiError::invalid(
+        Err(HubError::invalid(
             field,
             format!(
                 "unknown sector {s:?}; known sectors: {}",
@@ -180,26 +182,26 @@ fn check_sector(hub: &Hub, field: &str, s: &str) -> ApiResult<String> {
 
 /// Free text of one line (`multiline`: line breaks and tabs too) without
 /// control or bidirectional-override characters; CRLF counts as a line break.
-pub fn check_text(field: &str, text: &str, multiline: bool) -> ApiResult<String> {
+pub fn check_text(field: &str, text: &str, multiline: bool) -> HubResult<String> {
     let text = if multiline && text.contains("\r\n") {
         text.replace("\r\n", "\n")
     } else {
         text.to_string()
     };
     match kyojo_core::report::text_problem(&text, multiline) {
-        Some(problem) => Err(ApiError::invalid(field, format!("{field} {problem}"))),
+        Some(problem) => Err(HubError::invalid(field, format!("{field} {problem}"))),
         None => Ok(text),
     }
 }
 
-fn check_title(title: &str) -> ApiResult<String> {
+fn check_title(title: &str) -> HubResult<String> {
     let t = title.trim();
     if t.is_empty() {
-        return Err(ApiError::invalid("title", "title must not be empty"));
+        return Err(HubError::invalid("title", "title must not be empty"));
     }
     check_text("title", t, false)?;
     if t.chars().count() > limits::TITLE_MAX_CHARS {
-        return Err(ApiError::invalid(
+        return Err(HubError::invalid(
             "title",
             format!(
                 "title is longer than {} characters",
@@ -210,10 +212,10 @@ fn check_title(title: &str) -> ApiResult<String> {
     Ok(t.to_string())
 }
 
-fn check_description(d: &str) -> ApiResult<String> {
+fn check_description(d: &str) -> HubResult<String> {
     let d = &check_text("description", d, true)?;
     if d.len() > limits::DESCRIPTION_MAX_BYTES {
-        return Err(ApiError::invalid(
+        return Err(HubError::invalid(
             "description",
             format!(
                 "description is longer than {} bytes",
@@ -225,9 +227,9 @@ fn check_description(d: &str) -> ApiResult<String> {
 }
 
 /// `"community"`, `{"sectors": [...]}` or `{"orgs": [...]}` (organization names).
-fn parse_audience(hub: &Hub, v: &Value) -> ApiResult<Audience> {
+fn parse_audience(hub: &Hub, v: &Value) -> HubResult<Audience> {
     let shape = || {
-        ApiError::invalid(
+        HubError::invalid(
             "audience",
             "audience must be \"community\", {\"sectors\": [...]} or {\"orgs\": [...]}",
         )
@@ -238,13 +240,13 @@ fn parse_audience(hub: &Hub, v: &Value) -> ApiResult<Audience> {
             let (key, list) = map.iter().next().ok_or_else(shape)?;
             let items = list.as_array().ok_or_else(shape)?;
             if items.is_empty() {
-                return Err(ApiError::invalid(
+                return Err(HubError::invalid(
                     format!("audience.{key}"),
                     "list must not be empty",
                 ));
             }
             if items.len() > limits::AUDIENCE_MAX {
-                return Err(ApiError::invalid(
+                return Err(HubError::invalid(
                     format!("audience.{key}"),
                     format!("at most {} entries", limits::AUDIENCE_MAX),
                 ));
@@ -254,23 +256,23 @@ fn parse_audience(hub: &Hub, v: &Value) -> ApiResult<Audience> {
                 .enumerate()
                 .map(|(i, it)| {
                     it.as_str().map(str::to_string).ok_or_else(|| {
-                        ApiError::invalid(format!("audience.{key}[{i}]"), "must be a string")
+                        HubError::invalid(format!("audience.{key}[{i}]"), "must be a string")
                     })
                 })
-                .collect::<ApiResult<Vec<String>>>()?;
+                .collect::<HubResult<Vec<String>>>()?;
             match key.as_str() {
                 "sectors" => Ok(Audience::Sectors(
                     names
                         .iter()
                         .enumerate()
                         .map(|(i, s)| check_sector(hub, &format!("audience.sectors[{i}]"), s))
-                        .collect::<ApiResult<BTreeSet<_>>>()?,
+                        .collect::<HubResult<BTreeSet<_>>>()?,
                 )),
                 "orgs" => {
                     let mut ids = BTreeSet::new();
                     for (i, name) in names.iter().enumerate() {
                         let org = hub.org_by_name(name)?.ok_or_else(|| {
-                            ApiError::invalid(
+                            HubError::invalid(
                                 format!("audience.orgs[{i}]"),
                                 format!("no organization named {name:?}"),
                             )
@@ -287,13 +289,13 @@ fn parse_audience(hub: &Hub, v: &Value) -> ApiResult<Audience> {
 }
 
 /// `{"type": ..., "value": ...}` (type optional: detected) or a bare string.
-fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
+fn parse_indicator(field: &str, v: &Value) -> HubResult<Observable> {
     let (kind, value) = match v {
         Value::String(s) => (None, s.as_str()),
         Value::Object(map) => {
             for key in map.keys() {
                 if key != "type" && key != "value" {
-                    return Err(ApiError::invalid(
+                    return Err(HubError::invalid(
                         format!("{field}.{key}"),
                         "unknown field; use type and value",
                     ));
@@ -303,14 +305,14 @@ fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(parse_kind(&format!("{field}.type"), s)?),
                 Some(_) => {
-                    return Err(ApiError::invalid(
+                    return Err(HubError::invalid(
                         format!("{field}.type"),
                         "must be a string",
                     ))
                 }
             };
             let value = map.get("value").and_then(Value::as_str).ok_or_else(|| {
-                ApiError::invalid(
+                HubError::invalid(
                     format!("{field}.value"),
                     "value is required and must be a string",
                 )
@@ -318,7 +320,7 @@ fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
             (kind, value)
         }
         _ => {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 field,
                 "must be {\"type\": ..., \"value\": ...} or a string",
             ))
@@ -328,20 +330,20 @@ fn parse_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
         Some(k) => canonicalize(k, value),
         None => detect(value),
     };
-    result.map_err(|e| ApiError::invalid(format!("{field}.value"), e.to_string()))
+    result.map_err(|e| HubError::invalid(format!("{field}.value"), e.to_string()))
 }
 
 /// [`parse_indicator`] for a value to be stored (a report's, a sighting's):
 /// a URL's host must be a domain name or an IP address.
-fn parse_stored_indicator(field: &str, v: &Value) -> ApiResult<Observable> {
+fn parse_stored_indicator(field: &str, v: &Value) -> HubResult<Observable> {
     let obs = parse_indicator(field, v)?;
     kyojo_core::observable::check_stored(&obs)
-        .map_err(|e| ApiError::invalid(format!("{field}.value"), e.to_string()))?;
+        .map_err(|e| HubError::invalid(format!("{field}.value"), e.to_string()))?;
     Ok(obs)
 }
 
 /// Indicators given explicitly, then those extracted from `text`, deduplicated in order.
-fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Observable, String)>> {
+fn collect_indicators(items: &[Value], text: Option<&str>) -> HubResult<Vec<(Observable, String)>> {
     let mut out: Vec<(Observable, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, v) in items.iter().enumerate() {
@@ -360,7 +362,7 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Obs
     }
     if let Some(text) = text {
         if text.len() > limits::TEXT_MAX_BYTES {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 "text",
                 format!("text is longer than {} bytes", limits::TEXT_MAX_BYTES),
             ));
@@ -375,7 +377,7 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> ApiResult<Vec<(Obs
         }
     }
     if out.len() > limits::INDICATORS_MAX {
-        return Err(ApiError::invalid(
+        return Err(HubError::invalid(
             "indicators",
             format!("at most {} indicators per report", limits::INDICATORS_MAX),
         ));
@@ -391,12 +393,12 @@ struct OrgView {
     sector: String,
 }
 
-fn audience_view(hub: &Hub, access: &ReportAccess) -> ApiResult<Value> {
+fn audience_view(hub: &Hub, access: &ReportAccess) -> HubResult<Value> {
     Ok(match &access.audience {
         Audience::Community => json!("community"),
         Audience::Sectors(s) => json!({ "sectors": s }),
         Audience::Orgs(_) => {
-            let names: Vec<String> = crate::hub::audience_orgs(hub, access)?
+            let names: Vec<String> = kyojo_hub::hub::audience_orgs(hub, access)?
                 .into_iter()
                 .map(|o| o.name)
                 .collect();
@@ -415,7 +417,7 @@ fn report_view(
     viewer: &Viewer,
     r: &ReportRecord,
     inputs: Option<&[(Observable, String)]>,
-) -> ApiResult<Value> {
+) -> HubResult<Value> {
     let org = author(hub, &r.access)?.map(|o| OrgView {
         name: o.name,
         sector: o.sector,
@@ -467,7 +469,7 @@ fn report_ref(
     title: &str,
     incident: IncidentType,
     created_at: Millis,
-) -> ApiResult<Value> {
+) -> HubResult<Value> {
     let org = author(hub, access)?.map(|o| OrgView {
         name: o.name,
         sector: o.sector,
@@ -717,7 +719,7 @@ pub async fn list_reports(
             .items
             .iter()
             .map(|r| report_view(&hub, &viewer, r, None))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<HubResult<Vec<_>>>()?;
         Ok(json!({ "reports": items, "next_cursor": next.map(|n| encode_cursor('r', n)) }))
     })
     .await
@@ -809,7 +811,7 @@ pub async fn get_indicator(
             .reports
             .iter()
             .map(|l| report_ref(&hub, &viewer, &l.access, &l.uid, &l.title, l.incident_type, l.created_at))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<HubResult<Vec<_>>>()?;
         body["reports"] = json!(reports);
         let state = hub.decision_state(&viewer, &d.record, now_millis())?;
         let mut decision = decision_view(&state)?;
@@ -829,7 +831,7 @@ pub async fn get_indicator(
                 "mine": p.mine.map(|(n, last)| json!({"total": n, "last_seen": rfc3339(last)})),
             }),
         };
-        Ok(body)
+        Ok::<_, HubError>(body)
     })
     .await
     .map(Json)
@@ -837,16 +839,16 @@ pub async fn get_indicator(
 
 // ---- handlers: sightings -----------------------------------------------------------
 
-fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting> {
+fn parse_sighting(field: &str, v: &Value, now: Millis) -> HubResult<NewSighting> {
     let map = v.as_object().ok_or_else(|| {
-        ApiError::invalid(
+        HubError::invalid(
             field,
             "each sighting is {\"type\", \"value\", \"seen_at\", \"count\"}",
         )
     })?;
     for key in map.keys() {
         if !matches!(key.as_str(), "type" | "value" | "seen_at" | "count") {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 format!("{field}.{key}"),
                 "unknown field; use type, value, seen_at, count",
             ));
@@ -863,21 +865,21 @@ fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting>
             n.as_i64()
                 .and_then(|s| s.checked_mul(1000))
                 .ok_or_else(|| {
-                    ApiError::invalid(
+                    HubError::invalid(
                         format!("{field}.seen_at"),
                         "seconds since the epoch must be a whole number",
                     )
                 })?
         }
         Some(_) => {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 format!("{field}.seen_at"),
                 "must be RFC 3339 text or seconds since the epoch",
             ))
         }
     };
     if seen_at < 0 || seen_at > now + 86_400_000 {
-        return Err(ApiError::invalid(
+        return Err(HubError::invalid(
             format!("{field}.seen_at"),
             "must be after 1970 and not more than a day in the future",
         ));
@@ -888,7 +890,7 @@ fn parse_sighting(field: &str, v: &Value, now: Millis) -> ApiResult<NewSighting>
             .as_u64()
             .filter(|n| (1..=limits::SIGHTING_COUNT_MAX).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid(
+                HubError::invalid(
                     format!("{field}.count"),
                     format!(
                         "count must be a whole number from 1 to {}",
@@ -994,7 +996,7 @@ pub async fn post_sightings(
             .iter()
             .enumerate()
             .map(|(i, v)| parse_sighting(&format!("sightings[{i}]"), v, now))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<HubResult<Vec<_>>>()?;
         let accepted = hub.add_sightings(&viewer, &batch)?;
         let days: BTreeSet<i64> = batch.iter().map(|s| day_of(s.seen_at)).collect();
         Ok(json!({ "accepted": accepted, "days": days.len() }))
@@ -1023,7 +1025,7 @@ pub async fn lookup(
     let hub = state.hub.clone();
     blocking(move || {
         // Bad values are answered one by one; they do not fail the others.
-        let parsed: Vec<(String, Result<Observable, ApiError>)> = input
+        let parsed: Vec<(String, HubResult<Observable>)> = input
             .values
             .0
             .iter()
@@ -1055,10 +1057,10 @@ pub async fn lookup(
                         })).collect::<Vec<_>>(),
                     })
                 }
-                Err(e) => json!({ "input": raw, "type": null, "canonical": null, "matches": [], "error": e.message }),
+                Err(e) => json!({ "input": raw, "type": null, "canonical": null, "matches": [], "error": e.message() }),
             })
             .collect();
-        Ok(json!({ "results": results }))
+        Ok::<_, HubError>(json!({ "results": results }))
     })
     .await
     .map(Json)
@@ -1081,8 +1083,8 @@ pub async fn me(State(state): State<AppState>, Caller(viewer): Caller) -> ApiRes
             .map(|me| hub.named(me))
             .transpose()?
             .flatten()
-            .ok_or_else(|| ApiError::not_found("organization"))?;
-        Ok(json!({ "organization": org.name, "sector": org.sector, "role": role }))
+            .ok_or_else(|| HubError::not_found("organization"))?;
+        Ok::<_, HubError>(json!({ "organization": org.name, "sector": org.sector, "role": role }))
     })
     .await
     .map(Json)
@@ -1100,7 +1102,7 @@ pub async fn list_orgs(
     let hub = state.hub.clone();
     blocking(move || {
         let orgs = hub.list_orgs()?;
-        Ok(json!({ "orgs": orgs.iter().map(|o| json!({"name": o.name, "sector": o.sector, "created_at": rfc3339(o.created_at)})).collect::<Vec<_>>() }))
+        Ok::<_, HubError>(json!({ "orgs": orgs.iter().map(|o| json!({"name": o.name, "sector": o.sector, "created_at": rfc3339(o.created_at)})).collect::<Vec<_>>() }))
     })
     .await
     .map(Json)
@@ -1146,21 +1148,10 @@ pub async fn create_token(
 ) -> ApiResult<Response> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let JsonBody(input) = body?;
-    let role = Role::parse(&input.role).ok_or_else(|| {
-        ApiError::invalid("role", "role must be admin, analyst, sensor or consumer")
-    })?;
+    let role = kyojo_hub::hub::parse_role(&input.role)?;
     let hub = state.hub.clone();
-    let (rec, token) = blocking(move || {
-        hub.mint_token(&viewer, &input.org, role, input.label.as_deref())
-            .map_err(|e| {
-                if e.status == StatusCode::NOT_FOUND {
-                    ApiError::invalid("org", e.message)
-                } else {
-                    e
-                }
-            })
-    })
-    .await?;
+    let (rec, token) =
+        blocking(move || hub.mint_token(&viewer, &input.org, role, input.label.as_deref())).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": rec.public_id, "org": rec.org.name, "role": rec.role, "token": token})),
@@ -1214,24 +1205,7 @@ pub async fn metrics(
         }
     }
     let hub: Arc<Hub> = state.hub.clone();
-    let text = blocking(move || {
-        let store = hub.store();
-        let counts = [
-            ("kyojo_reports", "Reports stored.", store.count_reports()?),
-            (
-                "kyojo_indicators",
-                "Indicators stored.",
-                store.count_indicators()?,
-            ),
-            (
-                "kyojo_sighting_rows",
-                "Daily sighting aggregates stored.",
-                store.count_sighting_rows()?,
-            ),
-        ];
-        Ok(hub.metrics.render(&counts))
-    })
-    .await?;
+    let text = blocking(move || hub.metrics_text()).await?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -1274,18 +1248,18 @@ pub struct DecisionIn {
 }
 
 /// The scope a decision asks for, or the default for this viewer.
-fn decide_for(viewer: &Viewer, scope: Option<&str>) -> ApiResult<crate::decide::DecideFor> {
-    use crate::decide::DecideFor;
+fn decide_for(viewer: &Viewer, scope: Option<&str>) -> HubResult<kyojo_hub::decide::DecideFor> {
+    use kyojo_hub::decide::DecideFor;
     match scope {
         Some("own") => Ok(DecideFor::Own),
         Some("hub") => Ok(DecideFor::Hub),
-        Some(_) => Err(ApiError::invalid("scope", "scope must be own or hub")),
+        Some(_) => Err(HubError::invalid("scope", "scope must be own or hub")),
         None if viewer.may(kyojo_core::policy::Action::DecideForHub) => Ok(DecideFor::Hub),
         None => Ok(DecideFor::Own),
     }
 }
 
-fn decision_view(state: &crate::decide::DecisionState) -> ApiResult<Value> {
+fn decision_view(state: &kyojo_hub::decide::DecisionState) -> HubResult<Value> {
     let (actionable, reason, expires_at) = match &state.verdict {
         kyojo_core::decide::Verdict::Block {
             reason, expires_at, ..
@@ -1307,8 +1281,8 @@ fn decision_view(state: &crate::decide::DecisionState) -> ApiResult<Value> {
                 "comment": d.comment,
                 "expires_at": d.expires_at.map(rfc3339),
                 "by": match d.by {
-                    crate::decide::Decider::Hub => "hub",
-                    crate::decide::Decider::YourOrganization => "your organization",
+                    kyojo_hub::decide::Decider::Hub => "hub",
+                    kyojo_hub::decide::Decider::YourOrganization => "your organization",
                 },
                 "created_at": rfc3339(d.created_at),
             })
@@ -1378,7 +1352,7 @@ pub struct AllowIn {
     comment: String,
 }
 
-fn pending_view(p: &crate::guard::Pending) -> Value {
+fn pending_view(p: &kyojo_hub::guard::Pending) -> Value {
     json!({
         "added": p.change.added,
         "removed": p.change.removed,
@@ -1396,7 +1370,7 @@ pub async fn feed_guard(
     let hub = state.hub.clone();
     blocking(move || {
         let pending = hub.pending_feed_change(&viewer)?;
-        Ok(json!({
+        Ok::<_, HubError>(json!({
             "held": pending.is_some(),
             "pending": pending.as_ref().map(pending_view),
             "fraction": hub.config.decisions.feed_change_guard,
@@ -1414,7 +1388,7 @@ pub async fn feed_guard_confirm(
     let hub = state.hub.clone();
     blocking(move || {
         let p = hub.confirm_feed_change(&viewer)?;
-        Ok(json!({ "confirmed": pending_view(&p) }))
+        Ok::<_, HubError>(json!({ "confirmed": pending_view(&p) }))
     })
     .await
     .map(Json)
@@ -1427,7 +1401,7 @@ pub async fn allowlist(
     let hub = state.hub.clone();
     blocking(move || {
         let list = hub.allow_list(&viewer)?;
-        Ok(json!({ "allowlist": list.iter().map(|e| json!({
+        Ok::<_, HubError>(json!({ "allowlist": list.iter().map(|e| json!({
             "type": e.observable.kind, "value": e.observable.value, "comment": e.comment, "created_at": rfc3339(e.created_at)
         })).collect::<Vec<_>>() }))
     })
@@ -1444,13 +1418,12 @@ pub async fn allow_add(
     let JsonBody(input) = body?;
     let obs =
         parse_indicator("", &json!({"type": input.kind, "value": input.value})).map_err(|e| {
-            ApiError::invalid(
-                e.field
-                    .unwrap_or_default()
-                    .trim_start_matches('.')
-                    .to_string(),
-                e.message,
-            )
+            let field = e
+                .field()
+                .unwrap_or_default()
+                .trim_start_matches('.')
+                .to_string();
+            HubError::invalid(field, e.message())
         })?;
     if input.comment.chars().count() > 1000 {
         return Err(ApiError::invalid(
@@ -1510,8 +1483,8 @@ pub async fn feed(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let format =
-        crate::feeds::FeedFormat::from_path(&name).ok_or_else(|| ApiError::not_found("feed"))?;
+    let format = kyojo_hub::feeds::FeedFormat::from_path(&name)
+        .ok_or_else(|| ApiError::not_found("feed"))?;
     let walled_garden = match q.action.as_deref() {
         None | Some("nxdomain") => false,
         Some("walled_garden") => true,
@@ -1530,7 +1503,7 @@ pub async fn feed(
                 .map_err(|_| ApiError::invalid("sinkhole", "sinkhole must be an IP address"))
         })
         .transpose()?;
-    let options = crate::feeds::FeedOptions {
+    let options = kyojo_hub::feeds::FeedOptions {
         walled_garden,
         sinkhole,
     };
@@ -1601,7 +1574,7 @@ pub async fn hash_prefixes(
                 history.iter().find(|h| h.version == since).cloned()
             };
             if let Some(base) = base {
-                return Ok(json!({
+                return Ok::<_, HubError>(json!({
                     "version": current.version,
                     "full": false,
                     "additions": hexes(&mut current.prefixes.difference(&base.prefixes)),
@@ -1655,7 +1628,7 @@ pub async fn hash_search(
     let hub = state.hub.clone();
     blocking(move || {
         let found = hub.search_hashes(&viewer, &prefixes)?;
-        Ok(json!({
+        Ok::<_, HubError>(json!({
             "matches": found.iter().map(|(p, f)| json!({
                 "prefix": hex::encode(p),
                 "full_hash": hex::encode(f.hash),
@@ -1746,9 +1719,9 @@ pub struct StixImportQuery {
 }
 
 /// An import's `audience` parameter: `community`, or a report body's audience as JSON.
-pub fn parse_import_audience(hub: &Hub, s: &str) -> ApiResult<Audience> {
+pub fn parse_import_audience(hub: &Hub, s: &str) -> HubResult<Audience> {
     let value = if s.trim_start().starts_with(['{', '"']) {
-        serde_json::from_str(s).map_err(|e| ApiError::invalid("audience", e.to_string()))?
+        serde_json::from_str(s).map_err(|e| HubError::invalid("audience", e.to_string()))?
     } else {
         Value::String(s.trim().to_string())
     };
@@ -1786,14 +1759,14 @@ pub async fn import_stix(
             .as_deref()
             .map(|a| parse_import_audience(&hub, a))
             .transpose()?;
-        let options = crate::stix::ImportOptions {
+        let options = kyojo_hub::stix::ImportOptions {
             tlp,
             audience,
             anonymous: q.anonymous,
         };
         let done = hub.import_stix(&viewer, objects, options)?;
         let indicators = done.report.indicators.len();
-        Ok((
+        Ok::<_, HubError>((
             done.created,
             json!({
                 "report": report_view(&hub, &viewer, &done.report, None)?,
@@ -1837,7 +1810,7 @@ pub async fn audit_log(
     let hub = state.hub.clone();
     blocking(move || {
         let entries = hub.audit_log(&viewer, 500)?;
-        Ok(json!({ "audit": entries.iter().map(|e| json!({
+        Ok::<_, HubError>(json!({ "audit": entries.iter().map(|e| json!({
             "at": rfc3339(e.at), "actor": e.actor, "action": e.action, "detail": e.detail
         })).collect::<Vec<_>>() }))
     })

@@ -41,9 +41,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::error::ApiError;
-use crate::hub::Hub;
 use crate::ratelimit::{BoundedMap, ClientKey, RateLimiter};
 use crate::AppState;
+use kyojo_hub::hub::Hub;
 
 /// Longest request target (path and query) accepted, in bytes.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -177,7 +177,7 @@ async fn verify(state: &AppState, addr: ClientKey, token: String) -> Option<Clie
             _ => Some(addr),
         },
         Ok(Err(e)) => {
-            if e.status == StatusCode::UNAUTHORIZED {
+            if matches!(e, kyojo_hub::HubError::Unauthenticated(_)) {
                 limits.failures.allow(addr);
                 state.hub.metrics.auth_failures.inc();
             }

@@ -1,11 +1,12 @@
 //! Errors as the API shows them: `{"error": {"code", "message", "field"}}`
 //! with the right status. Internal details are logged, never returned.
+//! [`HubError`] becomes an [`ApiError`] here and nowhere else.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use kyojo_store::StoreError;
+use kyojo_hub::HubError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -99,12 +100,24 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => ApiError::conflict(m),
-            StoreError::NotFound(what) => ApiError::not_found(&what),
-            other => ApiError::internal(other),
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        let field = e.field().map(str::to_string);
+        let (status, code) = match &e {
+            HubError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid_input"),
+            HubError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            HubError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            HubError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            HubError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            HubError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            HubError::LimitReached(_) => (StatusCode::TOO_MANY_REQUESTS, "limit_reached"),
+            HubError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError {
+            status,
+            code,
+            message: e.message(),
+            field,
         }
     }
 }

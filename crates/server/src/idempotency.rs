@@ -39,8 +39,8 @@ use sha2::{Digest, Sha256};
 use kyojo_store::{Claim, ClaimRecord, ClaimSlot, KeptResponse};
 
 use crate::error::ApiError;
-use crate::hub::{now_millis, Hub};
 use crate::AppState;
+use kyojo_hub::hub::{now_millis, Hub};
 
 pub const HEADER: &str = "Idempotency-Key";
 /// Longest key accepted.
@@ -215,9 +215,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         body: bytes.to_vec(),
     };
     let hub = state.hub.clone();
-    if let Err(e) =
-        crate::api::blocking(move || Ok(hub.store().keep_response(&hashed, &keep)?)).await
-    {
+    if let Err(e) = crate::api::blocking(move || hub.keep_response(&hashed, &keep)).await {
         tracing::warn!(error = %e.message, "keeping an idempotent response");
     }
     Response::from_parts(head, Body::from(bytes))
@@ -255,7 +253,7 @@ fn header_text(h: &axum::http::HeaderMap, name: header::HeaderName) -> Option<St
 
 async fn kept(state: &AppState, key: [u8; 32]) -> Result<Option<ClaimRecord>, Response> {
     let hub = state.hub.clone();
-    crate::api::blocking(move || Ok(hub.store().claim(&key)?))
+    crate::api::blocking(move || hub.claim(&key))
         .await
         .map_err(IntoResponse::into_response)
 }
@@ -270,7 +268,7 @@ fn replay(state: &AppState, rec: &ClaimRecord, request: &[u8; 32]) -> Response {
         );
     }
     let Some(kept) = &rec.response else {
-        let elsewhere = state.hub.store().shared()
+        let elsewhere = state.hub.shared_store()
             && rec.node != *NODE
             && now_millis() - rec.at < IN_FLIGHT_ELSEWHERE_MS;
         if elsewhere {
@@ -311,7 +309,7 @@ fn purge_now_and_then(state: &AppState) {
     }
     let hub = state.hub.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = hub.store().purge_claims(now - KEPT_MS, PURGE_BATCH) {
+        if let Err(e) = hub.purge_claims(now - KEPT_MS, PURGE_BATCH) {
             tracing::warn!(error = %e, "purging expired idempotency keys");
         }
     });

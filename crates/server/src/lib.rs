@@ -1,26 +1,19 @@
-//! kyojo's HTTP edge and the [`Hub`] service every read and write goes through.
+//! kyojo's HTTP edge: it translates HTTP to calls on the [`Hub`] and the
+//! Hub's answers and errors back to HTTP; no domain rule lives here.
 //!
-//! * [`hub`]: the service layer (store + lookup index + sharing policy).
 //! * [`api`]: REST handlers under `/api/v1`, plus `/healthz` and `/metrics`.
-//! * [`demo`]: the demo community `serve --demo` seeds.
+//! * [`taxii`]: TAXII 2.1; [`ui`]: the web UI; [`warn`]: the warning page.
+//! * [`edge`], [`ratelimit`], [`json`], [`idempotency`]: connection limits,
+//!   rate limits, bounded bodies, replay of retried writes.
+//! * [`error`]: the one mapping from [`kyojo_hub::HubError`] to status and body.
 
 pub mod api;
 pub mod auth;
-pub mod backup;
-pub mod config;
-pub mod decide;
-pub mod demo;
 pub mod edge;
 pub mod error;
-pub mod feeds;
-pub mod guard;
-pub mod hub;
 pub mod idempotency;
 pub mod json;
-pub mod metrics;
-pub mod orient;
 pub mod ratelimit;
-pub mod stix;
 pub mod taxii;
 pub mod ui;
 pub mod warn;
@@ -34,9 +27,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use config::Config;
 pub use error::ApiError;
-pub use hub::Hub;
+pub use kyojo_hub::Hub;
 
 /// What every handler gets.
 #[derive(Clone)]
@@ -143,13 +135,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Every second: take in other nodes' writes (PostgreSQL), and keep a slow
-    // actionable snapshot (crate::decide) and community picture
-    // (crate::orient) fresh in the background; draw the picture once now.
+    // actionable snapshot (kyojo_hub::decide) and community picture
+    // (kyojo_hub::orient) fresh in the background; draw the picture once now.
     let painter = hub.clone();
     tokio::spawn(async move {
         let first = painter.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || first.build_picture()).await {
-            tracing::warn!(error = %e.message, "building the dashboard picture");
+            tracing::warn!(error = %e.message(), "building the dashboard picture");
         }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
@@ -158,20 +150,20 @@ pub async fn serve(
             let done = tokio::task::spawn_blocking(move || {
                 // Other nodes' writes first, so the picture drawn next has them.
                 if let Err(e) = hub.follow_other_nodes() {
-                    tracing::warn!(error = %e.message, "following other nodes' writes");
+                    tracing::warn!(error = %e.message(), "following other nodes' writes");
                 }
                 if let Err(e) = hub.refresh_snapshot() {
-                    tracing::warn!(error = %e.message, "refreshing the actionable snapshot");
+                    tracing::warn!(error = %e.message(), "refreshing the actionable snapshot");
                 }
                 hub.refresh_picture()
             });
             if let Ok(Err(e)) = done.await {
-                tracing::warn!(error = %e.message, "refreshing the dashboard picture");
+                tracing::warn!(error = %e.message(), "refreshing the dashboard picture");
             }
         }
     });
     if let Ok(addr) = listener.local_addr() {
-        let _ = hub.listen_url.set(format!("http://{addr}"));
+        hub.set_listen_url(format!("http://{addr}"));
     }
     let app = router(AppState::new(hub.clone()));
     edge::serve_connections(listener, app, hub, shutdown).await

@@ -19,9 +19,10 @@ use kyojo_store::{Millis, StixScan};
 
 use crate::api::blocking;
 use crate::error::ApiError;
-use crate::hub::now_millis;
-use crate::stix::{Collection, VersionFilter};
 use crate::AppState;
+use kyojo_hub::hub::now_millis;
+use kyojo_hub::stix::{Collection, VersionFilter};
+use kyojo_hub::HubError;
 
 pub const TAXII_MEDIA: &str = "application/taxii+json;version=2.1";
 pub const STIX_MEDIA: &str = "application/stix+json;version=2.1";
@@ -29,6 +30,12 @@ const PAGE_MAX: usize = 1000;
 
 /// Errors in TAXII's own shape: `{"title", "description", "http_status"}`.
 pub struct TaxiiError(pub ApiError);
+
+impl From<HubError> for TaxiiError {
+    fn from(e: HubError) -> Self {
+        TaxiiError(e.into())
+    }
+}
 
 impl From<ApiError> for TaxiiError {
     fn from(e: ApiError) -> Self {
@@ -192,22 +199,9 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/taxii2/api/status/{status_id}/", get(status))
 }
 
-/// The hub's URL as configured (`public_url`), else the address it listens
-/// on; never taken from the request, whose `Host` a client chooses.
-fn base_url(state: &AppState) -> String {
-    let hub = &state.hub;
-    hub.config
-        .public_url
-        .as_deref()
-        .or_else(|| hub.listen_url.get().map(String::as_str))
-        .unwrap_or("http://127.0.0.1")
-        .trim_end_matches('/')
-        .to_string()
-}
-
 async fn discovery(State(state): State<AppState>, headers: HeaderMap) -> TaxiiResult<Response> {
     viewer(&state, &headers).await?;
-    let root = format!("{}/taxii2/api/", base_url(&state));
+    let root = format!("{}/taxii2/api/", state.hub.base_url());
     Ok(taxii_json(
         StatusCode::OK,
         json!({
@@ -425,7 +419,7 @@ async fn page(
     id: &str,
     params: Vec<(String, String)>,
     by_id: Option<String>,
-) -> TaxiiResult<(crate::stix::TaxiiPage, HeaderMap)> {
+) -> TaxiiResult<(kyojo_hub::stix::TaxiiPage, HeaderMap)> {
     let v = viewer(state, headers).await?;
     let c = find_collection(state, &v, id).await?;
     let f = filters(&params, by_id.as_deref())?;
@@ -445,7 +439,7 @@ async fn page(
 }
 
 /// An envelope of kept objects, written without re-parsing them.
-fn envelope(objects: &[crate::stix::TaxiiObject], next: Option<i64>) -> String {
+fn envelope(objects: &[kyojo_hub::stix::TaxiiObject], next: Option<i64>) -> String {
     let mut out =
         String::with_capacity(objects.iter().map(|o| o.row.json.len() + 1).sum::<usize>() + 64);
     out.push_str("{\"more\":");
@@ -639,7 +633,7 @@ async fn status(
 ) -> TaxiiResult<Response> {
     let status_id = path_of(status_id)?;
     let v = viewer(&state, &headers).await?;
-    crate::hub::require(&v, kyojo_core::policy::Action::WriteReports)?;
+    kyojo_hub::hub::require(&v, kyojo_core::policy::Action::WriteReports)?;
     let hub = state.hub.clone();
     let found = blocking(move || hub.taxii_status(&status_id)).await?;
     // Only the uploading organization may poll its status.

@@ -130,14 +130,7 @@ fn parse_q(v: &str) -> Option<u16> {
     }
 }
 
-/// What the hub knows about the host, already filtered by the sharing rules by the caller.
-#[derive(Debug, Clone)]
-pub struct Listing {
-    /// Incident type slugs, e.g. `["phishing", "malware"]`; may be empty.
-    pub threats: Vec<String>,
-    /// Ms since epoch of the most recent report/sighting, if known.
-    pub last_seen: Option<i64>,
-}
+pub use kyojo_hub::feeds::Listing;
 
 /// Operator-configurable text (from the hub config), each in both languages.
 #[derive(Debug, Clone, Default)]

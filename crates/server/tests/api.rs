@@ -1276,7 +1276,7 @@ async fn the_sector_list_is_configurable_with_both_languages() {
     );
     assert!(t.hub.add_org("Harbour", "ports").is_ok());
     let err = t.hub.add_org("Bank", "finance").unwrap_err();
-    assert_eq!(err.field.as_deref(), Some("sector"));
+    assert_eq!(err.field(), Some("sector"));
     let a = t.member("Harbour", "ports", Role::Analyst);
     let r = t
         .post(
@@ -1301,10 +1301,10 @@ fn a_broken_config_is_refused_with_its_reason() {
         "[[sectors]]\nslug = \"Bad Slug\"\nen = \"x\"\nja = \"x\"\n",
     )
     .unwrap();
-    let err = kyojo_server::Hub::open(dir.path()).err().expect("refused");
+    let err = kyojo_hub::Hub::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("not a valid slug"), "{err}");
     std::fs::write(dir.path().join("kyojo.toml"), "colour = 1\n").unwrap();
-    let err = kyojo_server::Hub::open(dir.path()).err().expect("refused");
+    let err = kyojo_hub::Hub::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("colour"), "{err}");
 }
 

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use kyojo_core::decide::Action;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
-use kyojo_server::backup::{backup, restore, BackupError};
-use kyojo_server::hub::{now_millis, ReportDraft};
-use kyojo_server::Hub;
+use kyojo_hub::backup::{backup, restore, BackupError};
+use kyojo_hub::hub::{now_millis, ReportDraft};
+use kyojo_hub::Hub;
 use kyojo_store::{IndicatorScan, NewSighting, ReportScan, StixScan, Store};
 
 fn domain(v: &str) -> Observable {
@@ -171,7 +171,7 @@ fn a_backup_taken_while_writing_restores_every_read_as_of_that_moment() {
         Action::Block,
         "seen here",
         None,
-        kyojo_server::decide::DecideFor::Own,
+        kyojo_hub::decide::DecideFor::Own,
     )
     .unwrap();
     hub.allow_add(&operator, &domain("fine.example"), "ours")

@@ -518,7 +518,7 @@ async fn the_data_directory_and_its_files_are_private() {
     }
     let parent = tempfile::tempdir().expect("tempdir");
     let dir = parent.path().join("new").join("kyojo-data");
-    let hub = kyojo_server::Hub::open(&dir).expect("open");
+    let hub = kyojo_hub::Hub::open(&dir).expect("open");
     hub.add_org("A", "finance").expect("org");
     let mode = |p: &std::path::Path| {
         std::fs::metadata(p)
@@ -542,7 +542,7 @@ async fn the_data_directory_and_its_files_are_private() {
         std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o644))
             .expect("chmod");
     }
-    let _hub = kyojo_server::Hub::open(&dir).expect("open again");
+    let _hub = kyojo_hub::Hub::open(&dir).expect("open again");
     for name in ["kyojo.sqlite", "secret.key"] {
         assert_eq!(mode(&dir.join(name)), 0o600, "{name} after reopening");
     }

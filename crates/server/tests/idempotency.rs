@@ -428,7 +428,7 @@ async fn a_write_whose_response_was_lost_is_not_done_again() {
         .to_string();
     let batch = json!([{"type": "domain", "value": "lost.example", "count": 3}]);
     let bytes = serde_json::to_vec(&batch).unwrap();
-    let now = kyojo_server::hub::now_millis();
+    let now = kyojo_hub::hub::now_millis();
     let claim = kyojo_store::Claim {
         key: kyojo_server::idempotency::key_hash(
             &t.hub,

@@ -7,9 +7,9 @@
 use kyojo_core::policy::Member;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
-use kyojo_server::feeds::{FeedFormat, FeedOptions};
-use kyojo_server::hub::{now_millis, ReportDraft};
-use kyojo_server::Hub;
+use kyojo_hub::feeds::{FeedFormat, FeedOptions};
+use kyojo_hub::hub::{now_millis, ReportDraft};
+use kyojo_hub::Hub;
 
 struct Nodes {
     a: Hub,
@@ -72,7 +72,7 @@ fn member(hub: &Hub, name: &str, role: Role) -> Viewer {
     })
 }
 
-fn text(r: &kyojo_server::feeds::Rendered) -> String {
+fn text(r: &kyojo_hub::feeds::Rendered) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 

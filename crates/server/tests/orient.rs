@@ -1,4 +1,4 @@
-//! The dashboard's picture (`kyojo_server::orient`) as a property: random
+//! The dashboard's picture (`kyojo_hub::orient`) as a property: random
 //! communities of reports and sightings, and every member's cut — sightings
 //! per day and sector, the pooled small groups, new indicators per day, the
 //! week's top indicators — must equal an independent model of the rules.
@@ -15,8 +15,8 @@ use common::Lcg;
 use kyojo_core::policy::Member;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Count, Kind, Observable, Role, Tlp, Viewer};
-use kyojo_server::hub::{now_millis, ReportChange, ReportDraft};
-use kyojo_server::Hub;
+use kyojo_hub::hub::{now_millis, ReportChange, ReportDraft};
+use kyojo_hub::Hub;
 use kyojo_store::{day_of, Day, Millis, NewSighting, Org};
 
 const DAY_MS: Millis = 86_400_000;

@@ -557,12 +557,12 @@ fn export(t: &TestHub, viewer: &kyojo_core::Viewer) -> Vec<Value> {
             .hub
             .taxii_objects(
                 viewer,
-                &kyojo_server::stix::Collection::Community,
+                &kyojo_hub::stix::Collection::Community,
                 kyojo_store::StixScan {
                     after_seq: after,
                     ..Default::default()
                 },
-                &kyojo_server::stix::VersionFilter::All,
+                &kyojo_hub::stix::VersionFilter::All,
                 7,
             )
             .unwrap();

@@ -16,9 +16,9 @@ use super::text::{self, date, datetime, tr};
 use super::{see_other, table_head, Form, Ui, User};
 use crate::api::blocking;
 use crate::error::{ApiError, ApiResult};
-use crate::hub::Hub;
 use crate::warn::{escape_html as h, Lang};
 use crate::AppState;
+use kyojo_hub::hub::Hub;
 
 /// The section's pages: (path, English, Japanese).
 const SECTIONS: [(&str, &str, &str); 5] = [
@@ -317,7 +317,7 @@ struct TokenForm {
 }
 
 fn tokens_main(hub: &Hub, lang: Lang, csrf: &str, fill: &TokenForm) -> ApiResult<String> {
-    let tokens = hub.store().list_tokens()?;
+    let tokens = hub.list_tokens()?;
     let orgs = hub.list_orgs()?;
     let mut out = format!(
         "<section class=\"card\" aria-labelledby=\"h-tokens\"><h2 id=\"h-tokens\">{}</h2><p class=\"muted small\">{}</p>",
@@ -482,18 +482,9 @@ pub async fn tokens_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> 
     let (org, role_s, label) = (fill.org.clone(), fill.role.clone(), fill.label.clone());
     let hub = state.hub.clone();
     let result = blocking(move || {
-        let role = Role::parse(&role_s).ok_or_else(|| {
-            ApiError::invalid("role", "role must be admin, analyst, sensor or consumer")
-        })?;
+        let role = kyojo_hub::hub::parse_role(&role_s)?;
         let label = Some(label.as_str()).filter(|l| !l.is_empty());
         hub.mint_token(&user.viewer, &org, role, label)
-            .map_err(|e| {
-                if e.status == StatusCode::NOT_FOUND {
-                    ApiError::invalid("org", e.message)
-                } else {
-                    e
-                }
-            })
     })
     .await;
     let lang = ui.lang;

@@ -25,16 +25,15 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use rand::RngCore;
 
 use kyojo_core::{Role, Viewer};
-use kyojo_store::{Millis, Org, SessionRecord, TokenRecord};
+use kyojo_store::{Millis, Org, TokenRecord};
 
 use crate::api::blocking;
 use crate::error::ApiResult;
-use crate::hub::{now_millis, Hub};
 use crate::warn::{escape_html, Lang};
 use crate::AppState;
+use kyojo_hub::hub::Hub;
 
 pub use text::tr;
 
@@ -81,53 +80,16 @@ fn hub_key(hub: &Hub) -> usize {
     hub as *const Hub as usize
 }
 
-fn random_hex() -> String {
-    let mut b = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    hex::encode(b)
-}
-
-/// What the store knows a session by: the SHA-256 of its id.
-fn session_key(sid: &str) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(sid.as_bytes()).into()
-}
-
-/// Starts a session for a verified token; returns (session id, csrf token).
-/// Sessions live in the store, so they survive restarts and every node of a
-/// PostgreSQL set-up knows them.
 fn open_session(hub: &Hub, token: &TokenRecord) -> ApiResult<(String, String)> {
-    let now = now_millis();
-    let sid = random_hex();
-    let csrf = random_hex();
-    hub.store().prune_sessions(now)?;
-    hub.store().put_session(&SessionRecord {
-        id_hash: session_key(&sid),
-        token_public_id: token.public_id.clone(),
-        csrf: csrf.clone(),
-        created_at: now,
-        expires_at: now + SESSION_MS,
-    })?;
-    Ok((sid, csrf))
+    Ok(hub.open_session(token, SESSION_MS)?)
 }
 
 fn close_session(hub: &Hub, sid: &str) -> ApiResult<()> {
-    Ok(hub.store().delete_session(&session_key(sid))?)
+    Ok(hub.close_session(sid)?)
 }
 
-/// The member behind a live session, re-checked against the token every
-/// time (a revoked token ends its sessions at once), and its CSRF token.
 fn resume_session(hub: &Hub, sid: &str) -> ApiResult<Option<(Viewer, TokenRecord, String)>> {
-    let Some(session) = hub.store().session(&session_key(sid), now_millis())? else {
-        return Ok(None);
-    };
-    match hub.authenticate_public_id(&session.token_public_id) {
-        Ok((viewer, rec)) => Ok(Some((viewer, rec, session.csrf))),
-        Err(_) => {
-            close_session(hub, sid)?;
-            Ok(None)
-        }
-    }
+    Ok(hub.resume_session(sid)?)
 }
 
 /// Constant-time comparison of two secrets.

@@ -27,9 +27,9 @@ use super::{
 };
 use crate::api::{blocking, parse_time};
 use crate::error::{ApiError, ApiResult};
-use crate::hub::{author, now_millis, Hub, IndicatorFilter, ReportDraft, ReportFilter};
 use crate::warn::{escape_html as h, Lang};
 use crate::AppState;
+use kyojo_hub::hub::{author, now_millis, Hub, IndicatorFilter, ReportDraft, ReportFilter};
 
 fn report_id(uid: &[u8; 16]) -> String {
     uuid::Uuid::from_bytes(*uid).to_string()
@@ -112,7 +112,7 @@ fn login_csrf(ui: &Ui) -> String {
         .get(LOGIN_COOKIE)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .cloned()
-        .unwrap_or_else(super::random_hex)
+        .unwrap_or_else(kyojo_hub::tokens::random_hex)
 }
 
 pub async fn login_form(State(state): State<AppState>, ui: Ui) -> Response {
@@ -134,7 +134,7 @@ pub async fn login(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respon
     let hub = state.hub.clone();
     let t2 = token.clone();
     let result = blocking(move || hub.authenticate(&t2)).await;
-    let fresh = super::random_hex();
+    let fresh = kyojo_hub::tokens::random_hex();
     match result {
         Err(_) => login_page(
             &ui,
@@ -191,7 +191,7 @@ pub async fn logout(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
 
 fn dashboard_main(
     hub: &Hub,
-    picture: &crate::orient::Picture,
+    picture: &kyojo_hub::orient::Picture,
     lang: Lang,
     user: &User,
     span: i64,
@@ -203,7 +203,7 @@ fn dashboard_main(
     let days: Vec<Day> = (first_day..=today).collect();
 
     // This viewer's share of the community picture: every figure already
-    // under the rules (see crate::orient).
+    // under the rules (see kyojo_hub::orient).
     let cut = hub.cut(picture, viewer, span);
     let gated = &cut.cells;
     let combined = &cut.combined;
@@ -531,13 +531,13 @@ pub async fn dashboard(State(state): State<AppState>, ui: Ui) -> Response {
 /// names the picture it was drawn from without keeping it alive: a cached
 /// page must not hold on to every picture some viewer was once shown.
 struct CachedDashboard {
-    picture: std::sync::Weak<crate::orient::Picture>,
+    picture: std::sync::Weak<kyojo_hub::orient::Picture>,
     built: Instant,
     html: Arc<String>,
 }
 
 /// The dashboard from cache while it was drawn from the hub's current
-/// picture (see crate::orient) less than a minute ago.
+/// picture (see kyojo_hub::orient) less than a minute ago.
 fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<String> {
     type Key = (usize, OrgId, &'static str, &'static str, i64);
     static CACHE: OnceLock<Mutex<HashMap<Key, CachedDashboard>>> = OnceLock::new();
@@ -754,12 +754,12 @@ fn indicator_main(
         ));
         for dr in st.history.iter().rev() {
             let by = match dr.by {
-                crate::decide::Decider::Hub => tr(
+                kyojo_hub::decide::Decider::Hub => tr(
                     lang,
                     "The hub (every member's feeds)",
                     "ハブ（全会員のフィード）",
                 ),
-                crate::decide::Decider::YourOrganization => tr(
+                kyojo_hub::decide::Decider::YourOrganization => tr(
                     lang,
                     "Your organization (your feeds)",
                     "自組織（自組織のフィード）",
@@ -1008,8 +1008,8 @@ pub async fn decide(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
             None => None,
         };
         let scope = match form.str("scope") {
-            "hub" => crate::decide::DecideFor::Hub,
-            _ => crate::decide::DecideFor::Own,
+            "hub" => kyojo_hub::decide::DecideFor::Hub,
+            _ => kyojo_hub::decide::DecideFor::Own,
         };
         Ok((obs, action, comment, expires, scope))
     })();
@@ -1020,7 +1020,7 @@ pub async fn decide(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
     let back = indicator_href(&obs);
     let viewer = user.viewer.clone();
     match run(&ui, &state.hub, move |hub| {
-        hub.decide(&viewer, &obs, action, &comment, expires, scope)
+        Ok(hub.decide(&viewer, &obs, action, &comment, expires, scope)?)
     })
     .await
     {
@@ -1199,7 +1199,7 @@ fn audience_text(hub: &Hub, lang: Lang, access: &kyojo_core::ReportAccess) -> Ap
             }
         }
         Audience::Orgs(_) => {
-            let names: Vec<String> = crate::hub::audience_orgs(hub, access)?
+            let names: Vec<String> = kyojo_hub::hub::audience_orgs(hub, access)?
                 .into_iter()
                 .map(|o| o.name)
                 .collect();
@@ -1304,7 +1304,7 @@ pub async fn report_stix(
     let id2 = id.clone();
     let result = run(&ui, &state.hub, move |hub| {
         let uid = parse_uid(&id2)?;
-        hub.report_bundle(&user.viewer, &uid)
+        Ok(hub.report_bundle(&user.viewer, &uid)?)
     })
     .await;
     match result {
@@ -1766,7 +1766,7 @@ pub async fn share_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> R
 struct Row {
     input: String,
     parsed: Option<Observable>,
-    hits: Vec<crate::hub::LookupHit>,
+    hits: Vec<kyojo_hub::hub::LookupHit>,
 }
 
 fn lookup_rows(hub: &Hub, viewer: &Viewer, values: &[String]) -> ApiResult<Vec<Row>> {

@@ -6,9 +6,9 @@ use kyojo_core::report::IncidentType;
 use kyojo_core::{Count, Kind, Role, Tlp};
 use kyojo_store::{Day, Millis};
 
-use crate::hub::Hub;
 use crate::warn::Lang;
 use crate::ApiError;
+use kyojo_hub::hub::Hub;
 
 /// One string in the page's language.
 pub fn tr(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {

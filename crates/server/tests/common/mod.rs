@@ -9,7 +9,7 @@ pub use lcg::Lcg;
 use std::sync::Arc;
 
 use kyojo_core::Role;
-use kyojo_server::Hub;
+use kyojo_hub::Hub;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -23,11 +23,19 @@ use kyojo_store::{
     SightingSummary, SqliteStore, Store, StoreError, TokenRecord,
 };
 
-use crate::auth;
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HubError, HubResult};
 use crate::metrics::Metrics;
+use crate::tokens;
 use kyojo_core::report::is_forbidden_char;
+
+/// A role by name, or which names there are.
+pub fn parse_role(name: &str) -> HubResult<Role> {
+    Role::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        HubError::invalid("role", format!("role must be one of {}", names.join(", ")))
+    })
+}
 
 /// Reports scanned at most per list request before a short page is returned
 /// (with a cursor to go on), so that a viewer who can see little never makes
@@ -90,8 +98,8 @@ impl Refresh {
         stale: bool,
         built_ms_ago: i64,
         took_ms: i64,
-        build: impl FnOnce() -> ApiResult<()>,
-    ) -> ApiResult<()> {
+        build: impl FnOnce() -> HubResult<()>,
+    ) -> HubResult<()> {
         use std::sync::atomic::Ordering;
         let idle = now_millis() - self.used.load(Ordering::Relaxed) > 600_000;
         let rested = built_ms_ago >= took_ms.saturating_mul(4).max(1000);
@@ -135,7 +143,7 @@ pub struct Hub {
     /// What the feeds last published, and a large change held back.
     pub(crate) guard_state: parking_lot::Mutex<crate::guard::GuardState>,
     /// `http://<address>` the server listens on: URLs it prints when no `public_url` is configured.
-    pub(crate) listen_url: std::sync::OnceLock<String>,
+    listen_url: std::sync::OnceLock<String>,
     /// Keys values the hub must recognise but never store in clear
     /// (idempotency keys): derived from the secret, never the secret itself.
     hash_key: [u8; 32],
@@ -343,12 +351,12 @@ fn without_anonymous_owner(audience: Audience, owner: OrgId, anonymous: bool) ->
 
 /// Report text from any channel (API, web UI, STIX import) carries no
 /// control or bidirectional-override characters.
-fn check_report_text(title: Option<&str>, description: Option<&str>) -> ApiResult<()> {
+fn check_report_text(title: Option<&str>, description: Option<&str>) -> HubResult<()> {
     if let Some(p) = title.and_then(|t| kyojo_core::report::text_problem(t, false)) {
-        return Err(ApiError::invalid("title", format!("title {p}")));
+        return Err(HubError::invalid("title", format!("title {p}")));
     }
     if let Some(p) = description.and_then(|d| kyojo_core::report::text_problem(d, true)) {
-        return Err(ApiError::invalid("description", format!("description {p}")));
+        return Err(HubError::invalid("description", format!("description {p}")));
     }
     Ok(())
 }
@@ -485,7 +493,7 @@ impl Hub {
         *hub.foreign_cursor.lock() = hub.store.foreign_changes(None)?.cursor;
         hub.rebuild_index()?;
         hub.publish_shared_stix().map_err(|e| {
-            StoreError::Open(format!("publishing shared STIX objects: {}", e.message))
+            StoreError::Open(format!("publishing shared STIX objects: {}", e.message()))
         })?;
         Ok(hub)
     }
@@ -536,7 +544,7 @@ impl Hub {
     /// last call: the index learns their indicators, and every cache sees a
     /// new generation (a narrowing one when they edited or deleted a report).
     /// The server calls it every second; a no-op on SQLite.
-    pub fn follow_other_nodes(&self) -> ApiResult<()> {
+    pub fn follow_other_nodes(&self) -> HubResult<()> {
         let mut cursor = self.foreign_cursor.lock();
         let changes = self.store.foreign_changes(*cursor)?;
         if changes.cursor.is_some() {
@@ -644,18 +652,18 @@ impl Hub {
 
     /// Records an administrative action. `actor` is an organization's name,
     /// or "cli" for the operator's command line.
-    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> ApiResult<()> {
+    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> HubResult<()> {
         self.store.add_audit(now_millis(), actor, action, detail)?;
         Ok(())
     }
 
     /// Records an administrative action under the viewer's name.
-    pub(crate) fn audit_as(&self, actor: &Viewer, action: &str, detail: &str) -> ApiResult<()> {
+    pub(crate) fn audit_as(&self, actor: &Viewer, action: &str, detail: &str) -> HubResult<()> {
         self.audit(&self.actor_name(actor), action, detail)
     }
 
     /// Admits an organization on `actor`'s behalf, in the audit log.
-    pub fn admit_org(&self, actor: &Viewer, name: &str, sector: &str) -> ApiResult<Org> {
+    pub fn admit_org(&self, actor: &Viewer, name: &str, sector: &str) -> HubResult<Org> {
         let org = self.add_org(name, sector)?;
         self.audit_as(actor, "org.add", &format!("{} ({})", org.name, org.sector))?;
         Ok(org)
@@ -668,7 +676,7 @@ impl Hub {
         org: &str,
         role: Role,
         label: Option<&str>,
-    ) -> ApiResult<(TokenRecord, String)> {
+    ) -> HubResult<(TokenRecord, String)> {
         let (rec, token) = self.create_token(org, role, label)?;
         let detail = format!(
             "{} token {} for {}",
@@ -682,7 +690,7 @@ impl Hub {
 
     /// Revokes a token (given whole or by public id) on `actor`'s behalf; the
     /// audit log gets only the public id. False when no live token matched.
-    pub fn withdraw_token(&self, actor: &Viewer, token_or_id: &str) -> ApiResult<bool> {
+    pub fn withdraw_token(&self, actor: &Viewer, token_or_id: &str) -> HubResult<bool> {
         if !self.revoke_token(token_or_id)? {
             return Ok(false);
         }
@@ -712,7 +720,7 @@ impl Hub {
         &self,
         viewer: &Viewer,
         limit: usize,
-    ) -> ApiResult<Vec<kyojo_store::AuditEntry>> {
+    ) -> HubResult<Vec<kyojo_store::AuditEntry>> {
         require(viewer, kyojo_core::policy::Action::Administer)?;
         Ok(self.store.audit_log(limit)?)
     }
@@ -721,18 +729,18 @@ impl Hub {
 
     /// An organization an output may name (see `policy::Nameable`): the only
     /// way from an organization id to its name outside this module.
-    pub fn named(&self, who: Nameable) -> ApiResult<Option<Org>> {
+    pub fn named(&self, who: Nameable) -> HubResult<Option<Org>> {
         self.org(who.id())
     }
 
     /// An organization's sector, for rules that compare audiences (never
     /// shown by itself).
-    pub(crate) fn org_sector(&self, id: OrgId) -> ApiResult<Option<String>> {
+    pub(crate) fn org_sector(&self, id: OrgId) -> HubResult<Option<String>> {
         Ok(self.org(id)?.map(|o| o.sector))
     }
 
     /// Private to this module: outputs name organizations via [`Hub::named`].
-    fn org(&self, id: OrgId) -> ApiResult<Option<Org>> {
+    fn org(&self, id: OrgId) -> HubResult<Option<Org>> {
         if let Some(o) = self.orgs.read().by_id.get(&id) {
             return Ok(Some(o.clone()));
         }
@@ -740,38 +748,84 @@ impl Hub {
         Ok(self.orgs.read().by_id.get(&id).cloned())
     }
 
-    pub fn org_by_name(&self, name: &str) -> ApiResult<Option<Org>> {
+    pub fn org_by_name(&self, name: &str) -> HubResult<Option<Org>> {
         if let Some(o) = self.orgs.read().by_id.values().find(|o| o.name == name) {
             return Ok(Some(o.clone()));
         }
         Ok(self.store.org_by_name(name)?)
     }
 
-    fn refresh_orgs(&self) -> ApiResult<()> {
+    fn refresh_orgs(&self) -> HubResult<()> {
         let all = self.store.list_orgs()?;
         let mut cache = self.orgs.write();
         cache.by_id = all.into_iter().map(|o| (o.id, o)).collect();
         Ok(())
     }
 
-    pub fn list_orgs(&self) -> ApiResult<Vec<Org>> {
+    pub fn list_orgs(&self) -> HubResult<Vec<Org>> {
         Ok(self.store.list_orgs()?)
     }
 
+    /// Notes the address the server listens on (once), for URLs the hub
+    /// prints when no `public_url` is configured.
+    pub fn set_listen_url(&self, url: String) {
+        let _ = self.listen_url.set(url);
+    }
+
+    /// The hub's URL as configured (`public_url`), else the address it
+    /// listens on; never taken from a request, whose `Host` a client chooses.
+    pub fn base_url(&self) -> String {
+        self.config
+            .public_url
+            .as_deref()
+            .or_else(|| self.listen_url.get().map(String::as_str))
+            .unwrap_or("http://127.0.0.1")
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// Every token, live and revoked (hashes only). For the operator's
+    /// pages and CLI, which check the role themselves.
+    pub fn list_tokens(&self) -> HubResult<Vec<TokenRecord>> {
+        Ok(self.store.list_tokens()?)
+    }
+
+    /// The Prometheus exposition: request counters plus what is stored.
+    pub fn metrics_text(&self) -> HubResult<String> {
+        let counts = [
+            (
+                "kyojo_reports",
+                "Reports stored.",
+                self.store.count_reports()?,
+            ),
+            (
+                "kyojo_indicators",
+                "Indicators stored.",
+                self.store.count_indicators()?,
+            ),
+            (
+                "kyojo_sighting_rows",
+                "Daily sighting aggregates stored.",
+                self.store.count_sighting_rows()?,
+            ),
+        ];
+        Ok(self.metrics.render(&counts))
+    }
+
     /// Admits an organization; names are 1 to 100 printable characters.
-    pub fn add_org(&self, name: &str, sector: &str) -> ApiResult<Org> {
+    pub fn add_org(&self, name: &str, sector: &str) -> HubResult<Org> {
         let name = name.trim();
         if name.is_empty()
             || name.chars().count() > 100
             || name.chars().any(|c| is_forbidden_char(c, false))
         {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 "name",
                 "organization name must be 1 to 100 printable characters",
             ));
         }
         if self.config.sector(sector).is_none() {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 "sector",
                 format!(
                     "unknown sector {sector:?}; known sectors: {}",
@@ -791,19 +845,19 @@ impl Hub {
         org_name: &str,
         role: Role,
         label: Option<&str>,
-    ) -> ApiResult<(TokenRecord, String)> {
-        let org = self
-            .org_by_name(org_name)?
-            .ok_or_else(|| ApiError::not_found(&format!("organization {org_name:?}")))?;
+    ) -> HubResult<(TokenRecord, String)> {
+        let org = self.org_by_name(org_name)?.ok_or_else(|| {
+            HubError::invalid("org", format!("organization {org_name:?} not found"))
+        })?;
         if let Some(l) = label {
             if l.chars().count() > 100 || l.chars().any(|c| is_forbidden_char(c, false)) {
-                return Err(ApiError::invalid(
+                return Err(HubError::invalid(
                     "label",
                     "label must be at most 100 printable characters",
                 ));
             }
         }
-        let minted = auth::mint();
+        let minted = tokens::mint();
         let rec = self.store.insert_token(&NewToken {
             public_id: minted.public_id,
             org: org.id,
@@ -816,19 +870,19 @@ impl Hub {
     }
 
     /// Revokes a token given in full or by its public id.
-    pub fn revoke_token(&self, token_or_id: &str) -> ApiResult<bool> {
-        let id = auth::parse(token_or_id)
+    pub fn revoke_token(&self, token_or_id: &str) -> HubResult<bool> {
+        let id = tokens::parse(token_or_id)
             .map(|(id, _)| id)
             .unwrap_or(token_or_id);
         Ok(self.store.revoke_token(id, now_millis())?)
     }
 
     /// Who a bearer token stands for. Revocation takes effect at the next request.
-    pub fn authenticate(&self, token: &str) -> ApiResult<(Viewer, TokenRecord)> {
-        let invalid = || ApiError::unauthorized("the token is not valid");
-        let (id, secret) = auth::parse(token).ok_or_else(invalid)?;
+    pub fn authenticate(&self, token: &str) -> HubResult<(Viewer, TokenRecord)> {
+        let invalid = || HubError::unauthorized("the token is not valid");
+        let (id, secret) = tokens::parse(token).ok_or_else(invalid)?;
         let rec = self.store.token_by_public_id(id)?.ok_or_else(invalid)?;
-        if !auth::secret_matches(secret, &rec.secret_hash) {
+        if !tokens::secret_matches(secret, &rec.secret_hash) {
             return Err(invalid());
         }
         self.live_token(rec)
@@ -836,17 +890,17 @@ impl Hub {
 
     /// The member behind a token known by its public id (a web session's),
     /// if the token is still live.
-    pub fn authenticate_public_id(&self, public_id: &str) -> ApiResult<(Viewer, TokenRecord)> {
+    pub fn authenticate_public_id(&self, public_id: &str) -> HubResult<(Viewer, TokenRecord)> {
         let rec = self
             .store
             .token_by_public_id(public_id)?
-            .ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
+            .ok_or_else(|| HubError::unauthorized("the token is not valid"))?;
         self.live_token(rec)
     }
 
-    fn live_token(&self, rec: TokenRecord) -> ApiResult<(Viewer, TokenRecord)> {
+    fn live_token(&self, rec: TokenRecord) -> HubResult<(Viewer, TokenRecord)> {
         if rec.revoked_at.is_some() {
-            return Err(ApiError::unauthorized("the token has been revoked"));
+            return Err(HubError::unauthorized("the token has been revoked"));
         }
         let viewer = Viewer::Member(Member {
             org: rec.org.id,
@@ -858,9 +912,9 @@ impl Hub {
 
     // ---- reports --------------------------------------------------------------
 
-    fn check_audience(&self, audience: &Audience, tlp: Tlp) -> ApiResult<()> {
+    fn check_audience(&self, audience: &Audience, tlp: Tlp) -> HubResult<()> {
         if tlp == Tlp::Red && !matches!(audience, Audience::Orgs(o) if !o.is_empty()) {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 "audience",
                 "TLP RED requires an audience of named organizations: {\"orgs\": [...]}",
             ));
@@ -873,7 +927,7 @@ impl Hub {
         viewer: &Viewer,
         draft: ReportDraft,
         now: Millis,
-    ) -> ApiResult<ReportRecord> {
+    ) -> HubResult<ReportRecord> {
         self.create_report_with(viewer, draft, now, None)
     }
 
@@ -885,7 +939,7 @@ impl Hub {
         draft: ReportDraft,
         now: Millis,
         imported: Option<Vec<kyojo_store::NewStixObject>>,
-    ) -> ApiResult<ReportRecord> {
+    ) -> HubResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
         self.check_audience(&draft.audience, draft.tlp)?;
         let mut draft = draft;
@@ -921,21 +975,21 @@ impl Hub {
     }
 
     /// A report the viewer may read; otherwise not found (its existence is not revealed).
-    pub fn get_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<ReportRecord> {
+    pub fn get_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> HubResult<ReportRecord> {
         require_read(viewer)?;
         let rec = self
             .store
             .report_by_uid(uid)?
             .filter(|r| self.policy.can_read(viewer, &r.access, Channel::Api))
-            .ok_or_else(|| ApiError::not_found("report"))?;
+            .ok_or_else(|| HubError::not_found("report"))?;
         Ok(rec)
     }
 
-    fn owned_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<(Member, ReportRecord)> {
+    fn owned_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> HubResult<(Member, ReportRecord)> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
         let rec = self.get_report(viewer, uid)?;
         if !self.policy.is_owner(viewer, &rec.access) {
-            return Err(ApiError::forbidden(
+            return Err(HubError::forbidden(
                 "only the organization that shared a report may change or delete it",
             ));
         }
@@ -948,7 +1002,7 @@ impl Hub {
         uid: &[u8; 16],
         change: ReportChange,
         now: Millis,
-    ) -> ApiResult<ReportRecord> {
+    ) -> HubResult<ReportRecord> {
         let (member, current) = self.owned_report(viewer, uid)?;
         let mut change = change;
         let tlp = change.tlp.unwrap_or(current.access.tlp);
@@ -1022,7 +1076,7 @@ impl Hub {
         Ok(rec)
     }
 
-    pub fn delete_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<()> {
+    pub fn delete_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> HubResult<()> {
         let (_, current) = self.owned_report(viewer, uid)?;
         let changes = self.store.delete_report(uid)?;
         self.narrowed_with(Some(self.touched_by(&[&current.indicators], &changes)));
@@ -1041,7 +1095,7 @@ impl Hub {
         filter: &ReportFilter,
         before: Option<i64>,
         limit: usize,
-    ) -> ApiResult<Page<ReportRecord>> {
+    ) -> HubResult<Page<ReportRecord>> {
         require_read(viewer)?;
         paginate(limit, before, |cursor, chunk| {
             let rows = self.store.scan_reports(&ReportScan {
@@ -1121,7 +1175,7 @@ impl Hub {
     pub(crate) fn facts_by_indicator(
         &self,
         ids: &[IndicatorId],
-    ) -> ApiResult<(
+    ) -> HubResult<(
         HashMap<IndicatorId, Vec<ReportLink>>,
         HashMap<IndicatorId, Vec<SightingSummary>>,
     )> {
@@ -1141,7 +1195,7 @@ impl Hub {
         &self,
         viewer: &Viewer,
         ids: &[IndicatorId],
-    ) -> ApiResult<HashMap<IndicatorId, Assessment>> {
+    ) -> HubResult<HashMap<IndicatorId, Assessment>> {
         let (links, sums) = self.facts_by_indicator(ids)?;
         Ok(ids
             .iter()
@@ -1159,9 +1213,9 @@ impl Hub {
         filter: &IndicatorFilter,
         after: Option<IndicatorId>,
         limit: usize,
-    ) -> ApiResult<Page<(IndicatorRecord, Assessment)>> {
+    ) -> HubResult<Page<(IndicatorRecord, Assessment)>> {
         if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
-            return Err(ApiError::forbidden("this token may not read indicators"));
+            return Err(HubError::forbidden("this token may not read indicators"));
         }
         paginate(limit, after, |cursor, chunk| {
             let rows = self.store.scan_indicators(&IndicatorScan {
@@ -1188,9 +1242,9 @@ impl Hub {
         &self,
         viewer: &Viewer,
         obs: &Observable,
-    ) -> ApiResult<IndicatorDetail> {
+    ) -> HubResult<IndicatorDetail> {
         if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
-            return Err(ApiError::forbidden("this token may not read indicators"));
+            return Err(HubError::forbidden("this token may not read indicators"));
         }
         let (record, links, sums) = self.visible_indicator(viewer, obs)?;
         let assessment = self.assess(viewer, &links, &sums);
@@ -1212,8 +1266,8 @@ impl Hub {
         &self,
         viewer: &Viewer,
         obs: &Observable,
-    ) -> ApiResult<(IndicatorRecord, Vec<ReportLink>, Vec<SightingSummary>)> {
-        let not_found = || ApiError::not_found("indicator");
+    ) -> HubResult<(IndicatorRecord, Vec<ReportLink>, Vec<SightingSummary>)> {
+        let not_found = || HubError::not_found("indicator");
         let record = self
             .store
             .indicator(obs.kind, &obs.value)?
@@ -1226,7 +1280,7 @@ impl Hub {
         Ok((record, links, sums))
     }
 
-    fn sighting_picture(&self, viewer: &Viewer, id: IndicatorId) -> ApiResult<SightingPicture> {
+    fn sighting_picture(&self, viewer: &Viewer, id: IndicatorId) -> HubResult<SightingPicture> {
         let rows = self.store.sightings_of(id)?;
         let my_org = viewer.member().map(|m| m.org);
         let mut by_day: BTreeMap<Day, (HashSet<OrgId>, u64)> = BTreeMap::new();
@@ -1265,7 +1319,7 @@ impl Hub {
 
     // ---- sightings ----------------------------------------------------------------
 
-    pub fn add_sightings(&self, viewer: &Viewer, batch: &[NewSighting]) -> ApiResult<usize> {
+    pub fn add_sightings(&self, viewer: &Viewer, batch: &[NewSighting]) -> HubResult<usize> {
         let member = require(viewer, kyojo_core::policy::Action::PostSightings)?;
         let written = self.store.add_sightings(member.org, batch)?;
         self.apply(&IndicatorChanges {
@@ -1283,9 +1337,9 @@ impl Hub {
         &self,
         viewer: &Viewer,
         queries: &[Observable],
-    ) -> ApiResult<Vec<Vec<LookupHit>>> {
+    ) -> HubResult<Vec<Vec<LookupHit>>> {
         if !viewer.may(kyojo_core::policy::Action::Lookup) {
-            return Err(ApiError::forbidden("this token may not look values up"));
+            return Err(HubError::forbidden("this token may not look values up"));
         }
         let matches: Vec<Vec<Match>> = {
             let index = self.index.read();
@@ -1345,8 +1399,8 @@ pub struct Page<T> {
 fn paginate<T>(
     limit: usize,
     start: Option<i64>,
-    next_chunk: impl FnMut(Option<i64>, usize) -> ApiResult<Vec<(i64, Option<T>)>>,
-) -> ApiResult<Page<T>> {
+    next_chunk: impl FnMut(Option<i64>, usize) -> HubResult<Vec<(i64, Option<T>)>>,
+) -> HubResult<Page<T>> {
     paginate_in(limit, start, 2_000, next_chunk)
 }
 
@@ -1356,8 +1410,8 @@ pub(crate) fn paginate_in<T>(
     limit: usize,
     start: Option<i64>,
     max_chunk: usize,
-    mut next_chunk: impl FnMut(Option<i64>, usize) -> ApiResult<Vec<(i64, Option<T>)>>,
-) -> ApiResult<Page<T>> {
+    mut next_chunk: impl FnMut(Option<i64>, usize) -> HubResult<Vec<(i64, Option<T>)>>,
+) -> HubResult<Page<T>> {
     let mut items = Vec::with_capacity(limit);
     let mut cursor = start;
     let mut scanned = 0usize;
@@ -1404,20 +1458,20 @@ fn seen_within(a: &Assessment, f: &IndicatorFilter) -> bool {
 }
 
 /// The member behind a viewer allowed to `action`, or 401/403.
-pub fn require(viewer: &Viewer, action: kyojo_core::policy::Action) -> ApiResult<Member> {
+pub fn require(viewer: &Viewer, action: kyojo_core::policy::Action) -> HubResult<Member> {
     match viewer {
-        Viewer::Public => Err(ApiError::unauthorized(
+        Viewer::Public => Err(HubError::unauthorized(
             "this needs a token: send Authorization: Bearer <token>",
         )),
         Viewer::Member(m) if viewer.may(action) => Ok(m.clone()),
-        Viewer::Member(m) => Err(ApiError::forbidden(format!(
+        Viewer::Member(m) => Err(HubError::forbidden(format!(
             "a {} token may not do this",
             m.role.as_str()
         ))),
     }
 }
 
-fn require_read(viewer: &Viewer) -> ApiResult<()> {
+fn require_read(viewer: &Viewer) -> HubResult<()> {
     match viewer {
         Viewer::Public => Ok(()),
         _ => require(viewer, kyojo_core::policy::Action::ReadReports).map(|_| ()),
@@ -1425,7 +1479,7 @@ fn require_read(viewer: &Viewer) -> ApiResult<()> {
 }
 
 /// Owner shown for a report: its organization, or none when anonymous.
-pub fn author(hub: &Hub, access: &ReportAccess) -> ApiResult<Option<Org>> {
+pub fn author(hub: &Hub, access: &ReportAccess) -> HubResult<Option<Org>> {
     match hub.policy.nameable_author(access) {
         Some(who) => hub.named(who),
         None => Ok(None),
@@ -1434,7 +1488,7 @@ pub fn author(hub: &Hub, access: &ReportAccess) -> ApiResult<Option<Org>> {
 
 /// The organizations a report's audience may be shown as (never an
 /// anonymous report's owner).
-pub fn audience_orgs(hub: &Hub, access: &ReportAccess) -> ApiResult<Vec<Org>> {
+pub fn audience_orgs(hub: &Hub, access: &ReportAccess) -> HubResult<Vec<Org>> {
     let mut orgs = Vec::new();
     for who in hub.policy.nameable_audience(access) {
         if let Some(o) = hub.named(who)? {

@@ -12,7 +12,7 @@ use kyojo_core::{Audience, Kind, Observable, Tlp, Viewer};
 use kyojo_formats::stix;
 use kyojo_store::{Millis, NewStixObject, ReportRecord, ReportRowId, StixRow, StixScan};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HubError, HubResult};
 use crate::hub::{now_millis, require, Hub, ReportDraft};
 
 /// Objects a TAXII collection may hold.
@@ -96,7 +96,7 @@ pub fn hub_identity_name(hub: &Hub) -> String {
 impl Hub {
     /// Objects every member may see: the TLP 2.0 marking definitions, the hub's
     /// identity and one identity per organization. Idempotent.
-    pub fn publish_shared_stix(&self) -> ApiResult<()> {
+    pub fn publish_shared_stix(&self) -> HubResult<()> {
         let now = now_millis();
         let mut objects: Vec<Value> = Tlp::ALL.iter().map(|t| stix::tlp_marking(*t)).collect();
         objects.push(stix::identity(
@@ -112,7 +112,7 @@ impl Hub {
     }
 
     /// Publishes one newly admitted organization's identity.
-    pub(crate) fn publish_org_identity(&self, org: &kyojo_store::Org) -> ApiResult<()> {
+    pub(crate) fn publish_org_identity(&self, org: &kyojo_store::Org) -> HubResult<()> {
         let now = now_millis();
         self.store
             .put_shared_stix(&[to_new(&org_identity(org), now)], now)?;
@@ -127,7 +127,7 @@ impl Hub {
         owner: &Owner,
         created: Millis,
         modified: Millis,
-    ) -> ApiResult<Vec<NewStixObject>> {
+    ) -> HubResult<Vec<NewStixObject>> {
         let author = match self.policy.nameable_owner(owner) {
             Some(who) => self
                 .named(who)?
@@ -170,15 +170,15 @@ impl Hub {
         viewer: &Viewer,
         objects: Vec<Value>,
         options: ImportOptions,
-    ) -> ApiResult<Imported> {
+    ) -> HubResult<Imported> {
         let member = require(viewer, Permission::WriteReports)?;
         let parsed = stix::parse_objects(objects)
-            .map_err(|e| ApiError::invalid(format!("objects.{}", e.object_id), e.reason))?;
+            .map_err(|e| HubError::invalid(format!("objects.{}", e.object_id), e.reason))?;
         let mut indicators: Vec<Observable> = Vec::new();
         let mut seen = HashSet::new();
         for (id, kind, value) in &parsed.indicators {
             let obs = kyojo_core::observable::canonicalize(*kind, value).map_err(|e| {
-                ApiError::invalid(
+                HubError::invalid(
                     format!("objects.{id}"),
                     format!("its pattern's value is not valid: {e}"),
                 )
@@ -193,7 +193,7 @@ impl Hub {
         let own = orgs
             .iter()
             .find(|o| o.id == member.org)
-            .ok_or_else(|| ApiError::forbidden("the importing organization is not a member"))?;
+            .ok_or_else(|| HubError::forbidden("the importing organization is not a member"))?;
         let own_id = stix::identity_id(&own.name);
         let hub_name = hub_identity_name(self);
         let hub_id = stix::identity_id(&hub_name);
@@ -236,7 +236,7 @@ impl Hub {
                         names_own.get_or_insert_with(|| id.to_string());
                         continue;
                     }
-                    return Err(ApiError::invalid(
+                    return Err(HubError::invalid(
                         field(),
                         if *is_hub {
                             "this is the hub's own identity; an import may not redefine it"
@@ -250,7 +250,7 @@ impl Hub {
                     if name == own.name.to_lowercase() {
                         names_own.get_or_insert_with(|| id.to_string());
                     } else {
-                        return Err(ApiError::invalid(
+                        return Err(HubError::invalid(
                             field(),
                             "this identity has the name of a member organization or of the hub; an import speaks only for its importer",
                         ));
@@ -261,7 +261,7 @@ impl Hub {
                 Some(r) if r == hub_id => speaks_for_hub = true,
                 Some(r) if r == own_id => {}
                 Some(r) if published.contains_key(r) => {
-                    return Err(ApiError::invalid(
+                    return Err(HubError::invalid(
                         field(),
                         "created_by_ref names another member organization; an import speaks only for its importer",
                     ))
@@ -276,7 +276,7 @@ impl Hub {
             keep.push(obj);
         }
         if keep.is_empty() {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 "objects",
                 "nothing to import: every object is one the hub already publishes",
             ));
@@ -367,7 +367,7 @@ impl Hub {
                 });
             }
             if foreign && !same {
-                return Err(ApiError::invalid(
+                return Err(HubError::invalid(
                     format!("objects.{id}"),
                     "another version of an object another organization shared here; only its author may re-version it",
                 ));
@@ -381,13 +381,13 @@ impl Hub {
         };
         if anonymous {
             if let Some(id) = names_own {
-                return Err(ApiError::invalid(
+                return Err(HubError::invalid(
                     format!("objects.{id}"),
                     "names the importing organization, which an anonymous import must not",
                 ));
             }
         } else if speaks_for_hub || inherited_anonymous {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 "anonymous",
                 if speaks_for_hub {
                     "objects in this bundle are authored by the hub (created_by_ref), as anonymous reports are: import it anonymously"
@@ -405,7 +405,7 @@ impl Hub {
             .max();
         let tlp = match (options.tlp, floor) {
             (Some(t), Some(f)) if t < f => {
-                return Err(ApiError::invalid(
+                return Err(HubError::invalid(
                     "tlp",
                     format!("TLP:{t} is less restrictive than the bundle's own TLP:{f}; an import never widens a marking"),
                 ))
@@ -424,7 +424,7 @@ impl Hub {
             Some(chosen) => {
                 for a in &readable {
                     if !self.audience_within(&chosen, &a.audience, readers_of(a))? {
-                        return Err(ApiError::invalid(
+                        return Err(HubError::invalid(
                             "audience",
                             "wider than the audience of a report that already holds these objects; an import never widens an audience",
                         ));
@@ -497,7 +497,7 @@ impl Hub {
         inner: &Audience,
         outer: &Audience,
         outer_owner: Option<OrgId>,
-    ) -> ApiResult<bool> {
+    ) -> HubResult<bool> {
         Ok(match (inner, outer) {
             (_, Audience::Community) => true,
             (Audience::Community, _) => false,
@@ -521,14 +521,14 @@ impl Hub {
     /// A report as a STIX bundle (its objects, the marking definitions and
     /// identities they refer to, and sighting aggregates where at least three
     /// organizations contributed).
-    pub fn report_bundle(&self, viewer: &Viewer, uid: &[u8; 16]) -> ApiResult<Value> {
+    pub fn report_bundle(&self, viewer: &Viewer, uid: &[u8; 16]) -> HubResult<Value> {
         let rec = self.get_report(viewer, uid)?;
         let rows = self.store.stix_of_report(rec.rowid)?;
         let mut objects: Vec<Value> = Vec::new();
         let mut have: HashSet<(String, String)> = HashSet::new();
         let mut referenced: BTreeSet<String> = BTreeSet::new();
         for row in rows {
-            let json: Value = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
+            let json: Value = serde_json::from_str(&row.json).map_err(HubError::internal)?;
             collect_refs(&json, &mut referenced);
             if have.insert((row.stix_id.clone(), row.version.clone())) {
                 objects.push(json);
@@ -542,7 +542,7 @@ impl Hub {
         })?;
         for row in shared.into_iter().filter(|r| r.report.is_none()) {
             if have.insert((row.stix_id.clone(), row.version.clone())) {
-                objects.push(serde_json::from_str(&row.json).map_err(ApiError::internal)?);
+                objects.push(serde_json::from_str(&row.json).map_err(HubError::internal)?);
             }
         }
         if rec.source == "kyojo" {
@@ -551,7 +551,7 @@ impl Hub {
         Ok(stix::bundle(objects))
     }
 
-    fn sighting_objects(&self, viewer: &Viewer, rec: &ReportRecord) -> ApiResult<Vec<Value>> {
+    fn sighting_objects(&self, viewer: &Viewer, rec: &ReportRecord) -> HubResult<Vec<Value>> {
         if !self.policy.can_see_sightings(viewer, Channel::Api) {
             return Ok(Vec::new());
         }
@@ -593,10 +593,10 @@ impl Hub {
     /// The collections `viewer`'s role may use: Community and its sector's
     /// to read (roles that may read reports), the Inbox to write (roles that
     /// may write them). The same role rules as the REST API.
-    pub fn taxii_collections(&self, viewer: &Viewer) -> ApiResult<Vec<Collection>> {
+    pub fn taxii_collections(&self, viewer: &Viewer) -> HubResult<Vec<Collection>> {
         let member = viewer
             .member()
-            .ok_or_else(|| ApiError::unauthorized("TAXII needs a token"))?;
+            .ok_or_else(|| HubError::unauthorized("TAXII needs a token"))?;
         let mut out = Vec::new();
         if viewer.may(Permission::ReadReports) {
             out.push(Collection::Community);
@@ -622,12 +622,12 @@ impl Hub {
         scan: StixScan,
         versions: &VersionFilter,
         limit: usize,
-    ) -> ApiResult<TaxiiPage> {
+    ) -> HubResult<TaxiiPage> {
         if *collection == Collection::Inbox {
-            return Err(ApiError::forbidden("the inbox collection is write-only"));
+            return Err(HubError::forbidden("the inbox collection is write-only"));
         }
         if !viewer.may(Permission::ReadReports) {
-            return Err(ApiError::forbidden(
+            return Err(HubError::forbidden(
                 "this token's role may not read reports, which TAXII collections hold",
             ));
         }
@@ -661,7 +661,7 @@ impl Hub {
         rows: &[StixRow],
         versions: &VersionFilter,
         scan: &StixScan,
-    ) -> ApiResult<HashSet<i64>> {
+    ) -> HubResult<HashSet<i64>> {
         let ids: Vec<String> = rows
             .iter()
             .map(|r| r.stix_id.clone())
@@ -737,13 +737,13 @@ impl Hub {
     }
 
     /// Keeps a TAXII status resource.
-    pub fn put_taxii_status(&self, id: &str, status: &Value) -> ApiResult<()> {
+    pub fn put_taxii_status(&self, id: &str, status: &Value) -> HubResult<()> {
         self.store
             .put_taxii_status(id, &status.to_string(), now_millis())?;
         Ok(())
     }
 
-    pub fn taxii_status(&self, id: &str) -> ApiResult<Option<Value>> {
+    pub fn taxii_status(&self, id: &str) -> HubResult<Option<Value>> {
         Ok(self
             .store
             .taxii_status(id)?

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use kyojo_store::{IndicatorId, Millis};
 
 use crate::decide::{Actionable, Snapshot};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HubError, HubResult};
 use crate::hub::{now_millis, require, Hub};
 
 /// The guard's verdict on one change of the published set.
@@ -81,7 +81,7 @@ impl GuardState {
 
 impl Hub {
     /// Applies the guard to a freshly built snapshot: what may be published.
-    pub(crate) fn guard(&self, mut fresh: Snapshot) -> ApiResult<Snapshot> {
+    pub(crate) fn guard(&self, mut fresh: Snapshot) -> HubResult<Snapshot> {
         let fraction = self.config.decisions.feed_change_guard;
         let next: BTreeSet<IndicatorId> = fresh.items.iter().map(|a| a.record.id).collect();
         let mut state = self.guard_state.lock();
@@ -153,7 +153,7 @@ impl Hub {
 
     /// Items the previous snapshot had, on their current facts (so that who
     /// may see them is judged now), for indicators that still exist.
-    fn held_items(&self, ids: &[IndicatorId]) -> ApiResult<Vec<Arc<Actionable>>> {
+    fn held_items(&self, ids: &[IndicatorId]) -> HubResult<Vec<Arc<Actionable>>> {
         let previous = self.feeds.snapshot.lock().clone();
         let Some(previous) = previous else {
             return Ok(Vec::new());
@@ -180,7 +180,7 @@ impl Hub {
     }
 
     /// The change waiting for confirmation, if any (operator only).
-    pub fn pending_feed_change(&self, viewer: &kyojo_core::Viewer) -> ApiResult<Option<Pending>> {
+    pub fn pending_feed_change(&self, viewer: &kyojo_core::Viewer) -> HubResult<Option<Pending>> {
         require(viewer, kyojo_core::policy::Action::Administer)?;
         // Build first, so that the answer is about the current state.
         self.snapshot()?;
@@ -188,13 +188,13 @@ impl Hub {
     }
 
     /// Publishes the held change (operator only); 409 when none is held.
-    pub fn confirm_feed_change(&self, viewer: &kyojo_core::Viewer) -> ApiResult<Pending> {
+    pub fn confirm_feed_change(&self, viewer: &kyojo_core::Viewer) -> HubResult<Pending> {
         require(viewer, kyojo_core::policy::Action::Administer)?;
         self.snapshot()?;
         let pending = {
             let mut state = self.guard_state.lock();
             let Some(p) = state.pending.take() else {
-                return Err(ApiError::conflict("no feed change is waiting"));
+                return Err(HubError::conflict("no feed change is waiting"));
             };
             state.confirmed = true;
             p

@@ -20,7 +20,7 @@ use kyojo_store::{
     SightingSummary,
 };
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HubError, HubResult};
 use crate::hub::{now_millis, require, Hub};
 
 /// One actionable indicator with the facts the feeds filter by.
@@ -157,7 +157,7 @@ fn sighting_facts(sums: &[SightingSummary]) -> Vec<SightingFact> {
 
 impl Hub {
     /// Why a value may never be blocked, if it may not.
-    pub fn allow_reason(&self, obs: &Observable) -> ApiResult<Option<AllowReason>> {
+    pub fn allow_reason(&self, obs: &Observable) -> HubResult<Option<AllowReason>> {
         if let Some(r) = self.fixed_allow(obs, &self.config.own_hosts()) {
             return Ok(Some(r));
         }
@@ -179,7 +179,7 @@ impl Hub {
             })
     }
 
-    fn trusted_org_ids(&self) -> ApiResult<Vec<OrgId>> {
+    fn trusted_org_ids(&self) -> HubResult<Vec<OrgId>> {
         let mut ids = Vec::new();
         for name in &self.config.rules.trusted_orgs {
             if let Some(o) = self.org_by_name(name)? {
@@ -201,11 +201,11 @@ impl Hub {
         comment: &str,
         expires_at: Option<Millis>,
         scope: DecideFor,
-    ) -> ApiResult<DecisionState> {
+    ) -> HubResult<DecisionState> {
         let member = require(viewer, Permission::WriteReports)?;
         if scope == DecideFor::Hub {
             require(viewer, Permission::DecideForHub).map_err(|_| {
-                ApiError::forbidden(
+                HubError::forbidden(
                     "only a curator or the operator may decide for every member's feeds; \
                      decide for your own (\"scope\": \"own\")",
                 )
@@ -216,7 +216,7 @@ impl Hub {
         let allowed = self.allow_reason(obs)?;
         if action == Action::Block {
             if let Some(why) = &allowed {
-                return Err(ApiError::invalid(
+                return Err(HubError::invalid(
                     "action",
                     format!("{} cannot be blocked: {why}", obs.value),
                 ));
@@ -224,7 +224,7 @@ impl Hub {
         }
         let now = now_millis();
         if expires_at.is_some_and(|e| e <= now) {
-            return Err(ApiError::invalid(
+            return Err(HubError::invalid(
                 "expires_at",
                 "expires_at must be in the future",
             ));
@@ -254,7 +254,7 @@ impl Hub {
     }
 
     /// Counts one block against the organization's hourly budget, or refuses it.
-    fn take_block_budget(&self, org: OrgId, now: Millis) -> ApiResult<()> {
+    fn take_block_budget(&self, org: OrgId, now: Millis) -> HubResult<()> {
         let limit = self.config.decisions.blocks_per_hour;
         let hour_ago = now - 3_600_000;
         let mut budgets = self.decision_budget.lock();
@@ -263,7 +263,7 @@ impl Hub {
             times.pop_front();
         }
         if times.len() >= limit {
-            return Err(ApiError::too_many(format!(
+            return Err(HubError::too_many(format!(
                 "this organization has made {limit} blocks in the last hour, the most the hub \
                  allows (decisions.blocks_per_hour); ask the operator, or wait"
             )));
@@ -279,7 +279,7 @@ impl Hub {
         viewer: &Viewer,
         record: &IndicatorRecord,
         now: Millis,
-    ) -> ApiResult<DecisionState> {
+    ) -> HubResult<DecisionState> {
         let links = self.store.report_links(&[record.id])?;
         let sums = self.store.sighting_summaries(&[record.id])?;
         let allowed = self.allow_reason(&record.observable)?;
@@ -295,7 +295,7 @@ impl Hub {
         sums: &[SightingSummary],
         allowed: Option<AllowReason>,
         now: Millis,
-    ) -> ApiResult<DecisionState> {
+    ) -> HubResult<DecisionState> {
         let stored = self.store.decisions_of(record.id)?;
         let my_seal = viewer.member().map(|m| self.policy.decision_seal(m.org));
         let (hub_latest, own_latest) = latest_by_scope(&stored);
@@ -367,7 +367,7 @@ impl Hub {
         viewer: &Viewer,
         obs: &Observable,
         comment: &str,
-    ) -> ApiResult<AllowEntry> {
+    ) -> HubResult<AllowEntry> {
         require(viewer, Permission::Administer)?;
         let e = self.store.allow_add(obs, comment, now_millis())?;
         self.changed();
@@ -379,7 +379,7 @@ impl Hub {
         Ok(e)
     }
 
-    pub fn allow_remove(&self, viewer: &Viewer, obs: &Observable) -> ApiResult<bool> {
+    pub fn allow_remove(&self, viewer: &Viewer, obs: &Observable) -> HubResult<bool> {
         require(viewer, Permission::Administer)?;
         let removed = self.store.allow_remove(obs)?;
         self.changed();
@@ -393,7 +393,7 @@ impl Hub {
         Ok(removed)
     }
 
-    pub fn allow_list(&self, viewer: &Viewer) -> ApiResult<Vec<AllowEntry>> {
+    pub fn allow_list(&self, viewer: &Viewer) -> HubResult<Vec<AllowEntry>> {
         require(viewer, Permission::Administer)?;
         Ok(self.store.allow_list()?)
     }
@@ -406,7 +406,7 @@ impl Hub {
     /// write (a report edited or deleted): then this call patches it (the
     /// writes' indicators judged afresh, also another node's, which the
     /// change log names) or, when their scope is not known, rebuilds it.
-    pub fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
+    pub fn snapshot(&self) -> HubResult<Arc<Snapshot>> {
         let now = now_millis();
         self.feeds.snapshot_refresh.touch();
         let generation = self.generation.load(Ordering::SeqCst);
@@ -432,7 +432,7 @@ impl Hub {
     }
 
     /// Builds a fresh snapshot, or takes the one another thread just built.
-    fn rebuild_snapshot(&self) -> ApiResult<Arc<Snapshot>> {
+    fn rebuild_snapshot(&self) -> HubResult<Arc<Snapshot>> {
         let _one = self.feeds.snapshot_building.lock();
         let now = now_millis();
         let generation = self.generation.load(Ordering::SeqCst);
@@ -451,7 +451,7 @@ impl Hub {
 
     /// Builds a snapshot stamped with the counters read before it started
     /// and its build time, and keeps it. Call with `snapshot_building` held.
-    fn build_and_keep_snapshot(&self) -> ApiResult<Arc<Snapshot>> {
+    fn build_and_keep_snapshot(&self) -> HubResult<Arc<Snapshot>> {
         let started = std::time::Instant::now();
         let generation = self.generation.load(Ordering::SeqCst);
         let narrowed = self.narrowed.load(Ordering::SeqCst);
@@ -467,7 +467,7 @@ impl Hub {
     /// Rebuilds a slow snapshot that is stale or about to expire, if feeds
     /// were asked for in the last ten minutes, at most once per four
     /// build-times. Called by the server's refresher every second.
-    pub fn refresh_snapshot(&self) -> ApiResult<()> {
+    pub fn refresh_snapshot(&self) -> HubResult<()> {
         let cached = self.feeds.snapshot.lock().clone();
         let Some(s) = cached else {
             return Ok(());
@@ -527,7 +527,7 @@ impl Hub {
         old: &Snapshot,
         ids: &BTreeSet<IndicatorId>,
         narrowed: u64,
-    ) -> ApiResult<Arc<Snapshot>> {
+    ) -> HubResult<Arc<Snapshot>> {
         let now = now_millis();
         let list: Vec<IndicatorId> = ids.iter().copied().collect();
         let (mut links, mut sums) = self.facts_by_indicator(&list)?;
@@ -590,7 +590,7 @@ impl Hub {
         Ok(patched)
     }
 
-    fn build_snapshot(&self, generation: u64, now: Millis) -> ApiResult<Snapshot> {
+    fn build_snapshot(&self, generation: u64, now: Millis) -> HubResult<Snapshot> {
         let mut links: HashMap<i64, Vec<ReportLink>> = HashMap::new();
         for l in self.store.all_report_links()? {
             links.entry(l.indicator).or_default().push(l);
@@ -681,7 +681,7 @@ impl Hub {
     }
 
     /// Which organization each own-decision seal stands for.
-    fn seal_map(&self) -> ApiResult<HashMap<[u8; 32], OrgId>> {
+    fn seal_map(&self) -> HubResult<HashMap<[u8; 32], OrgId>> {
         Ok(self
             .list_orgs()?
             .into_iter()

@@ -27,7 +27,7 @@ use kyojo_core::policy::OrgId;
 use kyojo_core::{Count, Kind, Observable, Viewer};
 use kyojo_store::{day_of, Day, IndicatorId, Millis, ReportLink, SightingSummary};
 
-use crate::error::ApiResult;
+use crate::error::HubResult;
 use crate::hub::{now_millis, Hub, Refresh};
 
 /// How far back the picture reaches.
@@ -104,7 +104,7 @@ pub struct PictureCache {
 impl Hub {
     /// The picture to draw from: current, or stale-but-safe for a slow one,
     /// or freshly built.
-    pub fn picture(&self) -> ApiResult<Arc<Picture>> {
+    pub fn picture(&self) -> HubResult<Arc<Picture>> {
         self.picture.refresh.touch();
         let current = self.picture.current.lock().clone();
         if let Some(p) = current {
@@ -125,7 +125,7 @@ impl Hub {
     /// A slow picture after a narrowing write: the same sightings with every
     /// report link read afresh (a small part of a full build), so what was
     /// withdrawn is gone at once.
-    fn relink_picture(&self, old: &Picture, narrowed: u64) -> ApiResult<Arc<Picture>> {
+    fn relink_picture(&self, old: &Picture, narrowed: u64) -> HubResult<Arc<Picture>> {
         let started = Instant::now();
         let slot: HashMap<IndicatorId, usize> = old
             .active
@@ -156,7 +156,7 @@ impl Hub {
     }
 
     /// Builds a fresh picture (or takes the one another thread just built).
-    pub fn build_picture(&self) -> ApiResult<Arc<Picture>> {
+    pub fn build_picture(&self) -> HubResult<Arc<Picture>> {
         let _one = self.picture.building.lock();
         let generation = self.generation.load(Ordering::SeqCst);
         let narrowed = self.narrowed.load(Ordering::SeqCst);
@@ -236,7 +236,7 @@ impl Hub {
     /// Rebuilds a slow, stale picture that someone looked at in the last ten
     /// minutes, at most once per four build-times (so a busy hub spends at
     /// most a fifth of a core on it). Called by the server's refresher.
-    pub fn refresh_picture(&self) -> ApiResult<()> {
+    pub fn refresh_picture(&self) -> HubResult<()> {
         let current = self.picture.current.lock().clone();
         let Some(p) = current else {
             return Ok(());
@@ -342,7 +342,7 @@ fn links_of(
     hub: &Hub,
     slot: &HashMap<IndicatorId, usize>,
     len: usize,
-) -> ApiResult<Vec<Vec<ReportLink>>> {
+) -> HubResult<Vec<Vec<ReportLink>>> {
     let mut ids: Vec<IndicatorId> = slot.keys().copied().collect();
     ids.sort_unstable();
     let mut links = vec![Vec::new(); len];

@@ -25,7 +25,7 @@ use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
 use kyojo_store::{day_of, Millis, NewSighting, Org};
 
-use crate::error::ApiError;
+use crate::error::HubError;
 use crate::hub::{now_millis, Hub, ReportDraft};
 
 /// Tokens minted for the demo, one per role, to print once.
@@ -104,7 +104,7 @@ const ISP: usize = 1;
 /// Deterministic content (a fixed-seed RNG), dated over the 30 UTC calendar
 /// days that end with `now` (millis): about 150 reports, a sighting batch per
 /// sighting organization and day, and 240 indicators of every kind.
-pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, ApiError> {
+pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, HubError> {
     if !hub.list_orgs()?.is_empty() {
         return summary(hub, false);
     }
@@ -146,7 +146,7 @@ fn decide_some(
     org: &Org,
     reports: &[PlannedReport],
     now: Millis,
-) -> Result<(), ApiError> {
+) -> Result<(), HubError> {
     // The hub's curator confirms them for every member's feeds.
     let curator = as_member(org, Role::Curator);
     let recent = now - 20 * 86_400_000;
@@ -174,7 +174,7 @@ fn decide_some(
                 crate::decide::DecideFor::Hub,
             ) {
                 Ok(_) => {}
-                Err(e) if e.status.is_client_error() => {}
+                Err(e) if e.is_client_error() => {}
                 Err(e) => return Err(e),
             }
         }
@@ -188,11 +188,11 @@ fn decide_some(
 ///
 /// Falls back to whatever organizations exist when the demo ones are missing
 /// (a store seeded by hand); fails only when there are none.
-pub fn mint_tokens(hub: &Hub) -> Result<DemoTokens, ApiError> {
+pub fn mint_tokens(hub: &Hub) -> Result<DemoTokens, HubError> {
     let mut orgs = hub.list_orgs()?;
     orgs.sort_by_key(|o| o.id);
     let Some(lowest) = orgs.first() else {
-        return Err(ApiError::not_found(
+        return Err(HubError::not_found(
             "organization (seed the demo community before minting demo tokens)",
         ));
     };
@@ -212,7 +212,7 @@ pub fn mint_tokens(hub: &Hub) -> Result<DemoTokens, ApiError> {
         hub.store()
             .revoke_tokens_labelled(org.id, TOKEN_LABEL, now)?;
     }
-    let mint = |org: &Org, role: Role| -> Result<String, ApiError> {
+    let mint = |org: &Org, role: Role| -> Result<String, HubError> {
         Ok(hub.create_token(&org.name, role, Some(TOKEN_LABEL))?.1)
     };
     Ok(DemoTokens {
@@ -225,7 +225,7 @@ pub fn mint_tokens(hub: &Hub) -> Result<DemoTokens, ApiError> {
     })
 }
 
-fn summary(hub: &Hub, seeded: bool) -> Result<SeedSummary, ApiError> {
+fn summary(hub: &Hub, seeded: bool) -> Result<SeedSummary, HubError> {
     let store = hub.store();
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok(SeedSummary {

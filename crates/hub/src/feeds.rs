@@ -21,7 +21,7 @@ use kyojo_formats::{FeedEntry, RpzAction, RpzOptions};
 use kyojo_store::Millis;
 
 use crate::decide::{Actionable, Snapshot};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{HubError, HubResult};
 use crate::hub::{now_millis, Hub};
 use kyojo_core::decide::{is_trusted_report, Basis, ReportFact};
 
@@ -127,6 +127,15 @@ pub struct FullHash {
     pub hash: [u8; 32],
     pub threat: String,
     pub expires_at: Option<Millis>,
+}
+
+/// What the hub knows about the host, for its warning page, filtered by the sharing rules.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// Incident type slugs, e.g. `["phishing", "malware"]`; may be empty.
+    pub threats: Vec<String>,
+    /// Ms since epoch of the most recent report/sighting, if known.
+    pub last_seen: Option<i64>,
 }
 
 type Scope = Option<OrgId>;
@@ -281,9 +290,9 @@ fn etag_of(bytes: &[u8]) -> String {
 
 impl Hub {
     /// The feed entries `viewer` may see, in snapshot order.
-    pub fn feed_entries(&self, viewer: &Viewer) -> ApiResult<(Arc<Snapshot>, Arc<Vec<FeedEntry>>)> {
+    pub fn feed_entries(&self, viewer: &Viewer) -> HubResult<(Arc<Snapshot>, Arc<Vec<FeedEntry>>)> {
         if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
-            return Err(ApiError::forbidden("this token may not read feeds"));
+            return Err(HubError::forbidden("this token may not read feeds"));
         }
         let snap = self.snapshot()?;
         let key = scope(viewer);
@@ -342,9 +351,9 @@ impl Hub {
         viewer: &Viewer,
         format: FeedFormat,
         options: &FeedOptions,
-    ) -> ApiResult<Rendered> {
+    ) -> HubResult<Rendered> {
         if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
-            return Err(ApiError::forbidden("this token may not read feeds"));
+            return Err(HubError::forbidden("this token may not read feeds"));
         }
         let snap = self.snapshot()?;
         let key = (scope(viewer), format, options.clone());
@@ -422,7 +431,7 @@ impl Hub {
         options: &FeedOptions,
         entries: &[FeedEntry],
         serial: u32,
-    ) -> ApiResult<usize> {
+    ) -> HubResult<usize> {
         let result = match format {
             FeedFormat::Rpz => {
                 let action = if options.walled_garden {
@@ -453,7 +462,7 @@ impl Hub {
             FeedFormat::IpsTxt => kyojo_formats::write_ips_txt(out, entries),
             FeedFormat::Csv => kyojo_formats::write_csv(out, entries),
         };
-        let stats = result.map_err(ApiError::internal)?;
+        let stats = result.map_err(HubError::internal)?;
         if stats.skipped > 0 {
             tracing::warn!(
                 skipped = stats.skipped,
@@ -465,7 +474,7 @@ impl Hub {
     }
 
     /// The prefix set `viewer` may check against.
-    pub fn prefix_set(&self, viewer: &Viewer) -> ApiResult<(Arc<PrefixSet>, Vec<Arc<PrefixSet>>)> {
+    pub fn prefix_set(&self, viewer: &Viewer) -> HubResult<(Arc<PrefixSet>, Vec<Arc<PrefixSet>>)> {
         let (snap, entries) = self.feed_entries(viewer)?;
         let key = scope(viewer);
         let mut all = self.feeds.prefixes.lock();
@@ -537,7 +546,7 @@ impl Hub {
         &self,
         viewer: &Viewer,
         prefixes: &[[u8; 4]],
-    ) -> ApiResult<Vec<([u8; 4], FullHash)>> {
+    ) -> HubResult<Vec<([u8; 4], FullHash)>> {
         let (set, _) = self.prefix_set(viewer)?;
         let mut out = Vec::new();
         for p in prefixes {
@@ -550,7 +559,7 @@ impl Hub {
 
     /// What the warning page may say about a host: threat kinds from CLEAR
     /// reports only, since the page is public. `None`: not actionable at all.
-    pub fn warning_listing(&self, host: &str) -> ApiResult<Option<crate::warn::Listing>> {
+    pub fn warning_listing(&self, host: &str) -> HubResult<Option<Listing>> {
         let Ok(obs) = kyojo_core::observable::canonicalize(Kind::Domain, host) else {
             return Ok(None);
         };
@@ -589,7 +598,7 @@ impl Hub {
                 .filter(|l| l.access.tlp == Tlp::Clear)
                 .map(|l| l.created_at)
                 .max();
-            crate::warn::Listing {
+            Listing {
                 threats: clear.into_iter().collect(),
                 last_seen,
             }
