@@ -161,6 +161,20 @@ fn what_the_issue_reported() {
     ] {
         assert!(observable::detect(input).is_err(), "{input:?}");
     }
+    // Spaces inside the authority are part of the host, as in Google's
+    // `http:// leadingspace.com/` example; only whitespace around the whole
+    // URL goes (the document's `  http://www.google.com/  `).
+    assert_eq!(
+        canonicalize_for_lookup("http://  www.google.com  ")
+            .unwrap()
+            .canonical,
+        "http://%20%20www.google.com/"
+    );
+    // Anything with a host reading is answered, even text that is no URL.
+    assert_eq!(
+        observable::detect_for_lookup("hello world").map(|o| o.value),
+        Ok("http://hello%20world/".to_string())
+    );
     // Expressions of a single-label host: the host alone, no suffixes.
     assert_eq!(
         canonicalize_for_lookup("http://intranet/a/b.html?x")
@@ -334,7 +348,7 @@ const GGLSBL: &[(&[u8], &str)] = &[
 ];
 
 /// gglsbl rows whose expected value we do not share: (input, our answer).
-/// All four are the port: gglsbl keeps it, as the older v3 document did
+/// All four are the port: gglsbl keeps it, as the older (v2) document did
 /// ("http://www.gotaport.com:1234/" stayed as it was); the v4 document
 /// removes it (`Canonicalize("http://www.gotaport.com:1234/") =
 /// "http://www.gotaport.com/"`), and so does Google's Go client. A port is
