@@ -205,7 +205,7 @@ pub fn canonicalize(kind: Kind, input: &str) -> Result<Observable, ObservableErr
 /// Like [`canonicalize`], for values that will be stored and may be fed to
 /// blocklists (reports, sightings): a URL's host must also be a well-formed
 /// domain name or an IP address. Lookups stay lenient and use
-/// [`canonicalize`] or [`detect`].
+/// [`canonicalize_for_lookup`] or [`detect_for_lookup`].
 pub fn canonicalize_stored(kind: Kind, input: &str) -> Result<Observable, ObservableError> {
     let obs = canonicalize(kind, input)?;
     check_stored(&obs)?;
@@ -306,6 +306,55 @@ pub fn detect(input: &str) -> Result<Observable, ObservableError> {
         }
     }
     Err(ObservableError::Undetectable(shorten(s)))
+}
+
+/// [`detect`] for a *lookup*: what [`detect`] accepts it answers the same,
+/// and anything else that Safe Browsing canonicalizes as a URL becomes that
+/// URL (kind [`Kind::Url`]) instead of an error.
+///
+/// A lookup must answer "not listed" rather than refuse, so a single-label
+/// host (`intranet/x`), an escaped host (`http://host%23.com/`), a bare
+/// inet_aton spelling (`0x7f.1` -> `http://127.0.0.1/`), even a mistyped hash
+/// becomes the URL Safe Browsing would hash. A URL query also matches listed
+/// domains, parent domains and IP networks of its host (see the index), so
+/// nothing a narrower kind would have matched is lost. When no URL reading
+/// exists either (`javascript:x`, `http:///x`), [`detect`]'s error is returned.
+///
+/// The value is canonical for [`canonicalize_for_lookup`], which may be laxer
+/// than [`canonicalize`]; never store it (reports go through
+/// [`canonicalize_stored`]).
+pub fn detect_for_lookup(input: &str) -> Result<Observable, ObservableError> {
+    let strict = match detect(input) {
+        Ok(o) => return Ok(o),
+        Err(e @ (ObservableError::Empty | ObservableError::TooLong { .. })) => return Err(e),
+        Err(e) => e,
+    };
+    lookup_url(input).or(Err(strict))
+}
+
+/// [`canonicalize`] for a *lookup* of a value of a known kind: a URL is read
+/// the lenient way ([`crate::url::canonicalize_for_lookup`]); other kinds
+/// are unchanged, since a typed domain or address is a claim to check.
+pub fn canonicalize_for_lookup(kind: Kind, input: &str) -> Result<Observable, ObservableError> {
+    match kind {
+        Kind::Url => lookup_url(input),
+        _ => canonicalize(kind, input),
+    }
+}
+
+/// The lenient URL reading, under the same length limits as [`canonicalize`].
+fn lookup_url(input: &str) -> Result<Observable, ObservableError> {
+    let s = prepare(input)?;
+    let value = crate::url::canonicalize_for_lookup(&s)
+        .map_err(|e| invalid(Kind::Url, e.to_string()))?
+        .canonical;
+    if value.len() > MAX_VALUE_LEN {
+        return Err(ObservableError::TooLong { max: MAX_VALUE_LEN });
+    }
+    Ok(Observable {
+        kind: Kind::Url,
+        value,
+    })
 }
 
 /// For IP kinds: the parsed network (a single address is a /32 or /128).

@@ -6,7 +6,8 @@
 //! URL listed by one member matches the lookups of another. The rules follow
 //! Google's "URLs and Hashing" document (Update API v4), with the published
 //! test vectors as unit tests, plus a few rules of our own for defanged and
-//! internationalized input (see [`canonicalize`]).
+//! internationalized input (see [`canonicalize`]). Lookups use the laxer
+//! [`canonicalize_for_lookup`], which also returns the expressions to look up.
 //!
 //! Internally everything is bytes: percent-unescaping can produce bytes that
 //! are not UTF-8, and those must survive (re-escaped) rather than be replaced.
@@ -42,6 +43,62 @@ pub enum UrlError {
     BadHost(String),
 }
 
+/// How forgiving host parsing is. Reporting and blocking stay [`Mode::Strict`]
+/// (a host with a stray ':' is more likely a typo than an indicator); a lookup
+/// is [`Mode::Lenient`], because it must answer for every URL that Safe
+/// Browsing canonicalizes, or a member learns nothing about a URL a list may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Strict,
+    Lenient,
+}
+
+/// A user-submitted URL made ready for a lookup: see [`canonicalize_for_lookup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupUrl {
+    /// Safe Browsing canonical form, e.g. `http://host/%25`.
+    pub canonical: String,
+    /// The host-suffix x path-prefix expressions to look up, as
+    /// [`lookup_expressions`] gives them for `canonical`: at most 5 hosts x
+    /// 6 paths, exact host and exact path+query first, never empty.
+    pub expressions: Vec<String>,
+}
+
+/// Canonicalize a URL for a *lookup*: anything Safe Browsing canonicalizes is
+/// accepted, and the answer carries the expressions to look up.
+///
+/// Accepts all that [`canonicalize`] does, with the same result, and also
+/// what Google's reference client (github.com/google/safebrowsing) takes but
+/// a report must not: a host with a ':' that isn't followed by a port
+/// (`http://a:b/`, `http://evil.example:80a/`, kept as written), several
+/// `:port`s (all dropped), and a bracketed host that isn't an IPv6 address
+/// (`http://[nope]/`, kept as an opaque host). Single-label hosts
+/// (`http://intranet/`), escaped hosts (`http://host%23.com/`) and every
+/// inet_aton spelling of an IPv4 address (`http://0x7f.1/`) are accepted by
+/// both paths; what refuses them for reporting is
+/// [`crate::observable::check_stored`].
+///
+/// Still refused (Safe Browsing refuses them too): empty input, a missing
+/// host, a `scheme:` without `//` (`mailto:`, `javascript:`), an unclosed
+/// `[`, and input over [`MAX_URL_LEN`] bytes.
+pub fn canonicalize_for_lookup(input: &str) -> Result<LookupUrl, UrlError> {
+    if input.len() > MAX_URL_LEN {
+        return Err(UrlError::TooLong { max: MAX_URL_LEN });
+    }
+    canonicalize_bytes_for_lookup(input.trim().as_bytes())
+}
+
+/// [`canonicalize_for_lookup`] for raw bytes (a URL from a log or a packet
+/// capture that is not UTF-8).
+pub fn canonicalize_bytes_for_lookup(input: &[u8]) -> Result<LookupUrl, UrlError> {
+    let canonical = canonicalize_bytes_mode(input, Mode::Lenient)?;
+    let expressions = lookup_expressions(&canonical);
+    Ok(LookupUrl {
+        canonical,
+        expressions,
+    })
+}
+
 /// Safe Browsing canonical form: "scheme://host/path?query" (no fragment, no port, no userinfo).
 ///
 /// Beyond Google's rules: defanged input is refanged first; a missing scheme
@@ -60,15 +117,19 @@ pub fn canonicalize(input: &str) -> Result<String, UrlError> {
 /// [`canonicalize`] for raw bytes, e.g. a URL taken from a packet capture
 /// that is not valid UTF-8. Bytes that aren't printable ASCII are escaped.
 pub fn canonicalize_bytes(input: &[u8]) -> Result<String, UrlError> {
+    canonicalize_bytes_mode(input, Mode::Strict)
+}
+
+fn canonicalize_bytes_mode(input: &[u8], mode: Mode) -> Result<String, UrlError> {
     if input.len() > MAX_URL_LEN {
         return Err(UrlError::TooLong { max: MAX_URL_LEN });
     }
     // One pass is a fixed point except when unescaping or path resolution
     // forms a new defang pattern (`%5B.%5D` -> `[.]`), which the next pass's
     // refang would rewrite. Iterate until stable so the output is idempotent.
-    let mut current = canonicalize_once(input)?;
+    let mut current = canonicalize_once(input, mode)?;
     for _ in 0..8 {
-        let next = canonicalize_once(current.as_bytes())?;
+        let next = canonicalize_once(current.as_bytes(), mode)?;
         if next == current {
             break;
         }
@@ -77,7 +138,7 @@ pub fn canonicalize_bytes(input: &[u8]) -> Result<String, UrlError> {
     Ok(current)
 }
 
-fn canonicalize_once(input: &[u8]) -> Result<String, UrlError> {
+fn canonicalize_once(input: &[u8], mode: Mode) -> Result<String, UrlError> {
     let refanged = refang_bytes(input);
     // Google: remove tab, CR and LF anywhere; then surrounding whitespace.
     let cleaned: Vec<u8> = refanged
@@ -104,7 +165,7 @@ fn canonicalize_once(input: &[u8]) -> Result<String, UrlError> {
         .position(|&b| b == b'/' || b == b'?')
         .unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
-    let host = canonical_host(authority)?;
+    let host = canonical_host(authority, mode)?;
 
     let (path, query) = match path_and_query.iter().position(|&b| b == b'?') {
         Some(i) => (&path_and_query[..i], Some(&path_and_query[i + 1..])),
@@ -199,24 +260,19 @@ fn split_scheme(url: &[u8]) -> Result<(String, &[u8]), UrlError> {
 }
 
 /// Canonical host from an authority (`user:pass@host:port`), escaped.
-fn canonical_host(authority: &[u8]) -> Result<String, UrlError> {
+fn canonical_host(authority: &[u8], mode: Mode) -> Result<String, UrlError> {
     let host_port = match authority.iter().rposition(|&b| b == b'@') {
         Some(i) => &authority[i + 1..],
         None => authority,
     };
     if let Some(rest) = host_port.strip_prefix(b"[") {
-        let close = rest
-            .iter()
-            .position(|&b| b == b']')
-            .ok_or_else(|| UrlError::BadIpv6(String::from_utf8_lossy(host_port).into_owned()))?;
-        let inner = &rest[..close];
-        let after = &rest[close + 1..];
-        check_port(after)?;
-        let addr = std::str::from_utf8(inner)
-            .ok()
-            .and_then(|s| s.parse::<Ipv6Addr>().ok())
-            .ok_or_else(|| UrlError::BadIpv6(String::from_utf8_lossy(inner).into_owned()))?;
-        return Ok(format!("[{addr}]"));
+        match bracketed_host(host_port, rest) {
+            Ok(host) => return Ok(host),
+            // Google's client refuses only an unclosed '['; whatever else
+            // is in brackets is a host name to it.
+            Err(e) if mode == Mode::Strict || !rest.contains(&b']') => return Err(e),
+            Err(_) => {}
+        }
     }
     // An unbracketed IPv6 address has several ':'; take it whole.
     if let Some(addr) = std::str::from_utf8(host_port)
@@ -226,18 +282,24 @@ fn canonical_host(authority: &[u8]) -> Result<String, UrlError> {
     {
         return Ok(format!("[{addr}]"));
     }
-    let host = match host_port.iter().rposition(|&b| b == b':') {
-        Some(i) => {
-            check_port(&host_port[i..])?;
-            &host_port[..i]
+    let host = match mode {
+        Mode::Strict => {
+            let host = match host_port.iter().rposition(|&b| b == b':') {
+                Some(i) => {
+                    check_port(&host_port[i..])?;
+                    &host_port[..i]
+                }
+                None => host_port,
+            };
+            if host.contains(&b':') {
+                return Err(UrlError::BadHost(
+                    String::from_utf8_lossy(host).into_owned(),
+                ));
+            }
+            host
         }
-        None => host_port,
+        Mode::Lenient => strip_ports(host_port),
     };
-    if host.contains(&b':') {
-        return Err(UrlError::BadHost(
-            String::from_utf8_lossy(host).into_owned(),
-        ));
-    }
     let mut host = collapse_dots(host);
     if !host.is_ascii() {
         if let Ok(text) = std::str::from_utf8(&host) {
@@ -268,6 +330,35 @@ fn canonical_host(authority: &[u8]) -> Result<String, UrlError> {
     let mut out = String::with_capacity(host.len());
     escape_into(&host, &mut out);
     Ok(out)
+}
+
+/// `[v6]` or `[v6]:port` (`rest` is `host_port` without its '[').
+fn bracketed_host(host_port: &[u8], rest: &[u8]) -> Result<String, UrlError> {
+    let close = rest
+        .iter()
+        .position(|&b| b == b']')
+        .ok_or_else(|| UrlError::BadIpv6(String::from_utf8_lossy(host_port).into_owned()))?;
+    let inner = &rest[..close];
+    let after = &rest[close + 1..];
+    check_port(after)?;
+    let addr = std::str::from_utf8(inner)
+        .ok()
+        .and_then(|s| s.parse::<Ipv6Addr>().ok())
+        .ok_or_else(|| UrlError::BadIpv6(String::from_utf8_lossy(inner).into_owned()))?;
+    Ok(format!("[{addr}]"))
+}
+
+/// Lenient port removal: drop every trailing `:digits` (or bare ':'), keep
+/// any other ':' as part of the host, as Google's client does. Dropping all
+/// of them, not only the last, keeps the result a fixed point.
+fn strip_ports(mut host: &[u8]) -> &[u8] {
+    while let Some(i) = host.iter().rposition(|&b| b == b':') {
+        if !host[i + 1..].iter().all(u8::is_ascii_digit) {
+            break;
+        }
+        host = &host[..i];
+    }
+    host
 }
 
 /// `after` is what follows the host: empty or `:digits`.
