@@ -17,6 +17,8 @@ mod columns;
 #[cfg(test)]
 mod conformance;
 mod pg;
+mod shared;
+mod sql;
 mod sqlite;
 
 use kyojo_core::policy::{OrgId, Owner, Role};

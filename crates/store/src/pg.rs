@@ -30,15 +30,15 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
-use postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
+use postgres::{Client, Config, GenericClient, NoTls};
 
-use kyojo_core::decide::Action;
-use kyojo_core::policy::{OrgId, Owner, Role};
-use kyojo_core::report::IncidentType;
-use kyojo_core::{Audience, Kind, Observable, ReportAccess, Tlp};
+use kyojo_core::policy::OrgId;
+use kyojo_core::Observable;
 
-use crate::columns::{audience_from_columns, audience_to_columns, owner_to_columns};
+use crate::shared::{
+    corrupt, indicator_row, kind_of, migrations_applied, Backend, INDICATOR_SELECT,
+};
+use crate::sql::{Conn, Dialect, EachRow, List, Param};
 use crate::*;
 
 /// Schema versions, applied in order; `kyojo_schema` records which ran.
@@ -407,12 +407,6 @@ fn lock_key(purpose: &str, schema: &str) -> i64 {
     i64::from_ne_bytes(h.to_ne_bytes())
 }
 
-/// SQLite treats a negative LIMIT as none; PostgreSQL rejects it, so huge
-/// limits saturate instead of wrapping.
-fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 fn migrate(client: &mut Client, schema: &str) -> Result<()> {
     let mut tx = client.transaction()?;
     // Nodes starting together wait here for the first one to migrate.
@@ -440,14 +434,7 @@ fn migrate(client: &mut Client, schema: &str) -> Result<()> {
     let applied: i32 = tx
         .query_one("SELECT COALESCE(MAX(version), 0) FROM kyojo_schema", &[])?
         .try_get(0)?;
-    let applied = usize::try_from(applied)
-        .map_err(|_| StoreError::Corrupt(format!("negative schema version {applied}")))?;
-    if applied > MIGRATIONS.len() {
-        return Err(StoreError::Open(format!(
-            "the database has schema version {applied}, newer than this kyojo knows ({}); upgrade kyojo",
-            MIGRATIONS.len()
-        )));
-    }
+    let applied = migrations_applied(applied.into(), MIGRATIONS)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         tx.batch_execute(sql)?;
         let version = i32::try_from(i + 1)
@@ -563,10 +550,36 @@ impl PostgresStore {
             f(pooled.client()?)
         })
     }
+}
 
+crate::sql::sql_row_via!(postgres::Row, try_get);
+
+fn pg_params<'p>(params: &'p [&'p dyn Param]) -> Vec<&'p (dyn postgres::types::ToSql + Sync)> {
+    params.iter().map(|p| p.for_postgres()).collect()
+}
+
+/// A pooled client or a transaction on one, as the shared queries use it.
+impl<C: GenericClient> Conn for C {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn run(&mut self, sql: &str, params: &[&dyn Param]) -> Result<usize> {
+        let changed = GenericClient::execute(self, sql, &pg_params(params))?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+
+    fn rows(&mut self, sql: &str, params: &[&dyn Param], each: EachRow<'_>) -> Result<()> {
+        GenericClient::query(self, sql, &pg_params(params))?
+            .iter()
+            .try_for_each(|row| each(row))
+    }
+}
+
+impl Backend for PostgresStore {
     /// Runs a read, once more on a fresh connection if the pooled one turns
     /// out to be closed (reads, unlike writes, are safe to repeat).
-    fn read<T: Send>(&self, f: impl Fn(&mut Client) -> Result<T> + Send) -> Result<T> {
+    fn read<T: Send>(&self, f: impl Fn(&mut dyn Conn) -> Result<T> + Send) -> Result<T> {
         off_runtime(move || {
             let mut pooled = self.checkout()?;
             match f(pooled.client()?) {
@@ -580,32 +593,8 @@ impl PostgresStore {
         })
     }
 
-    /// [`Self::write`] for a write an idempotency key may guard: the current
-    /// thread's claim (see [`crate::with_claim`]) is recorded in the same
-    /// transaction, or the write fails when the key is already claimed.
-    fn write_claimed<T: Send>(
-        &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T> + Send,
-    ) -> Result<T> {
-        // Taken on this thread: the write itself may run on another.
-        let taken = crate::take_claim();
-        let claim = taken.as_ref().map(|(_, c)| c.clone());
-        let result = self.write(move |tx| {
-            if let Some(claim) = &claim {
-                record_claim(tx, claim)?;
-            }
-            f(tx)
-        });
-        crate::settle_claim(taken, &result);
-        result
-    }
-
-    /// Runs `f` in one transaction, serialised with every other write to
-    /// this schema, and commits before returning.
-    fn write<T: Send>(
-        &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T> + Send,
-    ) -> Result<T> {
+    /// Takes the schema's write lock first (see the module docs).
+    fn write<T: Send>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send) -> Result<T> {
         let key = self.write_lock;
         self.with_client(|c| {
             let mut tx = c.transaction()?;
@@ -615,861 +604,15 @@ impl PostgresStore {
             Ok(out)
         })
     }
-}
 
-/// Claims an idempotency key in the write's transaction; a kept claim made
-/// before `expired_before` is taken over.
-fn record_claim(tx: &mut Transaction<'_>, c: &Claim) -> Result<()> {
-    let n = tx.execute(
-        "INSERT INTO idempotency (key_hash, request_hash, node, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key_hash) DO UPDATE SET request_hash = excluded.request_hash,
-             node = excluded.node, created_at = excluded.created_at, status = NULL,
-             content_type = NULL, location = NULL, body = NULL
-         WHERE idempotency.created_at < $5",
-        &[
-            &&c.key[..],
-            &&c.request[..],
-            &c.node,
-            &c.at,
-            &c.expired_before,
-        ],
-    )?;
-    if n == 0 {
-        return Err(StoreError::Conflict(crate::KEY_TAKEN.into()));
-    }
-    Ok(())
-}
-
-// ---- row mapping -------------------------------------------------------------
-
-fn corrupt(what: impl Into<String>) -> StoreError {
-    StoreError::Corrupt(what.into())
-}
-
-fn kind_of(s: &str) -> Result<Kind> {
-    s.parse::<Kind>()
-        .map_err(|_| corrupt(format!("unknown indicator kind {s:?}")))
-}
-
-fn org_row(r: &Row) -> Result<Org> {
-    Ok(Org {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        sector: r.try_get("sector")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn indicator_row(r: &Row) -> Result<IndicatorRecord> {
-    let kind: &str = r.try_get("kind")?;
-    Ok(IndicatorRecord {
-        id: r.try_get("id")?,
-        observable: Observable {
-            kind: kind_of(kind)?,
-            value: r.try_get("value")?,
-        },
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn blob16(v: &[u8]) -> Result<[u8; 16]> {
-    v.try_into()
-        .map_err(|_| corrupt("report uid is not 16 bytes"))
-}
-
-fn audience_from_sql(kind: &str, json: &str) -> Result<Audience> {
-    audience_from_columns(kind, json).map_err(corrupt)
-}
-
-/// Columns of `reports` that [`access_row`] and [`report_row`] read, prefixed
-/// `r.`, with the report's indicators as two parallel arrays in position
-/// order: one statement, so one snapshot, per report.
-const REPORT_COLS: &str =
-    "r.id, r.uid, r.title, r.description, r.incident_type, r.sector, r.source, r.tlp, \
-     r.audience_kind, r.audience, r.owner_org, r.owner_seal, r.created_at, r.updated_at, \
-     ARRAY(SELECT i.kind FROM report_indicators ri JOIN indicators i ON i.id = ri.indicator_id \
-           WHERE ri.report_id = r.id ORDER BY ri.position) AS indicator_kinds, \
-     ARRAY(SELECT i.value FROM report_indicators ri JOIN indicators i ON i.id = ri.indicator_id \
-           WHERE ri.report_id = r.id ORDER BY ri.position) AS indicator_values";
-
-/// What a [`ReportLink`] needs: no description, which can be large.
-const LINK_COLS: &str = "r.id, r.uid, r.title, r.incident_type, r.sector, r.tlp, \
-     r.audience_kind, r.audience, r.owner_org, r.owner_seal, r.created_at";
-
-fn access_row(r: &Row) -> Result<ReportAccess> {
-    let tlp: &str = r.try_get("tlp")?;
-    let tlp: Tlp = tlp
-        .parse()
-        .map_err(|_| corrupt(format!("bad tlp {tlp:?}")))?;
-    let kind: &str = r.try_get("audience_kind")?;
-    let json: &str = r.try_get("audience")?;
-    let owner_org: Option<OrgId> = r.try_get("owner_org")?;
-    let owner_seal: Option<&[u8]> = r.try_get("owner_seal")?;
-    let owner = match (owner_org, owner_seal) {
-        (Some(org), None) => Owner::Org(org),
-        (None, Some(seal)) => Owner::Sealed(
-            seal.try_into()
-                .map_err(|_| corrupt("owner seal is not 32 bytes"))?,
-        ),
-        _ => return Err(corrupt("report has both or neither owner and seal")),
-    };
-    Ok(ReportAccess {
-        key: blob16(r.try_get("uid")?)?,
-        tlp,
-        audience: audience_from_sql(kind, json)?,
-        owner,
-    })
-}
-
-fn incident_of(s: &str) -> Result<IncidentType> {
-    IncidentType::parse(s).ok_or_else(|| corrupt(format!("unknown incident type {s:?}")))
-}
-
-fn report_row(r: &Row) -> Result<ReportRecord> {
-    let incident: &str = r.try_get("incident_type")?;
-    let kinds: Vec<&str> = r.try_get("indicator_kinds")?;
-    let values: Vec<String> = r.try_get("indicator_values")?;
-    if kinds.len() != values.len() {
-        return Err(corrupt("report indicator kinds and values disagree"));
-    }
-    let indicators = kinds
-        .into_iter()
-        .zip(values)
-        .map(|(kind, value)| {
-            Ok(Observable {
-                kind: kind_of(kind)?,
-                value,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ReportRecord {
-        rowid: r.try_get("id")?,
-        uid: blob16(r.try_get("uid")?)?,
-        title: r.try_get("title")?,
-        description: r.try_get("description")?,
-        incident_type: incident_of(incident)?,
-        sector: r.try_get("sector")?,
-        access: access_row(r)?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        indicators,
-        source: r.try_get("source")?,
-    })
-}
-
-fn token_row(r: &Row) -> Result<TokenRecord> {
-    let role: &str = r.try_get("role")?;
-    let hash: &[u8] = r.try_get("secret_hash")?;
-    Ok(TokenRecord {
-        id: r.try_get("tid")?,
-        public_id: r.try_get("public_id")?,
-        org: Org {
-            id: r.try_get("id")?,
-            name: r.try_get("name")?,
-            sector: r.try_get("sector")?,
-            created_at: r.try_get("org_created_at")?,
-        },
-        role: Role::parse(role).ok_or_else(|| corrupt(format!("unknown role {role:?}")))?,
-        label: r.try_get("label")?,
-        secret_hash: hash
-            .try_into()
-            .map_err(|_| corrupt("token hash is not 32 bytes"))?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
-}
-
-fn link_row(r: &Row) -> Result<ReportLink> {
-    let incident: &str = r.try_get("incident_type")?;
-    Ok(ReportLink {
-        indicator: r.try_get("indicator_id")?,
-        report: r.try_get("id")?,
-        uid: blob16(r.try_get("uid")?)?,
-        title: r.try_get("title")?,
-        incident_type: incident_of(incident)?,
-        sector: r.try_get("sector")?,
-        access: access_row(r)?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-/// Counts are stored as BIGINT but are never negative.
-fn count_of(n: i64) -> Result<u64> {
-    u64::try_from(n).map_err(|_| corrupt(format!("negative count {n}")))
-}
-
-/// SUM() of BIGINT is NUMERIC in PostgreSQL; the cast keeps it an i64.
-const SUMMARY_SELECT: &str =
-    "SELECT indicator_id, org_id, SUM(count)::BIGINT, MIN(first_seen), MAX(last_seen)
-     FROM sightings";
-
-fn summary_row(r: &Row) -> Result<SightingSummary> {
-    Ok(SightingSummary {
-        indicator: r.try_get(0)?,
-        org: r.try_get(1)?,
-        count: count_of(r.try_get(2)?)?,
-        first_seen: r.try_get(3)?,
-        last_seen: r.try_get(4)?,
-    })
-}
-
-const SIGHTING_SELECT: &str =
-    "SELECT s.indicator_id, s.org_id, o.sector, s.day, s.count, s.first_seen, s.last_seen
-     FROM sightings s JOIN orgs o ON o.id = s.org_id";
-
-fn sighting_row(r: &Row) -> Result<SightingRow> {
-    Ok(SightingRow {
-        indicator: r.try_get(0)?,
-        org: r.try_get(1)?,
-        org_sector: r.try_get(2)?,
-        day: r.try_get(3)?,
-        count: count_of(r.try_get(4)?)?,
-        first_seen: r.try_get(5)?,
-        last_seen: r.try_get(6)?,
-    })
-}
-
-const DECISION_SELECT: &str =
-    "SELECT id, indicator_id, action, comment, expires_at, scope_seal, created_at FROM decisions";
-
-fn decision_row(r: &Row) -> Result<DecisionRecord> {
-    let action: &str = r.try_get(2)?;
-    Ok(DecisionRecord {
-        id: r.try_get(0)?,
-        indicator: r.try_get(1)?,
-        action: Action::parse(action)
-            .ok_or_else(|| corrupt(format!("unknown decision {action:?}")))?,
-        comment: r.try_get(3)?,
-        expires_at: r.try_get(4)?,
-        scope: crate::columns::decision_scope(r.try_get::<_, Option<Vec<u8>>>(5)?)
-            .map_err(corrupt)?,
-        created_at: r.try_get(6)?,
-    })
-}
-
-const TOKEN_SELECT: &str = "SELECT t.id AS tid, t.public_id, t.role, t.label, t.secret_hash, \
-     t.created_at, t.revoked_at, o.id, o.name, o.sector, o.created_at AS org_created_at \
-     FROM tokens t JOIN orgs o ON o.id = t.org_id";
-
-const INDICATOR_SELECT: &str = "SELECT id, kind, value, created_at FROM indicators";
-
-fn stix_row(r: &Row) -> Result<StixRow> {
-    Ok(StixRow {
-        seq: r.try_get(0)?,
-        stix_id: r.try_get(1)?,
-        stix_type: r.try_get(2)?,
-        spec_version: r.try_get(3)?,
-        version: r.try_get(4)?,
-        date_added: r.try_get(5)?,
-        report: r.try_get(6)?,
-        json: r.try_get(7)?,
-    })
-}
-
-const STIX_SELECT: &str =
-    "SELECT seq, stix_id, stix_type, spec_version, version, date_added, report_id, json FROM stix_objects";
-
-fn map_rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
-    rows.iter().map(f).collect()
-}
-
-fn count_rows(c: &mut impl GenericClient, table: &str) -> Result<u64> {
-    let n: i64 = c
-        .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])?
-        .try_get(0)?;
-    count_of(n)
-}
-
-// ---- helpers used inside write transactions ------------------------------------
-
-/// Finds or creates the indicator; returns its record and whether it is new.
-fn upsert_indicator(
-    tx: &mut Transaction<'_>,
-    obs: &Observable,
-    now: Millis,
-) -> Result<(IndicatorRecord, bool)> {
-    let kind = obs.kind.as_str();
-    let select = format!("{INDICATOR_SELECT} WHERE kind = $1 AND value = $2");
-    // Looking first spares an identity value: a conflicting INSERT burns one.
-    if let Some(row) = tx.query_opt(&select, &[&kind, &obs.value])? {
-        return Ok((indicator_row(&row)?, false));
-    }
-    let inserted = tx.query_opt(
-        "INSERT INTO indicators (kind, value, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (kind, value) DO NOTHING RETURNING id, kind, value, created_at",
-        &[&kind, &obs.value, &now],
-    )?;
-    if let Some(row) = inserted {
-        return Ok((indicator_row(&row)?, true));
-    }
-    let row = tx.query_one(&select, &[&kind, &obs.value])?;
-    Ok((indicator_row(&row)?, false))
-}
-
-fn link_indicators(
-    tx: &mut Transaction<'_>,
-    report: ReportRowId,
-    indicators: &[Observable],
-    now: Millis,
-) -> Result<Vec<IndicatorRecord>> {
-    let mut added = Vec::new();
-    let mut position = 0i64;
-    for obs in indicators {
-        let (rec, new) = upsert_indicator(tx, obs, now)?;
-        let linked = tx.execute(
-            "INSERT INTO report_indicators (report_id, indicator_id, position) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-            &[&report, &rec.id, &position],
-        )?;
-        position += i64::from(linked == 1);
-        if new {
-            added.push(rec);
-        }
-    }
-    Ok(added)
-}
-
-/// Deletes indicators among `ids` that no report, sighting or decision
-/// refers to; returns them in id order.
-fn delete_orphans(tx: &mut Transaction<'_>, ids: &[IndicatorId]) -> Result<Vec<IndicatorRecord>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = tx.query(
-        "DELETE FROM indicators i WHERE i.id = ANY($1)
-         AND NOT EXISTS (SELECT 1 FROM report_indicators WHERE indicator_id = i.id)
-         AND NOT EXISTS (SELECT 1 FROM sightings WHERE indicator_id = i.id)
-         AND NOT EXISTS (SELECT 1 FROM decisions WHERE indicator_id = i.id)
-         RETURNING i.id, i.kind, i.value, i.created_at",
-        &[&ids],
-    )?;
-    let mut removed = map_rows(rows, indicator_row)?;
-    removed.sort_by_key(|r| r.id);
-    Ok(removed)
-}
-
-/// Keeps STIX objects; date_added never goes backwards, so added_after and
-/// the insertion-order cursor agree (writes are serialised, so seq order is
-/// also commit order).
-fn insert_stix(
-    tx: &mut Transaction<'_>,
-    report: Option<ReportRowId>,
-    objects: &[NewStixObject],
-    now: Millis,
-    skip_known: bool,
-) -> Result<()> {
-    if objects.is_empty() {
-        return Ok(());
-    }
-    let last: Option<i64> = tx
-        .query_one("SELECT MAX(date_added) FROM stix_objects", &[])?
-        .try_get(0)?;
-    // Strictly later than anything kept, so that polling with the last
-    // date_added seen (added_after is "strictly after") never skips a write.
-    let added = last.map_or(now, |l| (l + 1).max(now));
-    for o in objects {
-        if skip_known {
-            let known = tx.query_opt(
-                "SELECT seq FROM stix_objects WHERE stix_id = $1 AND version = $2 AND report_id IS NULL",
-                &[&o.stix_id, &o.version],
-            )?;
-            if known.is_some() {
-                continue;
-            }
-        }
-        tx.execute(
-            "INSERT INTO stix_objects (stix_id, stix_type, spec_version, version, date_added, report_id, json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&o.stix_id, &o.stix_type, &o.spec_version, &o.version, &added, &report, &o.json],
-        )?;
-    }
-    Ok(())
-}
-
-/// Indicators a report links to, in id order.
-fn linked_ids(tx: &mut Transaction<'_>, report: ReportRowId) -> Result<Vec<IndicatorId>> {
-    let rows = tx.query(
-        "SELECT indicator_id FROM report_indicators WHERE report_id = $1 ORDER BY indicator_id",
-        &[&report],
-    )?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<_, IndicatorId>(0)?))
-        .collect()
-}
-
-fn load_report(c: &mut impl GenericClient, uid: &[u8; 16]) -> Result<Option<ReportRecord>> {
-    let sql = format!("SELECT {REPORT_COLS} FROM reports r WHERE r.uid = $1");
-    c.query_opt(&sql, &[&&uid[..]])?
-        .map(|row| report_row(&row))
-        .transpose()
-}
-
-/// Sends every indicator, in id order, to `each` until it returns false;
-/// one statement, so one snapshot, streamed rather than collected.
-fn stream_indicators(c: &mut Client, each: &mut dyn FnMut(IndicatorRecord) -> bool) -> Result<()> {
-    let mut rows = c.query_raw(
-        &format!("{INDICATOR_SELECT} ORDER BY id"),
-        std::iter::empty::<i64>(),
-    )?;
-    while let Some(row) = rows.next()? {
-        if !each(indicator_row(&row)?) {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Numbered parameters for a query built piece by piece.
-#[derive(Default)]
-struct Args {
-    values: Vec<Box<dyn ToSql + Sync>>,
-}
-
-impl Args {
-    /// Adds a value; returns its placeholder.
-    fn push(&mut self, v: impl ToSql + Sync + 'static) -> String {
-        self.values.push(Box::new(v));
-        format!("${}", self.values.len())
-    }
-
-    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.values
-            .iter()
-            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
-            .collect()
-    }
-}
-
-impl Store for PostgresStore {
-    fn create_org(&self, name: &str, sector: &str, now: Millis) -> Result<Org> {
-        self.write_claimed(|tx| {
-            let conflict =
-                || StoreError::Conflict(format!("an organization named {name:?} already exists"));
-            // Looking first spares an identity value: a conflicting INSERT burns one.
-            if tx
-                .query_opt("SELECT id FROM orgs WHERE name = $1", &[&name])?
-                .is_some()
-            {
-                return Err(conflict());
-            }
-            let id = tx.query_opt(
-                "INSERT INTO orgs (name, sector, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (name) DO NOTHING RETURNING id",
-                &[&name, &sector, &now],
-            )?;
-            let Some(id) = id else {
-                return Err(conflict());
-            };
-            Ok(Org {
-                id: id.try_get(0)?,
-                name: name.to_string(),
-                sector: sector.to_string(),
-                created_at: now,
-            })
-        })
-    }
-
-    fn org_by_name(&self, name: &str) -> Result<Option<Org>> {
-        self.read(|c| {
-            c.query_opt(
-                "SELECT id, name, sector, created_at FROM orgs WHERE name = $1",
-                &[&name],
-            )?
-            .map(|r| org_row(&r))
-            .transpose()
-        })
-    }
-
-    fn orgs_by_id(&self, ids: &[OrgId]) -> Result<Vec<Org>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.read(|c| {
-            let rows = c.query(
-                "SELECT id, name, sector, created_at FROM orgs WHERE id = ANY($1) ORDER BY id",
-                &[&ids],
-            )?;
-            map_rows(rows, org_row)
-        })
-    }
-
-    fn list_orgs(&self) -> Result<Vec<Org>> {
-        self.read(|c| {
-            let rows = c.query(
-                "SELECT id, name, sector, created_at FROM orgs ORDER BY name",
-                &[],
-            )?;
-            map_rows(rows, org_row)
-        })
-    }
-
-    fn insert_token(&self, t: &NewToken) -> Result<TokenRecord> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO tokens (public_id, org_id, role, label, secret_hash, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &t.public_id,
-                    &t.org,
-                    &t.role.as_str(),
-                    &t.label,
-                    &&t.secret_hash[..],
-                    &t.created_at,
-                ],
-            )?;
-            let row = tx.query_one(
-                &format!("{TOKEN_SELECT} WHERE t.public_id = $1"),
-                &[&t.public_id],
-            )?;
-            token_row(&row)
-        })
-    }
-
-    fn token_by_public_id(&self, public_id: &str) -> Result<Option<TokenRecord>> {
-        self.read(|c| {
-            c.query_opt(
-                &format!("{TOKEN_SELECT} WHERE t.public_id = $1"),
-                &[&public_id],
-            )?
-            .map(|r| token_row(&r))
-            .transpose()
-        })
-    }
-
-    fn revoke_token(&self, public_id: &str, now: Millis) -> Result<bool> {
-        self.write_claimed(|tx| {
-            let n = tx.execute(
-                "UPDATE tokens SET revoked_at = $2 WHERE public_id = $1 AND revoked_at IS NULL",
-                &[&public_id, &now],
-            )?;
-            Ok(n == 1)
-        })
-    }
-
-    fn revoke_tokens_labelled(&self, org: OrgId, label: &str, now: Millis) -> Result<usize> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE tokens SET revoked_at = $3 WHERE org_id = $1 AND label = $2 AND revoked_at IS NULL",
-                &[&org, &label, &now],
-            )?;
-            usize::try_from(n).map_err(|_| corrupt(format!("revoked {n} tokens")))
-        })
-    }
-
-    fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
-        self.read(|c| {
-            let rows = c.query(&format!("{TOKEN_SELECT} ORDER BY o.name, t.id"), &[])?;
-            map_rows(rows, token_row)
-        })
-    }
-
-    fn insert_report(&self, r: &NewReport) -> Result<(ReportRecord, IndicatorChanges)> {
-        let (audience_kind, audience) = audience_to_columns(&r.audience);
-        let (owner_org, owner_seal) = owner_to_columns(&r.owner);
-        self.write_claimed(|tx| {
-            let rowid: ReportRowId = tx
-                .query_one(
-                    "INSERT INTO reports (uid, title, description, incident_type, sector, tlp,
-                         audience_kind, audience, owner_org, owner_seal, created_at, updated_at, source)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
-                     RETURNING id",
-                    &[
-                        &&r.uid[..],
-                        &r.title,
-                        &r.description,
-                        &r.incident_type.as_str(),
-                        &r.sector,
-                        &r.tlp.as_str(),
-                        &audience_kind,
-                        &audience,
-                        &owner_org,
-                        &owner_seal,
-                        &r.created_at,
-                        &r.source,
-                    ],
-                )?
-                .try_get(0)?;
-            insert_stix(tx, Some(rowid), &r.stix, r.created_at, false)?;
-            let added = link_indicators(tx, rowid, &r.indicators, r.created_at)?;
-            let rec = load_report(tx, &r.uid)?
-                .ok_or_else(|| corrupt("report vanished after insert"))?;
-            Ok((
-                rec,
-                IndicatorChanges {
-                    added,
-                    removed: Vec::new(),
-                },
-            ))
-        })
-    }
-
-    fn report_by_uid(&self, uid: &[u8; 16]) -> Result<Option<ReportRecord>> {
-        self.read(|c| load_report(c, uid))
-    }
-
-    fn update_report(
-        &self,
-        uid: &[u8; 16],
-        p: &ReportPatch,
-    ) -> Result<(ReportRecord, IndicatorChanges)> {
-        self.write_claimed(|tx| {
-            let current =
-                load_report(tx, uid)?.ok_or_else(|| StoreError::NotFound("report".into()))?;
-            let title = p.title.clone().unwrap_or(current.title);
-            let description = p.description.clone().unwrap_or(current.description);
-            let incident = p.incident_type.unwrap_or(current.incident_type);
-            let sector = p.sector.clone().unwrap_or(current.sector);
-            let tlp = p.tlp.unwrap_or(current.access.tlp);
-            let audience = p.audience.clone().unwrap_or(current.access.audience);
-            let owner = p.owner.clone().unwrap_or(current.access.owner);
-            let (audience_kind, audience) = audience_to_columns(&audience);
-            let (owner_org, owner_seal) = owner_to_columns(&owner);
-            tx.execute(
-                "UPDATE reports SET title = $2, description = $3, incident_type = $4, sector = $5,
-                     tlp = $6, audience_kind = $7, audience = $8, owner_org = $9, owner_seal = $10,
-                     updated_at = $11
-                 WHERE id = $1",
-                &[
-                    &current.rowid,
-                    &title,
-                    &description,
-                    &incident.as_str(),
-                    &sector,
-                    &tlp.as_str(),
-                    &audience_kind,
-                    &audience,
-                    &owner_org,
-                    &owner_seal,
-                    &p.updated_at,
-                ],
-            )?;
-            if let Some(stix) = &p.stix {
-                tx.execute(
-                    "DELETE FROM stix_objects WHERE report_id = $1",
-                    &[&current.rowid],
-                )?;
-                insert_stix(tx, Some(current.rowid), stix, p.updated_at, false)?;
-            }
-            let mut changes = IndicatorChanges::default();
-            if let Some(indicators) = &p.indicators {
-                let before = linked_ids(tx, current.rowid)?;
-                tx.execute(
-                    "DELETE FROM report_indicators WHERE report_id = $1",
-                    &[&current.rowid],
-                )?;
-                changes.added = link_indicators(tx, current.rowid, indicators, p.updated_at)?;
-                changes.removed = delete_orphans(tx, &before)?;
-            }
-            let rec =
-                load_report(tx, uid)?.ok_or_else(|| corrupt("report vanished after update"))?;
-            Ok((rec, changes))
-        })
-    }
-
-    fn delete_report(&self, uid: &[u8; 16]) -> Result<IndicatorChanges> {
-        self.write_claimed(|tx| {
-            let rowid: ReportRowId = tx
-                .query_opt("SELECT id FROM reports WHERE uid = $1", &[&&uid[..]])?
-                .ok_or_else(|| StoreError::NotFound("report".into()))?
-                .try_get(0)?;
-            let before = linked_ids(tx, rowid)?;
-            tx.execute(
-                "DELETE FROM report_indicators WHERE report_id = $1",
-                &[&rowid],
-            )?;
-            tx.execute("DELETE FROM reports WHERE id = $1", &[&rowid])?;
-            Ok(IndicatorChanges {
-                added: Vec::new(),
-                removed: delete_orphans(tx, &before)?,
-            })
-        })
-    }
-
-    fn scan_reports(&self, s: &ReportScan) -> Result<Vec<ReportRecord>> {
-        self.read(|c| {
-            let mut args = Args::default();
-            let mut sql = format!("SELECT {REPORT_COLS} FROM reports r WHERE TRUE");
-            if let Some(before) = s.before {
-                sql.push_str(&format!(" AND r.id < {}", args.push(before)));
-            }
-            if let Some(since) = s.since {
-                sql.push_str(&format!(" AND r.created_at >= {}", args.push(since)));
-            }
-            if let Some(until) = s.until {
-                sql.push_str(&format!(" AND r.created_at < {}", args.push(until)));
-            }
-            if let Some(sector) = &s.sector {
-                sql.push_str(&format!(" AND r.sector = {}", args.push(sector.clone())));
-            }
-            if let Some(t) = s.incident_type {
-                sql.push_str(&format!(" AND r.incident_type = {}", args.push(t.as_str())));
-            }
-            sql.push_str(&format!(
-                " ORDER BY r.id DESC LIMIT {}",
-                args.push(sql_limit(s.limit))
-            ));
-            let rows = c.query(&sql, &args.refs())?;
-            map_rows(rows, report_row)
-        })
-    }
-
-    fn count_reports(&self) -> Result<u64> {
-        self.read(|c| count_rows(c, "reports"))
-    }
-
-    fn indicator(&self, kind: Kind, value: &str) -> Result<Option<IndicatorRecord>> {
-        self.read(|c| {
-            c.query_opt(
-                &format!("{INDICATOR_SELECT} WHERE kind = $1 AND value = $2"),
-                &[&kind.as_str(), &value],
-            )?
-            .map(|r| indicator_row(&r))
-            .transpose()
-        })
-    }
-
-    fn indicators_by_id(&self, ids: &[IndicatorId]) -> Result<Vec<IndicatorRecord>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.read(|c| {
-            let rows = c.query(
-                &format!("{INDICATOR_SELECT} WHERE id = ANY($1) ORDER BY id"),
-                &[&ids],
-            )?;
-            map_rows(rows, indicator_row)
-        })
-    }
-
-    fn scan_indicators(&self, s: &IndicatorScan) -> Result<Vec<IndicatorRecord>> {
-        self.read(|c| {
-            let mut args = Args::default();
-            let mut sql = format!("{INDICATOR_SELECT} WHERE TRUE");
-            if let Some(after) = s.after {
-                sql.push_str(&format!(" AND id > {}", args.push(after)));
-            }
-            if let Some(kind) = s.kind {
-                sql.push_str(&format!(" AND kind = {}", args.push(kind.as_str())));
-            }
-            if let Some(text) = &s.text {
-                // strpos() is a plain substring test: no LIKE wildcards to escape.
-                sql.push_str(&format!(
-                    " AND strpos(value, {}) > 0",
-                    args.push(text.clone())
-                ));
-            }
-            sql.push_str(&format!(
-                " ORDER BY id LIMIT {}",
-                args.push(sql_limit(s.limit))
-            ));
-            let rows = c.query(&sql, &args.refs())?;
-            map_rows(rows, indicator_row)
-        })
-    }
-
-    fn report_links(&self, ids: &[IndicatorId]) -> Result<Vec<ReportLink>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "SELECT ri.indicator_id AS indicator_id, {LINK_COLS} FROM report_indicators ri
-                     JOIN reports r ON r.id = ri.report_id
-                     WHERE ri.indicator_id = ANY($1) ORDER BY ri.indicator_id, r.id DESC"
-                ),
-                &[&ids],
-            )?;
-            map_rows(rows, link_row)
-        })
-    }
-
-    fn sighting_summaries(&self, ids: &[IndicatorId]) -> Result<Vec<SightingSummary>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "{SUMMARY_SELECT} WHERE indicator_id = ANY($1)
-                     GROUP BY indicator_id, org_id ORDER BY indicator_id, org_id"
-                ),
-                &[&ids],
-            )?;
-            map_rows(rows, summary_row)
-        })
-    }
-
-    fn sightings_of(&self, id: IndicatorId) -> Result<Vec<SightingRow>> {
-        self.read(|c| {
-            let rows = c.query(
-                &format!("{SIGHTING_SELECT} WHERE s.indicator_id = $1 ORDER BY s.day, s.org_id"),
-                &[&id],
-            )?;
-            map_rows(rows, sighting_row)
-        })
-    }
-
-    fn sighting_rows_since(&self, first_day: Day) -> Result<Vec<SightingRow>> {
-        self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "{SIGHTING_SELECT} WHERE s.day >= $1 ORDER BY s.indicator_id, s.day, s.org_id"
-                ),
-                &[&first_day],
-            )?;
-            map_rows(rows, sighting_row)
-        })
-    }
-
-    fn indicators_reported_since(&self, since: Millis) -> Result<Vec<IndicatorId>> {
-        self.read(|c| {
-            let rows = c.query(
-                "SELECT DISTINCT ri.indicator_id FROM reports r
-                 JOIN report_indicators ri ON ri.report_id = r.id
-                 WHERE r.created_at >= $1 ORDER BY ri.indicator_id",
-                &[&since],
-            )?;
-            rows.iter()
-                .map(|r| Ok(r.try_get::<_, IndicatorId>(0)?))
-                .collect()
-        })
-    }
-
-    fn for_each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            let mut pooled = self.checkout()?;
-            return stream_indicators(pooled.client()?, &mut |rec| {
-                f(rec);
-                true
-            });
-        }
-        // `f` need not be Send, so it stays on this thread and the rows
-        // come to it from the thread that may block on the client.
-        let (send, receive) = std::sync::mpsc::sync_channel(1024);
-        std::thread::scope(|s| {
-            let reader = s.spawn(move || {
-                let mut pooled = self.checkout()?;
-                stream_indicators(pooled.client()?, &mut |rec| send.send(rec).is_ok())
-            });
-            for rec in receive {
-                f(rec);
-            }
-            match reader.join() {
-                Ok(out) => out,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
-    }
-
-    fn count_indicators(&self) -> Result<u64> {
-        self.read(|c| count_rows(c, "indicators"))
+    fn write_alone<T: Send>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send) -> Result<T> {
+        self.with_client(|c| f(c))
     }
 
     /// Set-based: a batch is three statements whatever its size (one per
     /// sighting would be a round trip each — 1,700 sightings/s instead of
     /// tens of thousands), with the same ids and rows SQLite's loop gives.
-    fn add_sightings(&self, org: OrgId, batch: &[NewSighting]) -> Result<SightingsWritten> {
+    fn write_sightings(&self, org: OrgId, batch: &[NewSighting]) -> Result<SightingsWritten> {
         let too_large = || StoreError::Conflict("sighting count too large".into());
         // Distinct indicators in order of first appearance, each with the
         // time that would create it.
@@ -1495,19 +638,10 @@ impl Store for PostgresStore {
                 "SELECT i.id, i.kind, i.value, i.created_at
                  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(kind, value, ord)
                  JOIN indicators i ON i.kind = q.kind AND i.value = q.value",
-                &[&kinds, &values],
+                &[&List::new(&kinds), &List::new(&values)],
+                indicator_row,
             )?;
-            let mut known: HashMap<(String, String), IndicatorRecord> = HashMap::new();
-            for row in &existing {
-                let rec = indicator_row(row)?;
-                known.insert(
-                    (
-                        rec.observable.kind.as_str().to_string(),
-                        rec.observable.value.clone(),
-                    ),
-                    rec,
-                );
-            }
+            let mut known = by_observable(existing);
             let mut missing = Vec::new();
             for (i, slot) in ids.iter_mut().enumerate() {
                 match known.remove(&(kinds[i].to_string(), values[i].to_string())) {
@@ -1533,19 +667,10 @@ impl Store for PostgresStore {
                           WITH ORDINALITY AS q(kind, value, created_at, ord)
                      ORDER BY ord
                      RETURNING id, kind, value, created_at",
-                    &[&mk, &mv, &mc],
+                    &[&List::new(&mk), &List::new(&mv), &List::new(&mc)],
+                    indicator_row,
                 )?;
-                let mut fresh: HashMap<(String, String), IndicatorRecord> = HashMap::new();
-                for row in &inserted {
-                    let rec = indicator_row(row)?;
-                    fresh.insert(
-                        (
-                            rec.observable.kind.as_str().to_string(),
-                            rec.observable.value.clone(),
-                        ),
-                        rec,
-                    );
-                }
+                let mut fresh = by_observable(inserted);
                 for &i in &missing {
                     let rec = fresh
                         .remove(&(kinds[i].to_string(), values[i].to_string()))
@@ -1588,479 +713,116 @@ impl Store for PostgresStore {
                      count = sightings.count + EXCLUDED.count,
                      first_seen = LEAST(sightings.first_seen, EXCLUDED.first_seen),
                      last_seen = GREATEST(sightings.last_seen, EXCLUDED.last_seen)",
-                &[&org, &ri, &rd, &rc, &rf, &rl],
+                &[
+                    &org,
+                    &List::new(&ri),
+                    &List::new(&rd),
+                    &List::new(&rc),
+                    &List::new(&rf),
+                    &List::new(&rl),
+                ],
             )?;
             written.accepted = batch.len();
             Ok(written)
         })
     }
 
-    fn count_sighting_rows(&self) -> Result<u64> {
-        self.read(|c| count_rows(c, "sightings"))
-    }
-
-    fn add_decision(
-        &self,
-        indicator: IndicatorId,
-        action: Action,
-        comment: &str,
-        expires_at: Option<Millis>,
-        scope: DecisionScope,
-        now: Millis,
-    ) -> Result<DecisionRecord> {
-        let seal = crate::columns::scope_seal(&scope);
-        self.write_claimed(|tx| {
-            let id: i64 = tx
-                .query_one(
-                    "INSERT INTO decisions (indicator_id, action, comment, expires_at, scope_seal, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    &[&indicator, &action.as_str(), &comment, &expires_at, &seal, &now],
-                )?
-                .try_get(0)?;
-            Ok(DecisionRecord {
-                id,
-                indicator,
-                action,
-                comment: comment.to_string(),
-                expires_at,
-                scope,
-                created_at: now,
-            })
-        })
-    }
-
-    fn decisions_of(&self, id: IndicatorId) -> Result<Vec<DecisionRecord>> {
-        self.read(|c| {
-            let rows = c.query(
-                &format!("{DECISION_SELECT} WHERE indicator_id = $1 ORDER BY id"),
-                &[&id],
-            )?;
-            map_rows(rows, decision_row)
-        })
-    }
-
-    fn latest_decisions(&self) -> Result<Vec<DecisionRecord>> {
-        self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "{DECISION_SELECT} WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY indicator_id, scope_seal)
-                     ORDER BY id"
-                ),
-                &[],
-            )?;
-            map_rows(rows, decision_row)
-        })
-    }
-
-    fn allow_add(&self, obs: &Observable, comment: &str, now: Millis) -> Result<AllowEntry> {
-        self.write_claimed(|tx| {
-            tx.execute(
-                "INSERT INTO allowlist (kind, value, comment, created_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (kind, value) DO UPDATE SET comment = EXCLUDED.comment",
-                &[&obs.kind.as_str(), &obs.value, &comment, &now],
-            )?;
-            Ok(AllowEntry {
-                observable: obs.clone(),
-                comment: comment.to_string(),
-                created_at: now,
-            })
-        })
-    }
-
-    fn allow_remove(&self, obs: &Observable) -> Result<bool> {
-        self.write_claimed(|tx| {
-            Ok(tx.execute(
-                "DELETE FROM allowlist WHERE kind = $1 AND value = $2",
-                &[&obs.kind.as_str(), &obs.value],
-            )? == 1)
-        })
-    }
-
-    fn allow_list(&self) -> Result<Vec<AllowEntry>> {
-        self.read(|c| {
-            let rows = c.query(
-                "SELECT kind, value, comment, created_at FROM allowlist ORDER BY kind, value",
-                &[],
-            )?;
-            map_rows(rows, |r| {
-                let kind: &str = r.try_get(0)?;
-                Ok(AllowEntry {
-                    observable: Observable {
-                        kind: kind_of(kind)?,
-                        value: r.try_get(1)?,
-                    },
-                    comment: r.try_get(2)?,
-                    created_at: r.try_get(3)?,
-                })
-            })
-        })
-    }
-
-    fn allow_entry(&self, obs: &Observable) -> Result<Option<AllowEntry>> {
-        self.read(|c| {
-            c.query_opt(
-                "SELECT comment, created_at FROM allowlist WHERE kind = $1 AND value = $2",
-                &[&obs.kind.as_str(), &obs.value],
-            )?
-            .map(|r| {
-                Ok(AllowEntry {
-                    observable: obs.clone(),
-                    comment: r.try_get(0)?,
-                    created_at: r.try_get(1)?,
-                })
-            })
-            .transpose()
-        })
-    }
-
-    fn all_report_links(&self) -> Result<Vec<ReportLink>> {
-        self.read(|c| {
-            // SQLite walks its (indicator, report) index here, so reports
-            // come in id order within an indicator.
-            let rows = c.query(
-                &format!(
-                    "SELECT ri.indicator_id AS indicator_id, {LINK_COLS} FROM report_indicators ri
-                     JOIN reports r ON r.id = ri.report_id ORDER BY ri.indicator_id, ri.report_id"
-                ),
-                &[],
-            )?;
-            map_rows(rows, link_row)
-        })
-    }
-
-    fn all_sighting_summaries(&self) -> Result<Vec<SightingSummary>> {
-        self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "{SUMMARY_SELECT} GROUP BY indicator_id, org_id ORDER BY indicator_id, org_id"
-                ),
-                &[],
-            )?;
-            map_rows(rows, summary_row)
-        })
-    }
-
-    fn put_shared_stix(&self, objects: &[NewStixObject], now: Millis) -> Result<()> {
-        self.write(|tx| insert_stix(tx, None, objects, now, true))
-    }
-
-    fn scan_stix(&self, s: &StixScan) -> Result<Vec<StixRow>> {
-        self.read(|c| {
-            let mut args = Args::default();
-            let mut sql = format!("{STIX_SELECT} WHERE TRUE");
-            if let Some(after) = s.after_seq {
-                sql.push_str(&format!(" AND seq > {}", args.push(after)));
-            }
-            if let Some(t) = s.added_after {
-                sql.push_str(&format!(" AND date_added > {}", args.push(t)));
-            }
-            for (column, values) in [
-                ("stix_id", &s.ids),
-                ("stix_type", &s.types),
-                ("spec_version", &s.spec_versions),
-            ] {
-                if !values.is_empty() {
-                    sql.push_str(&format!(
-                        " AND {column} = ANY({})",
-                        args.push(values.clone())
-                    ));
-                }
-            }
-            sql.push_str(&format!(
-                " ORDER BY seq LIMIT {}",
-                args.push(sql_limit(s.limit))
-            ));
-            let rows = c.query(&sql, &args.refs())?;
-            map_rows(rows, stix_row)
-        })
-    }
-
-    fn stix_of_report(&self, report: ReportRowId) -> Result<Vec<StixRow>> {
-        self.read(|c| {
-            let rows = c.query(
-                &format!("{STIX_SELECT} WHERE report_id = $1 ORDER BY seq"),
-                &[&report],
-            )?;
-            map_rows(rows, stix_row)
-        })
-    }
-
-    fn report_access(
-        &self,
-        ids: &[ReportRowId],
-    ) -> Result<Vec<(ReportRowId, ReportAccess, Option<String>)>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+    fn each_indicator(&self, f: &mut dyn FnMut(IndicatorRecord)) -> Result<()> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            let mut pooled = self.checkout()?;
+            return stream_indicators(pooled.client()?, &mut |rec| {
+                f(rec);
+                true
+            });
         }
-        self.read(|c| {
-            let rows = c.query(
-                &format!("SELECT {LINK_COLS} FROM reports r WHERE r.id = ANY($1) ORDER BY r.id"),
-                &[&ids],
-            )?;
-            map_rows(rows, |r| {
-                Ok((r.try_get("id")?, access_row(r)?, r.try_get("sector")?))
-            })
+        // `f` need not be Send, so it stays on this thread and the rows
+        // come to it from the thread that may block on the client.
+        let (send, receive) = std::sync::mpsc::sync_channel(1024);
+        std::thread::scope(|s| {
+            let reader = s.spawn(move || {
+                let mut pooled = self.checkout()?;
+                stream_indicators(pooled.client()?, &mut |rec| send.send(rec).is_ok())
+            });
+            for rec in receive {
+                f(rec);
+            }
+            match reader.join() {
+                Ok(out) => out,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         })
     }
 
-    fn count_stix(&self) -> Result<u64> {
-        self.read(|c| count_rows(c, "stix_objects"))
-    }
-
-    fn add_audit(&self, at: Millis, actor: &str, action: &str, detail: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
-                &[&at, &actor, &action, &detail],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        self.read(|c| {
-            let rows = c.query(
-                "SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-                &[&sql_limit(limit)],
-            )?;
-            map_rows(rows, |r| {
-                Ok(AuditEntry {
-                    at: r.try_get(0)?,
-                    actor: r.try_get(1)?,
-                    action: r.try_get(2)?,
-                    detail: r.try_get(3)?,
-                })
-            })
-        })
-    }
-
-    fn put_taxii_status(&self, id: &str, json: &str, now: Millis) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO taxii_status (id, json, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET json = EXCLUDED.json",
-                &[&id, &json, &now],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn taxii_status(&self, id: &str) -> Result<Option<String>> {
-        self.read(|c| {
-            c.query_opt("SELECT json FROM taxii_status WHERE id = $1", &[&id])?
-                .map(|r| Ok(r.try_get(0)?))
-                .transpose()
-        })
-    }
-
-    fn put_session(&self, s: &SessionRecord) -> Result<()> {
-        let s = s.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO sessions (id_hash, token_public_id, csrf, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &&s.id_hash[..],
-                    &s.token_public_id,
-                    &s.csrf,
-                    &s.created_at,
-                    &s.expires_at,
-                ],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn session(&self, id_hash: &[u8; 32], now: Millis) -> Result<Option<SessionRecord>> {
-        let id = *id_hash;
-        self.read(move |c| {
-            c.query_opt(
-                "SELECT token_public_id, csrf, created_at, expires_at FROM sessions
-                 WHERE id_hash = $1 AND expires_at > $2",
-                &[&&id[..], &now],
-            )?
-            .map(|r| {
-                Ok(SessionRecord {
-                    id_hash: id,
-                    token_public_id: r.try_get(0)?,
-                    csrf: r.try_get(1)?,
-                    created_at: r.try_get(2)?,
-                    expires_at: r.try_get(3)?,
-                })
-            })
-            .transpose()
-        })
-    }
-
-    fn delete_session(&self, id_hash: &[u8; 32]) -> Result<()> {
-        let id = *id_hash;
-        self.write(move |tx| {
-            tx.execute("DELETE FROM sessions WHERE id_hash = $1", &[&&id[..]])?;
-            Ok(())
-        })
-    }
-
-    fn prune_sessions(&self, now: Millis) -> Result<usize> {
-        self.write(move |tx| {
-            let n = tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])?;
-            Ok(usize::try_from(n).unwrap_or(usize::MAX))
-        })
-    }
-
-    fn claim(&self, key: &[u8; 32]) -> Result<Option<ClaimRecord>> {
-        self.read(|c| {
-            let Some(r) = c.query_opt(
-                "SELECT request_hash, node, created_at, status, content_type, location, body
-                 FROM idempotency WHERE key_hash = $1",
-                &[&&key[..]],
-            )?
-            else {
-                return Ok(None);
-            };
-            let request: &[u8] = r.try_get(0)?;
-            let status: Option<i32> = r.try_get(3)?;
-            Ok(Some(ClaimRecord {
-                request: request
-                    .try_into()
-                    .map_err(|_| corrupt("request hash is not 32 bytes"))?,
-                node: r.try_get(1)?,
-                at: r.try_get(2)?,
-                response: match status {
-                    Some(status) => Some(KeptResponse {
-                        status: u16::try_from(status)
-                            .map_err(|_| corrupt("kept status out of range"))?,
-                        content_type: r.try_get(4)?,
-                        location: r.try_get(5)?,
-                        body: r.try_get::<_, Option<Vec<u8>>>(6)?.unwrap_or_default(),
-                    }),
-                    None => None,
-                },
-            }))
-        })
-    }
-
-    fn keep_response(&self, key: &[u8; 32], k: &KeptResponse) -> Result<()> {
-        let key = key.to_vec();
-        let k = k.clone();
-        self.with_client(move |c| {
-            c.execute(
-                "UPDATE idempotency SET status = $2, content_type = $3, location = $4, body = $5
-                 WHERE key_hash = $1",
-                &[
-                    &key,
-                    &i32::from(k.status),
-                    &k.content_type,
-                    &k.location,
-                    &k.body,
-                ],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn purge_claims(&self, before: Millis, limit: usize) -> Result<usize> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with_client(move |c| {
-            let n = c.execute(
-                "DELETE FROM idempotency WHERE key_hash IN
-                 (SELECT key_hash FROM idempotency WHERE created_at < $1 LIMIT $2)",
-                &[&before, &limit],
-            )?;
-            Ok(n as usize)
-        })
-    }
-
-    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|c| {
-            Ok(
-                c.query_opt("SELECT value FROM kyojo_meta WHERE name = $1", &[&name])?
-                    .map(|r| r.try_get::<_, Vec<u8>>(0))
-                    .transpose()?,
-            )
-        })
-    }
-
-    fn meta_or_insert(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
-        let value = value.to_vec();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO kyojo_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-                &[&name, &value],
-            )?;
-            Ok(tx
-                .query_one("SELECT value FROM kyojo_meta WHERE name = $1", &[&name])?
-                .try_get(0)?)
-        })
-    }
-
-    fn shared(&self) -> bool {
+    fn shared_database(&self) -> bool {
         true
     }
 
-    fn foreign_changes(&self, cursor: Option<i64>) -> Result<ForeignChanges> {
+    fn changes_since(&self, cursor: Option<i64>) -> Result<ForeignChanges> {
         let Some(after) = cursor else {
             return self.read(|c| {
-                let last: i64 = c
-                    .query_one("SELECT COALESCE(MAX(id), 0) FROM changes", &[])?
-                    .try_get(0)?;
+                let last = c.query_one(
+                    "SELECT COALESCE(MAX(id), 0) AS last FROM changes",
+                    &[],
+                    |r| r.int("last"),
+                )?;
                 Ok(ForeignChanges {
                     cursor: Some(last),
                     ..ForeignChanges::default()
                 })
             });
         };
-        let node = self.node.clone();
-        let mut out = self.read(move |c| {
-            let rows = c.query(
-                "SELECT id, node, what, indicator_id, kind, value, at FROM changes
-                 WHERE id > $1 ORDER BY id LIMIT $2",
-                &[&after, &CHANGES_PER_POLL],
-            )?;
+        let mut out = self.read(|c| {
             let mut out = ForeignChanges {
                 cursor: Some(after),
                 ..ForeignChanges::default()
             };
             let (mut touched, mut unscoped) = (Vec::new(), false);
-            for r in &rows {
-                out.cursor = Some(r.try_get(0)?);
-                if r.try_get::<_, &str>(1)? == node {
-                    continue;
-                }
-                let indicator = || -> Result<IndicatorRecord> {
-                    Ok(IndicatorRecord {
-                        id: r
-                            .try_get::<_, Option<i64>>(3)?
-                            .ok_or_else(|| corrupt("change log: indicator row without an id"))?,
-                        observable: Observable {
-                            kind: kind_of(r.try_get::<_, Option<&str>>(4)?.unwrap_or_default())?,
-                            value: r.try_get::<_, Option<String>>(5)?.unwrap_or_default(),
-                        },
-                        created_at: r.try_get(6)?,
-                    })
-                };
-                match r.try_get::<_, &str>(2)? {
-                    "indicator+" => out.indicators.added.push(indicator()?),
-                    "indicator-" => out.indicators.removed.push(indicator()?),
-                    // Written before version 4: scope unknown.
-                    "narrow" => {
-                        out.writes = true;
-                        out.narrowing = true;
-                        unscoped = true;
+            c.for_each(
+                "SELECT id, node, what, indicator_id, kind, value, at FROM changes
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &CHANGES_PER_POLL],
+                &mut |r| {
+                    out.cursor = Some(r.int("id")?);
+                    if r.text("node")? == self.node {
+                        return Ok(());
                     }
-                    "narrow-scoped" => {
-                        out.writes = true;
-                        out.narrowing = true;
-                    }
-                    "narrow-of" => {
-                        out.writes = true;
-                        out.narrowing = true;
-                        if let Some(id) = r.try_get::<_, Option<i64>>(3)? {
-                            touched.push(id);
+                    let indicator = || -> Result<IndicatorRecord> {
+                        Ok(IndicatorRecord {
+                            id: r.opt_int("indicator_id")?.ok_or_else(|| {
+                                corrupt("change log: indicator row without an id")
+                            })?,
+                            observable: Observable {
+                                kind: kind_of(&r.opt_text("kind")?.unwrap_or_default())?,
+                                value: r.opt_text("value")?.unwrap_or_default(),
+                            },
+                            created_at: r.int("at")?,
+                        })
+                    };
+                    match r.text("what")?.as_str() {
+                        "indicator+" => out.indicators.added.push(indicator()?),
+                        "indicator-" => out.indicators.removed.push(indicator()?),
+                        // Written before version 4: scope unknown.
+                        "narrow" => {
+                            out.writes = true;
+                            out.narrowing = true;
+                            unscoped = true;
                         }
+                        "narrow-scoped" => {
+                            out.writes = true;
+                            out.narrowing = true;
+                        }
+                        "narrow-of" => {
+                            out.writes = true;
+                            out.narrowing = true;
+                            if let Some(id) = r.opt_int("indicator_id")? {
+                                touched.push(id);
+                            }
+                        }
+                        _ => out.writes = true,
                     }
-                    _ => out.writes = true,
-                }
-            }
+                    Ok(())
+                },
+            )?;
             if out.narrowing && !unscoped {
                 out.narrowed_indicators = Some(touched);
             }
@@ -2080,6 +842,35 @@ impl Store for PostgresStore {
     }
 }
 
+/// Indicator records by (kind, value), to match them with a batch's items.
+fn by_observable(records: Vec<IndicatorRecord>) -> HashMap<(String, String), IndicatorRecord> {
+    records
+        .into_iter()
+        .map(|rec| {
+            let key = (
+                rec.observable.kind.as_str().to_string(),
+                rec.observable.value.clone(),
+            );
+            (key, rec)
+        })
+        .collect()
+}
+
+/// Sends every indicator, in id order, to `each` until it returns false;
+/// one statement, so one snapshot, streamed rather than collected.
+fn stream_indicators(c: &mut Client, each: &mut dyn FnMut(IndicatorRecord) -> bool) -> Result<()> {
+    let mut rows = c.query_raw(
+        &format!("{INDICATOR_SELECT} ORDER BY id"),
+        std::iter::empty::<i64>(),
+    )?;
+    while let Some(row) = rows.next()? {
+        if !each(indicator_row(&row)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -2091,8 +882,13 @@ fn now_ms() -> i64 {
 mod tests {
     use std::collections::BTreeSet;
 
+    use kyojo_core::decide::Action;
+    use kyojo_core::policy::{Owner, Role};
+    use kyojo_core::report::IncidentType;
+    use kyojo_core::{Audience, Kind, Tlp};
+
     use super::*;
-    use crate::conformance::{new_report, obs};
+    use crate::conformance::{new_report, obs, sighting, stix};
 
     /// A store in a schema of its own, dropped with the schema (also when a
     /// test fails, since this runs on unwinding).
@@ -2162,6 +958,8 @@ mod tests {
         format!("{:016x}", node_nonce())
     }
 
+    crate::conformance::suite!(TestDb::open());
+
     macro_rules! db {
         () => {
             match TestDb::open() {
@@ -2169,24 +967,6 @@ mod tests {
                 None => return,
             }
         };
-    }
-
-    fn stix(id: &str, ty: &str, version: &str) -> NewStixObject {
-        NewStixObject {
-            stix_id: id.into(),
-            stix_type: ty.into(),
-            spec_version: "2.1".into(),
-            version: version.into(),
-            json: format!(r#"{{"id":"{id}","type":"{ty}","modified":"{version}"}}"#),
-        }
-    }
-
-    fn sighting(o: &Observable, seen_at: Millis, count: u64) -> NewSighting {
-        NewSighting {
-            observable: o.clone(),
-            seen_at,
-            count,
-        }
     }
 
     #[test]
@@ -2265,729 +1045,6 @@ mod tests {
         assert!(b.list_orgs().unwrap().is_empty());
         b.create_org("acme", "finance", 1).unwrap();
     }
-
-    #[test]
-    fn orgs_order_bytewise_and_by_id() {
-        let s = db!();
-        let b = s.create_org("Beta", "finance", 1).unwrap();
-        let a = s.create_org("alpha", "water", 2).unwrap();
-        let z = s.create_org("Zulu", "gas", 3).unwrap();
-        assert!(matches!(
-            s.create_org("Beta", "gas", 4),
-            Err(StoreError::Conflict(_))
-        ));
-        // Byte order, as SQLite's BINARY collation: upper case first.
-        let names: Vec<String> = s.list_orgs().unwrap().into_iter().map(|o| o.name).collect();
-        assert_eq!(names, vec!["Beta", "Zulu", "alpha"]);
-        let by_id = s.orgs_by_id(&[z.id, b.id, 999, a.id]).unwrap();
-        assert_eq!(by_id, vec![b.clone(), a.clone(), z.clone()]);
-        assert!(s.orgs_by_id(&[]).unwrap().is_empty());
-        assert_eq!(s.org_by_name("alpha").unwrap(), Some(a));
-        assert_eq!(s.org_by_name("ALPHA").unwrap(), None);
-    }
-
-    #[test]
-    fn anonymous_report_stores_no_org_in_clear() {
-        let s = db!();
-        let org = s.create_org("acme", "finance", 1).unwrap();
-        let seal = [9u8; 32];
-        s.insert_report(&new_report(
-            1,
-            Owner::Sealed(seal),
-            vec![obs(Kind::Domain, "evil.example")],
-        ))
-        .unwrap();
-        let owner_org: Option<i64> = s
-            .with_client(|c| Ok(c.query_one("SELECT owner_org FROM reports", &[])?.get(0)))
-            .unwrap();
-        assert_eq!(owner_org, None);
-        let rec = s.report_by_uid(&[1; 16]).unwrap().unwrap();
-        assert_eq!(rec.access.owner, Owner::Sealed(seal));
-        assert_ne!(rec.access.owner, Owner::Org(org.id));
-    }
-
-    #[test]
-    fn claims_ride_with_their_write() {
-        let s = db!();
-        crate::conformance::claims_ride_with_their_write(&*s);
-    }
-
-    #[test]
-    fn report_round_trip_update_and_delete_with_orphans() {
-        let s = db!();
-        crate::conformance::report_round_trip_update_and_delete_with_orphans(&*s);
-    }
-
-    #[test]
-    fn report_patch_keeps_unset_fields_and_shared_indicators() {
-        let s = db!();
-        let org = s.create_org("acme", "finance", 1).unwrap();
-        let other = s.create_org("other", "water", 1).unwrap();
-        let shared = obs(Kind::Domain, "shared.example");
-        let only1 = obs(Kind::Domain, "only1.example");
-        let decided = obs(Kind::Domain, "decided.example");
-        let (r1, _) = s
-            .insert_report(&new_report(
-                1,
-                Owner::Org(org.id),
-                vec![only1.clone(), shared.clone(), decided.clone()],
-            ))
-            .unwrap();
-        let (_, ch) = s
-            .insert_report(&new_report(2, Owner::Org(org.id), vec![shared.clone()]))
-            .unwrap();
-        assert!(ch.added.is_empty());
-        let dec = s
-            .indicator(Kind::Domain, "decided.example")
-            .unwrap()
-            .unwrap();
-        s.add_decision(dec.id, Action::Block, "bad", None, DecisionScope::Hub, 5)
-            .unwrap();
-        assert!(matches!(
-            s.update_report(&[9; 16], &ReportPatch::default()),
-            Err(StoreError::NotFound(m)) if m == "report"
-        ));
-        // A patch without indicators changes none.
-        let (rec, ch) = s
-            .update_report(
-                &[1; 16],
-                &ReportPatch {
-                    sector: Some(None),
-                    tlp: Some(Tlp::Red),
-                    audience: Some(Audience::Orgs([other.id].into())),
-                    updated_at: 3000,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        assert_eq!(ch, IndicatorChanges::default());
-        assert_eq!(rec.indicators, r1.indicators);
-        assert_eq!(rec.title, "t");
-        assert_eq!(rec.sector, None);
-        assert_eq!(rec.access.tlp, Tlp::Red);
-        assert_eq!(rec.access.audience, Audience::Orgs([other.id].into()));
-        assert_eq!(rec.access.owner, Owner::Org(org.id));
-        assert_eq!(rec.created_at, 1000);
-        // Dropping all: only the indicator nothing else refers to goes.
-        let (rec, ch) = s
-            .update_report(
-                &[1; 16],
-                &ReportPatch {
-                    indicators: Some(vec![]),
-                    updated_at: 4000,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        assert!(rec.indicators.is_empty());
-        assert_eq!(
-            ch.removed.iter().map(|r| &r.observable).collect::<Vec<_>>(),
-            vec![&only1]
-        );
-        assert!(s
-            .indicator(Kind::Domain, "shared.example")
-            .unwrap()
-            .is_some());
-        assert!(s
-            .indicator(Kind::Domain, "decided.example")
-            .unwrap()
-            .is_some());
-        // Re-adding an indicator in a new order keeps positions.
-        let (rec, ch) = s
-            .update_report(
-                &[2; 16],
-                &ReportPatch {
-                    indicators: Some(vec![only1.clone(), shared.clone(), only1.clone()]),
-                    updated_at: 5000,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        assert_eq!(rec.indicators, vec![only1.clone(), shared.clone()]);
-        assert_eq!(ch.added.len(), 1);
-        assert!(ch.added[0].id > dec.id, "ids are not reused");
-        assert_eq!(s.count_reports().unwrap(), 2);
-        let ch = s.delete_report(&[2; 16]).unwrap();
-        assert_eq!(
-            ch.removed.iter().map(|r| &r.observable).collect::<Vec<_>>(),
-            vec![&shared, &only1]
-        );
-        assert_eq!(s.count_indicators().unwrap(), 1);
-    }
-
-    #[test]
-    fn sightings_aggregate_per_indicator_org_day() {
-        let s = db!();
-        crate::conformance::sightings_aggregate_per_indicator_org_day(&*s);
-    }
-
-    #[test]
-    fn sighting_rows_and_summaries_are_ordered() {
-        let s = db!();
-        let o1 = s.create_org("one", "finance", 1).unwrap();
-        let o2 = s.create_org("two", "water", 1).unwrap();
-        let x = obs(Kind::Domain, "x.example");
-        let y = obs(Kind::Ipv4, "198.51.100.7");
-        let day = 86_400_000;
-        // Out of order on purpose, and an earlier time arriving later.
-        s.add_sightings(
-            o2.id,
-            &[sighting(&y, 3 * day + 5, 1), sighting(&x, day + 9, 2)],
-        )
-        .unwrap();
-        let w = s
-            .add_sightings(
-                o1.id,
-                &[
-                    sighting(&x, day + 50, 3),
-                    sighting(&x, day + 1, 1),
-                    sighting(&y, 3 * day, 1),
-                    sighting(&x, 3 * day, 1),
-                ],
-            )
-            .unwrap();
-        assert_eq!(w.accepted, 4);
-        assert!(w.new_indicators.is_empty());
-        let xi = s.indicator(Kind::Domain, "x.example").unwrap().unwrap();
-        let yi = s.indicator(Kind::Ipv4, "198.51.100.7").unwrap().unwrap();
-        assert!(yi.id < xi.id);
-        let rows = s.sightings_of(xi.id).unwrap();
-        let keys: Vec<_> = rows.iter().map(|r| (r.day, r.org, r.count)).collect();
-        assert_eq!(keys, vec![(1, o1.id, 4), (1, o2.id, 2), (3, o1.id, 1)]);
-        assert_eq!((rows[0].first_seen, rows[0].last_seen), (day + 1, day + 50));
-        let since: Vec<_> = s
-            .sighting_rows_since(1)
-            .unwrap()
-            .iter()
-            .map(|r| (r.indicator, r.day, r.org))
-            .collect();
-        assert_eq!(
-            since,
-            vec![
-                (yi.id, 3, o1.id),
-                (yi.id, 3, o2.id),
-                (xi.id, 1, o1.id),
-                (xi.id, 1, o2.id),
-                (xi.id, 3, o1.id)
-            ]
-        );
-        assert_eq!(s.sighting_rows_since(2).unwrap().len(), 3);
-        let all = s.all_sighting_summaries().unwrap();
-        assert_eq!(
-            all,
-            vec![
-                SightingSummary {
-                    indicator: yi.id,
-                    org: o1.id,
-                    count: 1,
-                    first_seen: 3 * day,
-                    last_seen: 3 * day
-                },
-                SightingSummary {
-                    indicator: yi.id,
-                    org: o2.id,
-                    count: 1,
-                    first_seen: 3 * day + 5,
-                    last_seen: 3 * day + 5
-                },
-                SightingSummary {
-                    indicator: xi.id,
-                    org: o1.id,
-                    count: 5,
-                    first_seen: day + 1,
-                    last_seen: 3 * day
-                },
-                SightingSummary {
-                    indicator: xi.id,
-                    org: o2.id,
-                    count: 2,
-                    first_seen: day + 9,
-                    last_seen: day + 9
-                },
-            ]
-        );
-        assert_eq!(s.sighting_summaries(&[xi.id]).unwrap(), all[2..].to_vec());
-        assert!(s.sighting_summaries(&[]).unwrap().is_empty());
-        assert_eq!(s.count_sighting_rows().unwrap(), 5);
-        assert!(matches!(
-            s.add_sightings(o1.id, &[sighting(&x, 1, u64::MAX)]),
-            Err(StoreError::Conflict(m)) if m == "sighting count too large"
-        ));
-        assert_eq!(s.count_sighting_rows().unwrap(), 5);
-    }
-
-    #[test]
-    fn tokens_revoke() {
-        let s = db!();
-        crate::conformance::tokens_revoke(&*s);
-    }
-
-    #[test]
-    fn tokens_revoke_by_label_and_list_in_order() {
-        let s = db!();
-        let b = s.create_org("bravo", "finance", 1).unwrap();
-        let a = s.create_org("alpha", "water", 1).unwrap();
-        let token = |id: &str, org: OrgId, label: Option<&str>| NewToken {
-            public_id: id.into(),
-            org,
-            role: Role::Sensor,
-            label: label.map(str::to_string),
-            secret_hash: [7; 32],
-            created_at: 10,
-        };
-        let t1 = s.insert_token(&token("t1", b.id, Some("demo"))).unwrap();
-        s.insert_token(&token("t2", a.id, Some("demo"))).unwrap();
-        s.insert_token(&token("t3", b.id, Some("demo"))).unwrap();
-        s.insert_token(&token("t4", b.id, None)).unwrap();
-        assert_eq!(t1.secret_hash, [7; 32]);
-        assert_eq!(t1.role, Role::Sensor);
-        assert_eq!(t1.org, b);
-        assert!(s.insert_token(&token("t1", a.id, None)).is_err());
-        assert!(s.revoke_token("t3", 11).unwrap());
-        assert_eq!(s.revoke_tokens_labelled(b.id, "demo", 12).unwrap(), 1);
-        assert_eq!(s.revoke_tokens_labelled(b.id, "demo", 13).unwrap(), 0);
-        let listed: Vec<_> = s
-            .list_tokens()
-            .unwrap()
-            .into_iter()
-            .map(|t| (t.public_id, t.revoked_at))
-            .collect();
-        assert_eq!(
-            listed,
-            vec![
-                ("t2".to_string(), None),
-                ("t1".to_string(), Some(12)),
-                ("t3".to_string(), Some(11)),
-                ("t4".to_string(), None),
-            ]
-        );
-        assert!(s.token_by_public_id("nope").unwrap().is_none());
-    }
-
-    #[test]
-    fn scans_paginate_and_filter() {
-        let s = db!();
-        crate::conformance::scans_paginate_and_filter(&*s);
-    }
-
-    #[test]
-    fn scans_filter_by_time_sector_kind_and_text() {
-        let s = db!();
-        let org = s.create_org("acme", "finance", 1).unwrap();
-        for i in 0..6u8 {
-            let mut r = new_report(
-                i,
-                Owner::Org(org.id),
-                vec![
-                    obs(Kind::Domain, &format!("d{i}%_.example")),
-                    obs(Kind::Ipv4, &format!("192.0.2.{i}")),
-                ],
-            );
-            r.created_at = 1000 * (i as i64 + 1);
-            if i >= 3 {
-                r.sector = Some("water".into());
-            }
-            s.insert_report(&r).unwrap();
-        }
-        let created = |scan: ReportScan| -> Vec<Millis> {
-            s.scan_reports(&scan)
-                .unwrap()
-                .iter()
-                .map(|r| r.created_at)
-                .collect()
-        };
-        assert_eq!(
-            created(ReportScan {
-                since: Some(2000),
-                until: Some(5000),
-                limit: 10,
-                ..Default::default()
-            }),
-            vec![4000, 3000, 2000]
-        );
-        assert_eq!(
-            created(ReportScan {
-                sector: Some("water".into()),
-                limit: 2,
-                ..Default::default()
-            }),
-            vec![6000, 5000]
-        );
-        assert!(created(ReportScan::default()).is_empty());
-        assert_eq!(
-            created(ReportScan {
-                limit: usize::MAX,
-                ..Default::default()
-            })
-            .len(),
-            6
-        );
-        let all = s
-            .scan_reports(&ReportScan {
-                limit: 1,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(
-            all[0].indicators,
-            vec![
-                obs(Kind::Domain, "d5%_.example"),
-                obs(Kind::Ipv4, "192.0.2.5")
-            ]
-        );
-        let values = |scan: IndicatorScan| -> Vec<String> {
-            s.scan_indicators(&scan)
-                .unwrap()
-                .into_iter()
-                .map(|r| r.observable.value)
-                .collect()
-        };
-        // Wildcards are plain characters.
-        assert_eq!(
-            values(IndicatorScan {
-                text: Some("%_".into()),
-                limit: 2,
-                ..Default::default()
-            }),
-            vec!["d0%_.example", "d1%_.example"]
-        );
-        assert!(values(IndicatorScan {
-            text: Some("d_".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .is_empty());
-        let ips = s
-            .scan_indicators(&IndicatorScan {
-                kind: Some(Kind::Ipv4),
-                limit: 4,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(ips.len(), 4);
-        let rest = values(IndicatorScan {
-            kind: Some(Kind::Ipv4),
-            after: Some(ips[3].id),
-            limit: 10,
-            ..Default::default()
-        });
-        assert_eq!(rest, vec!["192.0.2.4", "192.0.2.5"]);
-        let mut seen = Vec::new();
-        s.for_each_indicator(&mut |r| seen.push(r.id)).unwrap();
-        assert_eq!(seen.len(), 12);
-        assert!(seen.windows(2).all(|w| w[0] < w[1]));
-        let by_id = s
-            .indicators_by_id(&[seen[3], seen[0], 424242])
-            .unwrap()
-            .iter()
-            .map(|r| r.id)
-            .collect::<Vec<_>>();
-        assert_eq!(by_id, vec![seen[0], seen[3]]);
-        let recent = s.indicators_reported_since(5000).unwrap();
-        assert_eq!(recent.len(), 4);
-        assert!(recent.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn report_links_and_access() {
-        let s = db!();
-        let org = s.create_org("acme", "finance", 1).unwrap();
-        let x = obs(Kind::Domain, "x.example");
-        let y = obs(Kind::Domain, "y.example");
-        let (r1, _) = s
-            .insert_report(&new_report(
-                1,
-                Owner::Org(org.id),
-                vec![y.clone(), x.clone()],
-            ))
-            .unwrap();
-        let mut second = new_report(2, Owner::Sealed([3; 32]), vec![x.clone()]);
-        second.sector = None;
-        second.audience = Audience::Community;
-        let (r2, _) = s.insert_report(&second).unwrap();
-        let xi = s.indicator(Kind::Domain, "x.example").unwrap().unwrap();
-        let yi = s.indicator(Kind::Domain, "y.example").unwrap().unwrap();
-        let links = s.report_links(&[xi.id, yi.id]).unwrap();
-        let keys: Vec<_> = links.iter().map(|l| (l.indicator, l.report)).collect();
-        assert_eq!(
-            keys,
-            vec![(yi.id, r1.rowid), (xi.id, r2.rowid), (xi.id, r1.rowid)]
-        );
-        assert_eq!(links[1].access, r2.access);
-        assert_eq!(links[1].sector, None);
-        assert_eq!(links[0].uid, [1; 16]);
-        let all: Vec<_> = s
-            .all_report_links()
-            .unwrap()
-            .iter()
-            .map(|l| (l.indicator, l.report))
-            .collect();
-        assert_eq!(
-            all,
-            vec![(yi.id, r1.rowid), (xi.id, r1.rowid), (xi.id, r2.rowid)]
-        );
-        assert!(s.report_links(&[]).unwrap().is_empty());
-        let access = s.report_access(&[r2.rowid, r1.rowid, 77]).unwrap();
-        assert_eq!(
-            access,
-            vec![
-                (r1.rowid, r1.access.clone(), Some("finance".to_string())),
-                (r2.rowid, r2.access.clone(), None)
-            ]
-        );
-    }
-
-    #[test]
-    fn stix_objects_page_and_follow_their_report() {
-        let s = db!();
-        let org = s.create_org("acme", "finance", 1).unwrap();
-        let marking = stix("marking-definition--1", "marking-definition", "2020-01-01");
-        s.put_shared_stix(&[marking.clone(), marking.clone()], 500)
-            .unwrap();
-        // Already kept: skipped, and date_added does not move.
-        s.put_shared_stix(std::slice::from_ref(&marking), 600)
-            .unwrap();
-        assert_eq!(s.count_stix().unwrap(), 1);
-        let mut r = new_report(1, Owner::Org(org.id), vec![]);
-        r.source = "stix".into();
-        r.stix = vec![
-            stix("indicator--a", "indicator", "2024-01-01"),
-            stix("report--r", "report", "2024-01-01"),
-        ];
-        r.created_at = 100; // earlier than the shared object's time
-        let (rec, _) = s.insert_report(&r).unwrap();
-        assert_eq!(rec.source, "stix");
-        s.put_shared_stix(
-            &[
-                stix("identity--o", "identity", "2024-02-02"),
-                stix("marking-definition--1", "marking-definition", "2021-01-01"),
-            ],
-            10_000,
-        )
-        .unwrap();
-        let all = s
-            .scan_stix(&StixScan {
-                limit: 100,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(all.len(), 5);
-        assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
-        assert!(all.windows(2).all(|w| w[0].date_added <= w[1].date_added));
-        assert_eq!(
-            all.iter().map(|r| r.date_added).collect::<Vec<_>>(),
-            vec![500, 501, 501, 10_000, 10_000]
-        );
-        assert_eq!(all[1].report, Some(rec.rowid));
-        assert_eq!(all[0].report, None);
-        assert_eq!(all[1].json, r.stix[0].json);
-        let page = s
-            .scan_stix(&StixScan {
-                limit: 2,
-                ..Default::default()
-            })
-            .unwrap();
-        let next = s
-            .scan_stix(&StixScan {
-                after_seq: Some(page[1].seq),
-                limit: 2,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(next, all[2..4].to_vec());
-        let after = s
-            .scan_stix(&StixScan {
-                added_after: Some(501),
-                limit: 100,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(after, all[3..].to_vec());
-        let filtered = s
-            .scan_stix(&StixScan {
-                ids: vec!["marking-definition--1".into(), "indicator--a".into()],
-                types: vec!["marking-definition".into()],
-                spec_versions: vec!["2.1".into()],
-                limit: 100,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(filtered, vec![all[0].clone(), all[4].clone()]);
-        assert_eq!(s.stix_of_report(rec.rowid).unwrap(), all[1..3].to_vec());
-        // Replacing a report's objects gives them later sequence numbers.
-        s.update_report(
-            &[1; 16],
-            &ReportPatch {
-                stix: Some(vec![stix("indicator--a", "indicator", "2024-03-03")]),
-                updated_at: 200,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let replaced = s.stix_of_report(rec.rowid).unwrap();
-        assert_eq!(replaced.len(), 1);
-        assert!(replaced[0].seq > all[4].seq);
-        assert_eq!(replaced[0].date_added, 10_001);
-        s.delete_report(&[1; 16]).unwrap();
-        assert!(s.stix_of_report(rec.rowid).unwrap().is_empty());
-        assert_eq!(s.count_stix().unwrap(), 3);
-    }
-
-    #[test]
-    fn taxii_status_round_trip() {
-        let s = db!();
-        assert_eq!(s.taxii_status("x").unwrap(), None);
-        s.put_taxii_status("x", "{\"status\":\"pending\"}", 1)
-            .unwrap();
-        s.put_taxii_status("x", "{\"status\":\"complete\"}", 2)
-            .unwrap();
-        assert_eq!(
-            s.taxii_status("x").unwrap().as_deref(),
-            Some("{\"status\":\"complete\"}")
-        );
-    }
-
-    #[test]
-    fn allow_list_round_trip() {
-        let s = db!();
-        let d = obs(Kind::Domain, "good.example");
-        let ip = obs(Kind::Ipv4, "192.0.2.9");
-        let d2 = obs(Kind::Domain, "Good.example");
-        s.allow_add(&ip, "resolver", 1).unwrap();
-        s.allow_add(&d, "ours", 2).unwrap();
-        s.allow_add(&d2, "caps", 3).unwrap();
-        let again = s.allow_add(&d, "still ours", 4).unwrap();
-        assert_eq!(again.created_at, 4);
-        assert_eq!(
-            s.allow_entry(&d).unwrap(),
-            Some(AllowEntry {
-                observable: d.clone(),
-                comment: "still ours".into(),
-                created_at: 2
-            })
-        );
-        let list: Vec<_> = s
-            .allow_list()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.observable)
-            .collect();
-        let mut expected = vec![ip.clone(), d.clone(), d2.clone()];
-        expected.sort_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
-        assert_eq!(list, expected);
-        assert!(s.allow_remove(&d).unwrap());
-        assert!(!s.allow_remove(&d).unwrap());
-        assert_eq!(s.allow_entry(&d).unwrap(), None);
-        assert_eq!(s.allow_list().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn decisions_keep_history() {
-        let s = db!();
-        let org = s.create_org("acme", "finance", 1).unwrap();
-        let x = obs(Kind::Domain, "x.example");
-        let y = obs(Kind::Domain, "y.example");
-        let w = s
-            .add_sightings(org.id, &[sighting(&x, 1, 1), sighting(&y, 1, 1)])
-            .unwrap();
-        let (xi, yi) = (w.new_indicators[0].id, w.new_indicators[1].id);
-        let d1 = s
-            .add_decision(xi, Action::Block, "first", Some(99), DecisionScope::Hub, 10)
-            .unwrap();
-        let d2 = s
-            .add_decision(
-                yi,
-                Action::Block,
-                "y",
-                None,
-                DecisionScope::Own([1; 32]),
-                11,
-            )
-            .unwrap();
-        let d3 = s
-            .add_decision(xi, Action::Allow, "second", None, DecisionScope::Hub, 12)
-            .unwrap();
-        assert!(d1.id < d2.id && d2.id < d3.id);
-        assert_eq!(s.decisions_of(xi).unwrap(), vec![d1.clone(), d3.clone()]);
-        assert_eq!(s.latest_decisions().unwrap(), vec![d2.clone(), d3.clone()]);
-        // The latest per scope: a member's own decision does not hide the
-        // hub's, nor the hub's a member's.
-        let d4 = s
-            .add_decision(
-                xi,
-                Action::Block,
-                "own",
-                None,
-                DecisionScope::Own([1; 32]),
-                14,
-            )
-            .unwrap();
-        assert_eq!(s.latest_decisions().unwrap(), vec![d2, d3, d4]);
-        assert!(s.decisions_of(424242).unwrap().is_empty());
-        assert!(s
-            .add_decision(424242, Action::Block, "", None, DecisionScope::Hub, 13)
-            .is_err());
-    }
-
-    #[test]
-    fn audit_log_newest_first() {
-        let s = db!();
-        for i in 0..5 {
-            s.add_audit(i, "cli", "org.create", &format!("n{i}"))
-                .unwrap();
-        }
-        let log = s.audit_log(3).unwrap();
-        assert_eq!(
-            log.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>(),
-            vec!["n4", "n3", "n2"]
-        );
-        assert_eq!(
-            log[0],
-            AuditEntry {
-                at: 4,
-                actor: "cli".into(),
-                action: "org.create".into(),
-                detail: "n4".into()
-            }
-        );
-        assert_eq!(s.audit_log(usize::MAX).unwrap().len(), 5);
-        assert!(s.audit_log(0).unwrap().is_empty());
-    }
-
-    #[test]
-    fn concurrent_writers_keep_stix_order_and_counts() {
-        let s = db!();
-        let org = s.create_org("acme", "finance", 1).unwrap();
-        let x = obs(Kind::Domain, "x.example");
-        std::thread::scope(|sc| {
-            for t in 0..6u8 {
-                let (s, x) = (&*s, &x);
-                sc.spawn(move || {
-                    for i in 0..5u8 {
-                        s.add_sightings(org.id, &[sighting(x, 10, 1)]).unwrap();
-                        let mut r = new_report(t * 10 + i, Owner::Org(org.id), vec![x.clone()]);
-                        r.stix = vec![stix(&format!("indicator--{t}-{i}"), "indicator", "v")];
-                        r.created_at = 0;
-                        s.insert_report(&r).unwrap();
-                    }
-                });
-            }
-        });
-        let rows = s
-            .sightings_of(s.indicator(Kind::Domain, "x.example").unwrap().unwrap().id)
-            .unwrap();
-        assert_eq!(rows[0].count, 30);
-        assert_eq!(s.count_indicators().unwrap(), 1);
-        let all = s
-            .scan_stix(&StixScan {
-                limit: 100,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(all.len(), 30);
-        assert!(all.windows(2).all(|w| w[0].date_added < w[1].date_added));
-    }
-
     #[test]
     fn survives_its_connections_being_killed() {
         let s = db!();
