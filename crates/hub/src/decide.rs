@@ -10,8 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use kyojo_core::decide::{
-    builtin_allow, verdict, Action, AllowReason, Basis, Decision, Facts, ReportFact, SightingFact,
-    Verdict,
+    builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict,
 };
 use kyojo_core::policy::{Action as Permission, OrgId};
 use kyojo_core::{Kind, Observable, Viewer};
@@ -22,27 +21,7 @@ use kyojo_store::{
 
 use crate::error::{HubError, HubResult};
 use crate::hub::{now_millis, require, Hub};
-
-/// One actionable indicator with the facts the feeds filter by.
-#[derive(Debug, Clone)]
-pub struct Actionable {
-    pub record: IndicatorRecord,
-    pub links: Vec<ReportLink>,
-    pub sightings: Vec<SightingSummary>,
-    pub reason: String,
-    pub expires_at: Option<Millis>,
-    /// What made it actionable: a feed shows it only to viewers who may see that.
-    pub basis: Basis,
-}
-
-/// One organization's own decisions, applied to its own feeds only.
-#[derive(Debug, Default, Clone)]
-pub struct OwnOverrides {
-    /// Indicators it allowed: out of its feeds, whatever the hub says.
-    pub allowed: BTreeSet<IndicatorId>,
-    /// Indicators it blocked, judged with its decision.
-    pub blocked: Vec<Arc<Actionable>>,
-}
+pub use crate::snapshot::{Actionable, OwnOverrides, Snapshot};
 
 /// Whose feeds a decision changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,25 +52,6 @@ pub struct DecisionEntry {
 /// How long past its expiry a slow snapshot may still be served while the
 /// next one is being built.
 pub const EXPIRY_GRACE_MS: Millis = 30_000;
-
-/// Everything actionable at one moment, sorted by kind and value.
-#[derive(Debug)]
-pub struct Snapshot {
-    pub generation: u64,
-    /// The hub's narrowing counter when the build started.
-    pub narrowed: u64,
-    pub built_at: Millis,
-    /// How long the build took (a slow one is refreshed in the background).
-    pub took_ms: u64,
-    /// The earliest expiry among the items: the snapshot is stale from then on.
-    pub valid_until: Option<Millis>,
-    /// Shared between a snapshot and its patched successors.
-    pub items: Vec<Arc<Actionable>>,
-    /// Each organization's own decisions, for its own feeds.
-    pub own: HashMap<OrgId, OwnOverrides>,
-    /// Ids of the trusted organizations when it was built.
-    pub trusted: Vec<OrgId>,
-}
 
 /// The state of one indicator as one viewer is shown it.
 #[derive(Debug, Clone)]
@@ -408,10 +368,10 @@ impl Hub {
     /// change log names) or, when their scope is not known, rebuilds it.
     pub fn snapshot(&self) -> HubResult<Arc<Snapshot>> {
         let now = now_millis();
-        self.feeds.snapshot_refresh.touch();
+        self.actionable.refresh.touch();
         let generation = self.generation.load(Ordering::SeqCst);
         let narrowed = self.narrowed.load(Ordering::SeqCst);
-        let cached = self.feeds.snapshot.lock().clone();
+        let cached = self.actionable.current.lock().clone();
         if let Some(s) = cached {
             let until = s.valid_until.unwrap_or(Millis::MAX);
             let fresh = s.generation == generation && until > now;
@@ -433,11 +393,11 @@ impl Hub {
 
     /// Builds a fresh snapshot, or takes the one another thread just built.
     fn rebuild_snapshot(&self) -> HubResult<Arc<Snapshot>> {
-        let _one = self.feeds.snapshot_building.lock();
+        let _one = self.actionable.building.lock();
         let now = now_millis();
         let generation = self.generation.load(Ordering::SeqCst);
         let narrowed = self.narrowed.load(Ordering::SeqCst);
-        let cached = self.feeds.snapshot.lock().clone();
+        let cached = self.actionable.current.lock().clone();
         if let Some(s) = cached {
             if s.generation == generation
                 && s.narrowed == narrowed
@@ -460,7 +420,7 @@ impl Hub {
         let mut fresh = self.guard(fresh)?;
         fresh.took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let fresh = Arc::new(fresh);
-        *self.feeds.snapshot.lock() = Some(fresh.clone());
+        *self.actionable.current.lock() = Some(fresh.clone());
         Ok(fresh)
     }
 
@@ -468,7 +428,7 @@ impl Hub {
     /// were asked for in the last ten minutes, at most once per four
     /// build-times. Called by the server's refresher every second.
     pub fn refresh_snapshot(&self) -> HubResult<()> {
-        let cached = self.feeds.snapshot.lock().clone();
+        let cached = self.actionable.current.lock().clone();
         let Some(s) = cached else {
             return Ok(());
         };
@@ -478,12 +438,12 @@ impl Hub {
         let stale = s.generation != self.generation.load(Ordering::SeqCst)
             || s.valid_until
                 .is_some_and(|v| v - now <= took.saturating_mul(2));
-        self.feeds.snapshot_refresh.run_if_due(
+        self.actionable.refresh.run_if_due(
             stale && self.is_slow(s.took_ms),
             now - s.built_at,
             took,
             || {
-                let _one = self.feeds.snapshot_building.lock();
+                let _one = self.actionable.building.lock();
                 self.build_and_keep_snapshot().map(|_| ())
             },
         )
@@ -582,7 +542,7 @@ impl Hub {
             own,
             trusted,
         });
-        let mut cached = self.feeds.snapshot.lock();
+        let mut cached = self.actionable.current.lock();
         // Keep a snapshot another thread made that already covers more.
         if cached.as_ref().is_none_or(|c| c.narrowed < narrowed) {
             *cached = Some(patched.clone());

@@ -7,127 +7,23 @@
 //! snapshot changes. ETags are content hashes, so a poller gets 304 whenever
 //! nothing it may see changed, even across restarts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use kyojo_core::policy::{Channel, OrgId, SightingPresence};
 use kyojo_core::report::IncidentType;
 use kyojo_core::{url, Kind, Tlp, Viewer};
 use kyojo_formats::{FeedEntry, RpzAction, RpzOptions};
-use kyojo_store::Millis;
 
 use crate::decide::{Actionable, Snapshot};
 use crate::error::{HubError, HubResult};
+use crate::feed_cache::{CachedFeed, Scope, ScopedEntries};
+pub use crate::feed_cache::{FeedCache, FeedFormat, FeedOptions, FullHash, PrefixSet, Rendered};
 use crate::hub::{now_millis, Hub};
 use kyojo_core::decide::{is_trusted_report, Basis, ReportFact};
-
-/// The feeds a consumer can pull.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FeedFormat {
-    Rpz,
-    Hosts,
-    DomainsTxt,
-    UrlsTxt,
-    IpsTxt,
-    Csv,
-}
-
-impl FeedFormat {
-    pub fn from_path(name: &str) -> Option<FeedFormat> {
-        Some(match name {
-            "rpz" => FeedFormat::Rpz,
-            "hosts" => FeedFormat::Hosts,
-            "domains.txt" => FeedFormat::DomainsTxt,
-            "urls.txt" => FeedFormat::UrlsTxt,
-            "ips.txt" => FeedFormat::IpsTxt,
-            "indicators.csv" => FeedFormat::Csv,
-            _ => return None,
-        })
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            FeedFormat::Csv => "text/csv; charset=utf-8",
-            _ => "text/plain; charset=utf-8",
-        }
-    }
-}
-
-/// Per-request choices that change the bytes of a feed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct FeedOptions {
-    /// RPZ: answer with a CNAME to the warning host instead of NXDOMAIN.
-    pub walled_garden: bool,
-    /// hosts: the address listed names point to.
-    pub sinkhole: Option<IpAddr>,
-}
-
-/// A rendered feed.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    pub body: Arc<Vec<u8>>,
-    /// Quoted strong validator.
-    pub etag: String,
-    pub last_modified: Millis,
-    pub entries: usize,
-}
-
-#[derive(Debug, Clone)]
-struct CachedFeed {
-    generation: u64,
-    snapshot_built_at: Millis,
-    content_hash: [u8; 32],
-    serial: u32,
-    rendered: Rendered,
-}
-
-/// Hash prefixes of one scope, with a short history so clients can fetch
-/// diffs. The history keeps earlier prefix lists only (shared with the set
-/// they came from), never their full hashes, and at most
-/// [`PREFIX_HISTORY`] of them within [`PREFIX_HISTORY_BYTES`].
-#[derive(Debug, Default)]
-struct PrefixState {
-    generation: u64,
-    snapshot_built_at: Millis,
-    current: Option<Arc<PrefixSet>>,
-    history: VecDeque<Arc<PrefixSet>>,
-}
-
-/// The full hashes behind each 4-byte prefix, for one scope. In the history
-/// of earlier versions `full` is empty.
-#[derive(Debug)]
-pub struct PrefixSet {
-    pub version: u64,
-    pub prefixes: Arc<BTreeSet<[u8; 4]>>,
-    pub full: HashMap<[u8; 4], Vec<FullHash>>,
-}
-
-impl PrefixSet {
-    /// The prefix list alone, for the history.
-    fn prefixes_only(&self) -> PrefixSet {
-        PrefixSet {
-            version: self.version,
-            prefixes: self.prefixes.clone(),
-            full: HashMap::new(),
-        }
-    }
-
-    /// Roughly what a prefix list holds in memory (B-tree nodes included).
-    fn history_bytes(&self) -> usize {
-        self.prefixes.len() * 8 + 64
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FullHash {
-    pub hash: [u8; 32],
-    pub threat: String,
-    pub expires_at: Option<Millis>,
-}
 
 /// What the hub knows about the host, for its warning page, filtered by the sharing rules.
 #[derive(Debug, Clone)]
@@ -136,29 +32,6 @@ pub struct Listing {
     pub threats: Vec<String>,
     /// Ms since epoch of the most recent report/sighting, if known.
     pub last_seen: Option<i64>,
-}
-
-type Scope = Option<OrgId>;
-
-/// Caches owned by the Hub.
-#[derive(Default)]
-pub struct FeedCache {
-    pub(crate) snapshot: Mutex<Option<Arc<Snapshot>>>,
-    /// One snapshot build at a time.
-    pub(crate) snapshot_building: Mutex<()>,
-    /// When the refresher rebuilds it (feeds, lookups and checks touch it).
-    pub(crate) snapshot_refresh: crate::hub::Refresh,
-    rendered: Mutex<HashMap<(Scope, FeedFormat, FeedOptions), CachedFeed>>,
-    /// What each scope sees of the current snapshot, shared by all its formats.
-    entries: Mutex<HashMap<Scope, ScopedEntries>>,
-    prefixes: Mutex<HashMap<Scope, PrefixState>>,
-}
-
-#[derive(Clone)]
-struct ScopedEntries {
-    generation: u64,
-    snapshot_built_at: Millis,
-    entries: Arc<Vec<FeedEntry>>,
 }
 
 const PREFIX_HISTORY: usize = 16;

@@ -12,72 +12,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use kyojo_store::{IndicatorId, Millis};
+use kyojo_store::IndicatorId;
 
-use crate::decide::{Actionable, Snapshot};
 use crate::error::{HubError, HubResult};
 use crate::hub::{now_millis, require, Hub};
-
-/// The guard's verdict on one change of the published set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Change {
-    pub added: usize,
-    pub removed: usize,
-    /// The most either may be without confirmation.
-    pub threshold: usize,
-}
-
-impl Change {
-    /// Compares the published ids with the next ones. `fraction` of the
-    /// published size (but at least `fraction` of `floor`) may change at once.
-    pub fn between(
-        published: &BTreeSet<IndicatorId>,
-        next: &BTreeSet<IndicatorId>,
-        fraction: f64,
-        floor: usize,
-    ) -> Change {
-        let base = published.len().max(floor) as f64;
-        Change {
-            added: next.difference(published).count(),
-            removed: published.difference(next).count(),
-            threshold: (base * fraction).floor() as usize,
-        }
-    }
-
-    pub fn holds_additions(&self) -> bool {
-        self.added > self.threshold
-    }
-
-    pub fn holds_removals(&self) -> bool {
-        self.removed > self.threshold
-    }
-}
-
-/// A change waiting for the operator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    pub change: Change,
-    pub since: Millis,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct GuardState {
-    /// Ids last published, and the narrowing counter then.
-    published: Option<(Arc<BTreeSet<IndicatorId>>, u64)>,
-    pending: Option<Pending>,
-    /// The operator confirmed: the next build is published whole.
-    confirmed: bool,
-}
-
-impl GuardState {
-    /// `items` are what the feeds now publish: the baseline from here on.
-    fn publish(&mut self, items: &[Arc<Actionable>], narrowed: u64) {
-        let ids = items.iter().map(|a| a.record.id).collect();
-        self.published = Some((Arc::new(ids), narrowed));
-        self.pending = None;
-        self.confirmed = false;
-    }
-}
+use crate::snapshot::{Actionable, Snapshot};
+pub use crate::snapshot::{Change, Pending};
 
 impl Hub {
     /// Applies the guard to a freshly built snapshot: what may be published.
@@ -154,7 +94,7 @@ impl Hub {
     /// Items the previous snapshot had, on their current facts (so that who
     /// may see them is judged now), for indicators that still exist.
     fn held_items(&self, ids: &[IndicatorId]) -> HubResult<Vec<Arc<Actionable>>> {
-        let previous = self.feeds.snapshot.lock().clone();
+        let previous = self.actionable.current.lock().clone();
         let Some(previous) = previous else {
             return Ok(Vec::new());
         };

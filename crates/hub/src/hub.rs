@@ -24,8 +24,12 @@ use kyojo_store::{
 };
 
 use crate::config::Config;
+use crate::derived::Derived;
 use crate::error::{HubError, HubResult};
+use crate::feed_cache::FeedCache;
 use crate::metrics::Metrics;
+use crate::picture::Picture;
+use crate::snapshot::{GuardState, Snapshot};
 use crate::tokens;
 use kyojo_core::report::is_forbidden_char;
 
@@ -70,48 +74,6 @@ struct OrgCache {
     by_id: HashMap<OrgId, Org>,
 }
 
-/// A cache that took at least this long (ms) to build is refreshed in the
-/// background instead of on the request that finds it stale.
-const SLOW_MS: u64 = 100;
-
-/// When the server's refresher should rebuild a slow cache in the
-/// background: only while someone uses it, at most once per four build
-/// times (so it costs at most a fifth of a core), one rebuild at a time.
-#[derive(Default)]
-pub(crate) struct Refresh {
-    used: std::sync::atomic::AtomicI64,
-    running: std::sync::atomic::AtomicBool,
-}
-
-impl Refresh {
-    /// Notes a use: the refresher keeps the cache fresh for ten minutes.
-    pub(crate) fn touch(&self) {
-        self.used
-            .store(now_millis(), std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Runs `build` when the cache is `stale`, was used lately, has rested
-    /// four build times (at least a second) since `built_ms_ago`, and no
-    /// other rebuild runs.
-    pub(crate) fn run_if_due(
-        &self,
-        stale: bool,
-        built_ms_ago: i64,
-        took_ms: i64,
-        build: impl FnOnce() -> HubResult<()>,
-    ) -> HubResult<()> {
-        use std::sync::atomic::Ordering;
-        let idle = now_millis() - self.used.load(Ordering::Relaxed) > 600_000;
-        let rested = built_ms_ago >= took_ms.saturating_mul(4).max(1000);
-        if idle || !stale || !rested || self.running.swap(true, Ordering::SeqCst) {
-            return Ok(());
-        }
-        let result = build();
-        self.running.store(false, Ordering::SeqCst);
-        result
-    }
-}
-
 pub struct Hub {
     pub(crate) store: Arc<dyn Store>,
     index: RwLock<Index>,
@@ -124,8 +86,12 @@ pub struct Hub {
     /// Bumped by every write that can narrow what someone may see (a report
     /// edited or deleted): cached pictures built before it are never served.
     pub(crate) narrowed: std::sync::atomic::AtomicU64,
-    pub(crate) feeds: crate::feeds::FeedCache,
-    pub(crate) picture: crate::orient::PictureCache,
+    /// What is actionable now (built by `decide`).
+    pub(crate) actionable: Derived<Snapshot>,
+    /// Renders of it (by `feeds`).
+    pub(crate) feeds: FeedCache,
+    /// The community picture (built by `orient`).
+    pub(crate) picture: Derived<Picture>,
     /// Build time (ms) from which a cached picture or snapshot counts as slow.
     slow_ms: std::sync::atomic::AtomicU64,
     /// Recent narrowing writes by number, with the indicators they touched
@@ -141,7 +107,7 @@ pub struct Hub {
     /// Configured false-positive lists: never blockable.
     pub(crate) warninglists: kyojo_core::warninglist::Warninglists,
     /// What the feeds last published, and a large change held back.
-    pub(crate) guard_state: parking_lot::Mutex<crate::guard::GuardState>,
+    pub(crate) guard_state: parking_lot::Mutex<GuardState>,
     /// `http://<address>` the server listens on: URLs it prints when no `public_url` is configured.
     listen_url: std::sync::OnceLock<String>,
     /// Keys values the hub must recognise but never store in clear
@@ -361,9 +327,7 @@ fn check_report_text(title: Option<&str>, description: Option<&str>) -> HubResul
     Ok(())
 }
 
-pub fn now_millis() -> Millis {
-    chrono::Utc::now().timestamp_millis()
-}
+pub use crate::clock::now_millis;
 
 fn load_or_create_secret(dir: &Path) -> Result<[u8; 32], OpenError> {
     let path = dir.join("secret.key");
@@ -479,15 +443,16 @@ impl Hub {
             metrics: Metrics::default(),
             generation: std::sync::atomic::AtomicU64::new(1),
             narrowed: std::sync::atomic::AtomicU64::new(0),
-            feeds: crate::feeds::FeedCache::default(),
-            picture: crate::orient::PictureCache::default(),
+            actionable: Derived::default(),
+            feeds: FeedCache::default(),
+            picture: Derived::default(),
             foreign_cursor: parking_lot::Mutex::new(None),
             listen_url: std::sync::OnceLock::new(),
             narrowings: parking_lot::Mutex::new(std::collections::VecDeque::new()),
-            slow_ms: std::sync::atomic::AtomicU64::new(SLOW_MS),
+            slow_ms: std::sync::atomic::AtomicU64::new(crate::derived::SLOW_MS),
             decision_budget: parking_lot::Mutex::new(HashMap::new()),
             warninglists: load_warninglists(&config_lists)?,
-            guard_state: parking_lot::Mutex::new(crate::guard::GuardState::default()),
+            guard_state: parking_lot::Mutex::new(GuardState::default()),
         };
         // The cursor first: writes racing the index build are replayed, not lost.
         *hub.foreign_cursor.lock() = hub.store.foreign_changes(None)?.cursor;

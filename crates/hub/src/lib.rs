@@ -12,17 +12,22 @@
 //! * [`demo`]: the demo community; [`backup`]: backup and restore.
 
 pub mod backup;
+mod clock;
 pub mod config;
 pub mod decide;
 pub mod demo;
+mod derived;
 pub mod error;
+mod feed_cache;
 pub mod feeds;
 pub mod guard;
 pub mod hub;
 pub mod metrics;
 pub mod orient;
+mod picture;
 pub mod replay;
 pub mod sessions;
+mod snapshot;
 pub mod stix;
 pub mod tokens;
 

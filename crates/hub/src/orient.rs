@@ -21,54 +21,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
 use kyojo_core::policy::OrgId;
 use kyojo_core::{Count, Kind, Observable, Viewer};
-use kyojo_store::{day_of, Day, IndicatorId, Millis, ReportLink, SightingSummary};
+use kyojo_store::{day_of, Day, IndicatorId, Millis, ReportLink};
 
 use crate::error::HubResult;
-use crate::hub::{now_millis, Hub, Refresh};
+use crate::hub::{now_millis, Hub};
+pub use crate::picture::{Active, DayRow, Picture};
 
 /// How far back the picture reaches.
 pub const WINDOW_DAYS: i64 = 90;
 const DAY_MS: Millis = 86_400_000;
-
-/// Everything active in the window, viewer-independent.
-pub struct Picture {
-    /// The hub's write generation when the build started.
-    pub generation: u64,
-    /// The hub's narrowing counter when the build started.
-    pub narrowed: u64,
-    pub first_day: Day,
-    /// Sector slugs, indexed by [`DayRow::sector`].
-    pub sectors: Vec<String>,
-    /// Shared between a picture and its relinked successors.
-    pub active: Arc<Vec<Active>>,
-    /// Report links of each active indicator (parallel to `active`).
-    pub links: Vec<Vec<ReportLink>>,
-    pub took: Duration,
-    pub built: Instant,
-}
-
-/// One indicator with activity in the window.
-pub struct Active {
-    pub id: IndicatorId,
-    pub observable: Observable,
-    /// Sightings per organization, all time (the visibility rules use these).
-    pub sightings: Vec<SightingSummary>,
-    /// Daily rows inside the window.
-    pub rows: Vec<DayRow>,
-}
-
-/// Sightings of one indicator by one organization on one day.
-#[derive(Debug, Clone, Copy)]
-pub struct DayRow {
-    pub day: Day,
-    pub org: OrgId,
-    pub sector: u16,
-    pub count: u64,
-}
 
 /// One viewer's share of the picture over the last `span` days.
 #[derive(Debug, Default)]
@@ -90,15 +53,6 @@ pub struct TopIndicator {
     pub seen_by: Count,
     pub reports: usize,
     pub last_seen: Option<Millis>,
-}
-
-/// The hub's current picture and its refresh state.
-#[derive(Default)]
-pub struct PictureCache {
-    current: Mutex<Option<Arc<Picture>>>,
-    /// One build at a time.
-    building: Mutex<()>,
-    refresh: Refresh,
 }
 
 impl Hub {

@@ -305,34 +305,6 @@ async fn jsonify(resp: Response, taxii: bool) -> Response {
     out
 }
 
-/// Whether an error (or one of its sources) is a body read deadline passing.
-pub(crate) fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if err.is::<BodyTimeout>() || err.to_string().contains(BodyTimeout::MESSAGE) {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
-}
-
-/// The body deadline passed.
-#[derive(Debug)]
-pub struct BodyTimeout;
-
-impl BodyTimeout {
-    const MESSAGE: &'static str = "the request body did not arrive in time";
-}
-
-impl std::fmt::Display for BodyTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(Self::MESSAGE)
-    }
-}
-
-impl std::error::Error for BodyTimeout {}
-
 /// A request body that fails once its deadline passes.
 struct DeadlineBody {
     inner: Body,
@@ -351,7 +323,7 @@ impl http_body::Body for DeadlineBody {
             return Poll::Ready(frame);
         }
         match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new(BodyTimeout)))),
+            Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new(crate::json::BodyTimeout)))),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -45,7 +45,7 @@ where
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::too_large("request body is larger than this hub accepts")
-            } else if crate::edge::is_body_timeout(&rejection) {
+            } else if is_body_timeout(&rejection) {
                 ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "timeout",
@@ -246,6 +246,34 @@ impl<'de> Visitor<'de> for Budget<'_> {
         Ok(Value::Object(out))
     }
 }
+
+/// Whether an error (or one of its sources) is a body read deadline passing.
+pub(crate) fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<BodyTimeout>() || err.to_string().contains(BodyTimeout::MESSAGE) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// The body deadline passed.
+#[derive(Debug)]
+pub struct BodyTimeout;
+
+impl BodyTimeout {
+    const MESSAGE: &'static str = "the request body did not arrive in time";
+}
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Self::MESSAGE)
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
 
 #[cfg(test)]
 mod tests {

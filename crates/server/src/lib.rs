@@ -35,6 +35,8 @@ pub use kyojo_hub::Hub;
 pub struct AppState {
     pub hub: Arc<Hub>,
     limits: Arc<edge::Limits>,
+    /// Rendered dashboards (the web UI's cache).
+    dashboards: Arc<ui::Dashboards>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
         AppState {
             hub,
             limits: Arc::new(limits),
+            dashboards: Arc::default(),
         }
     }
 }

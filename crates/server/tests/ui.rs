@@ -51,7 +51,11 @@ impl Browser {
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let req = req
             .header(COOKIE, self.cookie_header())
-            .header(ACCEPT_LANGUAGE, &self.accept_language);
+            .header(ACCEPT_LANGUAGE, &self.accept_language)
+            .header(
+                reqwest::header::ACCEPT,
+                "text/html,application/xhtml+xml,*/*;q=0.8",
+            );
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let location = resp
@@ -1450,4 +1454,26 @@ async fn the_indicator_page_never_names_who_decided() {
             assert_eq!(history.contains("ours"), sees_own, "{lang}: {history}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_root_leads_browsers_to_sign_in_and_machines_to_the_api() {
+    let t = start().await;
+    // A browser: `/` → `/ui/` → the sign-in page, in its language.
+    for (lang, heading) in [("ja", "サインイン"), ("en", "Sign in")] {
+        let mut b = Browser::new(&t, lang);
+        let first = b.get("/").await;
+        assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.text);
+        assert_eq!(first.location.as_deref(), Some("/ui/"));
+        let ui = b.get("/ui/").await;
+        assert_eq!(ui.status, StatusCode::SEE_OTHER);
+        let login = b.get(ui.location.as_deref().expect("to sign-in")).await;
+        assert_eq!(login.status, StatusCode::OK);
+        assert!(login.text.contains(heading), "{lang}: {}", login.text);
+    }
+    // A machine: a JSON map of the interfaces, not a 404.
+    let r = t.get("/", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["api"], "/api/v1/");
+    assert_eq!(r.body["openapi"], "/api/v1/openapi.json");
 }

@@ -11,9 +11,9 @@ use axum::response::Response;
 use kyojo_core::observable::{canonicalize, detect};
 use kyojo_core::{Kind, Observable, Role, Viewer};
 
+use super::context::{see_other, table_head, Form, Ui, User};
 use super::pages::{forbidden_csrf, need_user, select};
 use super::text::{self, date, datetime, tr};
-use super::{see_other, table_head, Form, Ui, User};
 use crate::api::blocking;
 use crate::error::{ApiError, ApiResult};
 use crate::warn::{escape_html as h, Lang};

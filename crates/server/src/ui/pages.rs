@@ -3,7 +3,7 @@
 //! escaped on the way out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -20,11 +20,11 @@ use kyojo_core::{Audience, Count, Kind, Observable, Role, Tlp, Viewer};
 use kyojo_store::{day_of, Day, ReportRecord};
 
 use super::chart::{self, Stacked, GREY, PALETTE};
-use super::text::{self, count, date, datetime, day_long, day_short, tr};
-use super::{
+use super::context::{
     indicator_href, open_session, same_secret, see_other, set_html_headers, Form, Ui, User,
     LOGIN_COOKIE, SESSION_COOKIE,
 };
+use super::text::{self, count, date, datetime, day_long, day_short, tr};
 use crate::api::{blocking, parse_time};
 use crate::error::{ApiError, ApiResult};
 use crate::warn::{escape_html as h, Lang};
@@ -115,6 +115,30 @@ fn login_csrf(ui: &Ui) -> String {
         .unwrap_or_else(kyojo_hub::tokens::random_hex)
 }
 
+/// `GET /`: a browser goes to the web UI (its sign-in when signed out, in
+/// the language it asks for); anything else gets a map of the machine
+/// interfaces, pointing to the API section of the README.
+pub async fn root(headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html {
+        return see_other("/ui/");
+    }
+    axum::Json(serde_json::json!({
+        "name": "kyojo",
+        "version": env!("CARGO_PKG_VERSION"),
+        "ui": "/ui/",
+        "api": "/api/v1/",
+        "openapi": "/api/v1/openapi.json",
+        "taxii": "/taxii2/",
+        "health": "/healthz",
+        "docs": "README.md, section \"API\"",
+    }))
+    .into_response()
+}
+
 pub async fn login_form(State(state): State<AppState>, ui: Ui) -> Response {
     if ui.user.is_some() {
         return see_other("/ui/");
@@ -179,7 +203,7 @@ pub async fn logout(State(state): State<AppState>, ui: Ui, body: Bytes) -> Respo
         return forbidden_csrf(&ui, &state.hub);
     }
     let (hub, sid) = (state.hub.clone(), user.sid.clone());
-    if let Err(e) = blocking(move || super::close_session(&hub, &sid)).await {
+    if let Err(e) = blocking(move || super::context::close_session(&hub, &sid)).await {
         return ui.error(&state.hub, &e);
     }
     let mut resp = see_other("/ui/login");
@@ -516,8 +540,9 @@ pub async fn dashboard(State(state): State<AppState>, ui: Ui) -> Response {
     };
     let span = if ui.q("days") == Some("90") { 90 } else { 30 };
     let lang = ui.lang;
+    let dashboards = state.dashboards.clone();
     let main = match run(&ui, &state.hub, move |hub| {
-        cached_dashboard(hub, lang, &user, span)
+        cached_dashboard(hub, &dashboards, lang, &user, span)
     })
     .await
     {
@@ -536,20 +561,24 @@ struct CachedDashboard {
     html: Arc<String>,
 }
 
+type DashboardKey = (OrgId, &'static str, &'static str, i64);
+
+/// Rendered dashboards of one server, kept in its state.
+#[derive(Default)]
+pub struct Dashboards(Mutex<HashMap<DashboardKey, CachedDashboard>>);
+
 /// The dashboard from cache while it was drawn from the hub's current
 /// picture (see kyojo_hub::orient) less than a minute ago.
-fn cached_dashboard(hub: &Hub, lang: Lang, user: &User, span: i64) -> ApiResult<String> {
-    type Key = (usize, OrgId, &'static str, &'static str, i64);
-    static CACHE: OnceLock<Mutex<HashMap<Key, CachedDashboard>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+fn cached_dashboard(
+    hub: &Hub,
+    cache: &Dashboards,
+    lang: Lang,
+    user: &User,
+    span: i64,
+) -> ApiResult<String> {
+    let cache = &cache.0;
     let picture = hub.picture()?;
-    let key: Key = (
-        super::hub_key(hub),
-        user.org.id,
-        user.role.as_str(),
-        lang.code(),
-        span,
-    );
+    let key: DashboardKey = (user.org.id, user.role.as_str(), lang.code(), span);
     if let Some(c) = cache.lock().get(&key) {
         if std::ptr::eq(c.picture.as_ptr(), Arc::as_ptr(&picture))
             && c.built.elapsed().as_secs() < 60
