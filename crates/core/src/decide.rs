@@ -72,6 +72,14 @@ impl std::fmt::Display for AllowReason {
     }
 }
 
+impl AllowReason {
+    /// A documentation range (RFC 5737, RFC 3849, RFC 9637): the only
+    /// reserved ranges a demo hub lets through.
+    pub fn is_documentation_range(&self) -> bool {
+        matches!(self, AllowReason::ReservedAddress(r) if r.ends_with("(documentation)"))
+    }
+}
+
 /// Reserved, private and special-purpose networks (IANA registries).
 const RESERVED_V4: [(&str, Ipv4Addr, u8); 16] = [
     ("0.0.0.0/8 (this network)", Ipv4Addr::new(0, 0, 0, 0), 8),

@@ -49,6 +49,11 @@ pub struct DecisionEntry {
     pub by: Decider,
 }
 
+/// Whether `obs` is (or is on) an address of a documentation range.
+fn documentation_address(obs: &Observable) -> bool {
+    builtin_allow(obs, &[]).is_some_and(|r| r.is_documentation_range())
+}
+
 /// How long past its expiry a slow snapshot may still be served while the
 /// next one is being built.
 pub const EXPIRY_GRACE_MS: Millis = 30_000;
@@ -131,6 +136,7 @@ impl Hub {
     /// resolvers, configured false-positive lists, and networks too wide.
     fn fixed_allow(&self, obs: &Observable, own_hosts: &[String]) -> Option<AllowReason> {
         builtin_allow(obs, own_hosts)
+            .filter(|r| !(self.is_demo() && r.is_documentation_range()))
             .or_else(|| self.config.decisions.widths().too_wide(obs))
             .or_else(|| {
                 self.warninglists
@@ -468,10 +474,14 @@ impl Hub {
                 expires_at,
                 basis,
             } if expires_at.is_none_or(|e| e > now) => Some(Actionable {
+                reason: if self.is_demo() && documentation_address(&record.observable) {
+                    format!("{reason} [demo: a documentation address, let through on the demo hub only]")
+                } else {
+                    reason
+                },
                 record,
                 links,
                 sightings,
-                reason,
                 expires_at,
                 basis,
             }),

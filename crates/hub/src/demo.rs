@@ -75,7 +75,10 @@ const ISP_ORG: &str = "Hikari Telecom ISP";
 const OTHER_ORG: &str = "Aozora Hospital";
 
 /// (name, sector, weight as a report author). The first is the demo's own organization.
-const ORGS: [(&str, &str, u32); 11] = [
+/// Finance, telecom and electricity have three sighting members each, so
+/// the dashboard's per-sector figures show real numbers; the other sectors
+/// have one, so some cells still read "fewer than 3".
+const ORGS: [(&str, &str, u32); 16] = [
     (FIRST_ORG, "finance", 6),
     (ISP_ORG, "telecom", 4),
     (SENSOR_ORG, "general", 1),
@@ -87,12 +90,17 @@ const ORGS: [(&str, &str, u32); 11] = [
     ("Tokai Gas", "gas", 2),
     ("Midori Water Works", "water", 2),
     ("Naniwa Shinkin Bank", "finance", 3),
+    ("Hokuriku Securities", "finance", 2),
+    ("Sora Mobile", "telecom", 2),
+    ("Kansai Cable Net", "telecom", 2),
+    ("Tohoku Grid", "electricity", 2),
+    ("Setouchi Energy", "electricity", 2),
 ];
 
 /// Members (indexes into [`ORGS`]) whose sensors post sightings besides the
-/// sensor network and the ISP: Sakura Bank, Kanto Power, Minato Rail, Kobe
-/// Port Logistics, Chiyoda City Office.
-const SIGHTING_MEMBERS: [usize; 5] = [0, 3, 4, 6, 7];
+/// sensor network and the ISP: three per sector in finance, telecom (with
+/// the ISP) and electricity; one each in railway, logistics and government.
+const SIGHTING_MEMBERS: [usize; 11] = [0, 3, 4, 6, 7, 10, 11, 12, 13, 14, 15];
 /// Index of the sensor organization in [`ORGS`]: it sights everything hot and the leftovers.
 const SENSOR: usize = 2;
 /// Index of the ISP in [`ORGS`]: it also sights everything hot.
@@ -108,6 +116,7 @@ pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, HubError> {
     if !hub.list_orgs()?.is_empty() {
         return summary(hub, false);
     }
+    hub.mark_demo()?;
     let mut rng = StdRng::seed_from_u64(RNG_SEED);
     let pools = Pools::generate(&mut rng);
 
@@ -928,6 +937,8 @@ fn plan_leftovers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feeds::{FeedFormat, FeedOptions};
+    use kyojo_core::Count;
     use kyojo_store::IndicatorScan;
     use std::collections::HashMap;
     use std::time::Instant;
@@ -1158,10 +1169,59 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_fills_every_feed_and_the_sector_figures() {
+        let (dir, hub) = open();
+        seed(&hub, now_millis()).unwrap();
+        assert!(hub.is_demo());
+        let orgs = hub.list_orgs().unwrap();
+        let admin = as_member(&orgs[0], Role::Admin);
+        for format in [
+            FeedFormat::Rpz,
+            FeedFormat::Hosts,
+            FeedFormat::DomainsTxt,
+            FeedFormat::UrlsTxt,
+            FeedFormat::IpsTxt,
+            FeedFormat::Csv,
+        ] {
+            let r = hub
+                .render_feed(&admin, format, &FeedOptions::default())
+                .unwrap();
+            assert!(r.entries > 0, "{format:?} is empty");
+        }
+        let rpz = hub
+            .render_feed(&admin, FeedFormat::Rpz, &FeedOptions::default())
+            .unwrap();
+        assert!(String::from_utf8_lossy(&rpz.body).contains(".rpz-ip"));
+        let csv = hub
+            .render_feed(&admin, FeedFormat::Csv, &FeedOptions::default())
+            .unwrap();
+        assert!(String::from_utf8_lossy(&csv.body).contains("demo: a documentation address"));
+
+        // Three sectors with at least three sighting organizations each show
+        // real numbers per day; the single-member sectors stay hidden.
+        let picture = hub.picture().unwrap();
+        let cut = hub.cut(&picture, &admin, 30);
+        let named: BTreeSet<&str> = cut
+            .cells
+            .iter()
+            .filter(|(_, c)| matches!(c, Count::Exact(_)))
+            .map(|((_, sector), _)| sector.as_str())
+            .collect();
+        assert!(named.len() >= 3, "sectors with figures: {named:?}");
+        assert!(cut.combined.values().any(|c| matches!(c, Count::Exact(_))));
+        assert!(!named.contains("railway"), "{named:?}");
+
+        // The mark is kept: reopened, the hub is still the demo's.
+        drop(hub);
+        assert!(Hub::open(dir.path()).unwrap().is_demo());
+    }
+
+    #[test]
     fn does_not_seed_a_hub_that_has_organizations() {
         let (_dir, hub) = open();
         hub.add_org("Existing Org", "finance").unwrap();
         let s = seed(&hub, now_millis()).unwrap();
+        assert!(!hub.is_demo(), "a hub with members never becomes the demo");
         assert!(!s.seeded);
         assert_eq!(s.orgs, 1);
         assert_eq!(s.reports, 0);

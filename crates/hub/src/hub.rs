@@ -33,6 +33,9 @@ use crate::snapshot::{GuardState, Snapshot};
 use crate::tokens;
 use kyojo_core::report::is_forbidden_char;
 
+/// The store's mark of a demo hub.
+const DEMO_MARK: &str = "demo";
+
 /// A role by name, or which names there are.
 pub fn parse_role(name: &str) -> HubResult<Role> {
     Role::parse(name).ok_or_else(|| {
@@ -106,6 +109,9 @@ pub struct Hub {
         parking_lot::Mutex<HashMap<OrgId, std::collections::VecDeque<Millis>>>,
     /// Configured false-positive lists: never blockable.
     pub(crate) warninglists: kyojo_core::warninglist::Warninglists,
+    /// The demo community lives here: documentation addresses may be blocked
+    /// (see [`Hub::is_demo`]).
+    demo: std::sync::atomic::AtomicBool,
     /// What the feeds last published, and a large change held back.
     pub(crate) guard_state: parking_lot::Mutex<GuardState>,
     /// `http://<address>` the server listens on: URLs it prints when no `public_url` is configured.
@@ -453,7 +459,10 @@ impl Hub {
             decision_budget: parking_lot::Mutex::new(HashMap::new()),
             warninglists: load_warninglists(&config_lists)?,
             guard_state: parking_lot::Mutex::new(GuardState::default()),
+            demo: std::sync::atomic::AtomicBool::new(false),
         };
+        let demo = hub.store.meta(DEMO_MARK)?.is_some();
+        hub.demo.store(demo, std::sync::atomic::Ordering::SeqCst);
         // The cursor first: writes racing the index build are replayed, not lost.
         *hub.foreign_cursor.lock() = hub.store.foreign_changes(None)?.cursor;
         hub.rebuild_index()?;
@@ -729,6 +738,24 @@ impl Hub {
 
     pub fn list_orgs(&self) -> HubResult<Vec<Org>> {
         Ok(self.store.list_orgs()?)
+    }
+
+    /// Whether this hub holds the demo community (`serve --demo` on an
+    /// empty hub). Its indicators use documentation addresses (RFC 5737,
+    /// RFC 3849), which are never blockable elsewhere; here they are let
+    /// into the feeds so that every feed shows entries — labelled as such in
+    /// each entry's reason and on every page.
+    pub fn is_demo(&self) -> bool {
+        self.demo.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Marks this hub as the demo's, for good (kept in the store).
+    pub(crate) fn mark_demo(&self) -> HubResult<()> {
+        self.store.meta_or_insert(DEMO_MARK, b"1")?;
+        self.demo.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// Notes the address the server listens on (once), for URLs the hub

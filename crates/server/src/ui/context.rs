@@ -355,6 +355,7 @@ pub fn indicator_href(obs: &kyojo_core::Observable) -> String {
 }
 
 const STYLE: &str = "\
+.demo{background:#fff6d5;border:1px solid #d9a400;padding:.5em .8em;border-radius:4px}\
 *{box-sizing:border-box}\
 html{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP','Noto Sans CJK JP','Yu Gothic',sans-serif;line-height:1.55;color:#1a1a1a;background:#f6f7f9}\
 body{margin:0}\
@@ -460,6 +461,15 @@ fn layout(ui: &Ui, hub: &Hub, title: &str, main: &str) -> String {
         escape_html(&ui.switch_href())
     ));
     out.push_str("</div>\n</header>\n<main id=\"main\">\n");
+    if hub.is_demo() {
+        out.push_str(&format!(
+            "<p class=\"notice demo\" role=\"note\">{}</p>\n",
+            ui.t(
+                "Demo hub: its addresses come from the documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), which a real hub never blocks. Here they are let into the feeds so that every feed shows entries.",
+                "デモ用ハブ: アドレスは文書用の範囲（192.0.2.0/24、198.51.100.0/24、203.0.113.0/24、2001:db8::/32）のもので、実際のハブでは決してブロックしません。ここではすべてのフィードに項目が出るよう、フィードに含めています。",
+            )
+        ));
+    }
     out.push_str(main);
     out.push_str("\n</main>\n<footer>");
     out.push_str(ui.t(
