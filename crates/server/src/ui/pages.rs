@@ -1799,7 +1799,10 @@ struct Row {
 }
 
 fn lookup_rows(hub: &Hub, viewer: &Viewer, values: &[String]) -> ApiResult<Vec<Row>> {
-    let parsed: Vec<Option<Observable>> = values.iter().map(|v| detect(v).ok()).collect();
+    let parsed: Vec<Option<Observable>> = values
+        .iter()
+        .map(|v| kyojo_core::observable::detect_for_lookup(v).ok())
+        .collect();
     let queries: Vec<Observable> = parsed.iter().flatten().cloned().collect();
     let mut answers = hub.lookup(viewer, &queries)?.into_iter();
     Ok(values
