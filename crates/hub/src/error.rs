@@ -18,9 +18,9 @@ pub enum HubError {
     /// `what` does not exist (or the viewer may not know that it does).
     #[error("{what} not found")]
     NotFound { what: String, field: Option<String> },
-    /// The write collides with what is stored.
-    #[error("{0}")]
-    Conflict(String),
+    /// The write collides with what is stored (`what` says with what).
+    #[error("{message}")]
+    Conflict { what: Conflict, message: String },
     /// An input is larger than the hub takes.
     #[error("{0}")]
     TooLarge(String),
@@ -30,6 +30,17 @@ pub enum HubError {
     /// Something failed inside; the cause went to the log, never to the caller.
     #[error("internal error; the operator's log has details")]
     Internal,
+}
+
+/// What a write collided with, so that each edge can word it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// An organization with that name is a member already.
+    OrgName,
+    /// The feed change guard holds nothing to confirm.
+    NothingHeld,
+    /// Another stored record (a unique value, an idempotency key in use).
+    Stored,
 }
 
 impl HubError {
@@ -55,8 +66,11 @@ impl HubError {
         }
     }
 
-    pub fn conflict(message: impl Into<String>) -> Self {
-        HubError::Conflict(message.into())
+    pub fn conflict(what: Conflict, message: impl Into<String>) -> Self {
+        HubError::Conflict {
+            what,
+            message: message.into(),
+        }
     }
 
     pub fn too_large(message: impl Into<String>) -> Self {
@@ -114,7 +128,7 @@ impl HubError {
 impl From<StoreError> for HubError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(m) => HubError::conflict(m),
+            StoreError::Conflict(m) => HubError::conflict(Conflict::Stored, m),
             StoreError::NotFound(what) => HubError::not_found(&what),
             other => HubError::internal(other),
         }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use kyojo_store::IndicatorId;
 
-use crate::error::{HubError, HubResult};
+use crate::error::{Conflict, HubError, HubResult};
 use crate::hub::{now_millis, require, Hub};
 use crate::snapshot::{Actionable, Snapshot};
 pub use crate::snapshot::{Change, Pending};
@@ -134,7 +134,10 @@ impl Hub {
         let pending = {
             let mut state = self.guard_state.lock();
             let Some(p) = state.pending.take() else {
-                return Err(HubError::conflict("no feed change is waiting"));
+                return Err(HubError::conflict(
+                    Conflict::NothingHeld,
+                    "no feed change is waiting",
+                ));
             };
             state.confirmed = true;
             p

@@ -25,7 +25,7 @@ use kyojo_store::{
 
 use crate::config::Config;
 use crate::derived::Derived;
-use crate::error::{HubError, HubResult};
+use crate::error::{Conflict, HubError, HubResult};
 use crate::feed_cache::FeedCache;
 use crate::metrics::Metrics;
 use crate::picture::Picture;
@@ -825,7 +825,13 @@ impl Hub {
                 ),
             ));
         }
-        let org = self.store.create_org(name, sector, now_millis())?;
+        let org = self
+            .store
+            .create_org(name, sector, now_millis())
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => HubError::conflict(Conflict::OrgName, m),
+                other => other.into(),
+            })?;
         self.orgs.write().by_id.insert(org.id, org.clone());
         self.publish_org_identity(&org)?;
         Ok(org)

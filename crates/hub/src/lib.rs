@@ -32,5 +32,5 @@ pub mod stix;
 pub mod tokens;
 
 pub use config::Config;
-pub use error::{HubError, HubResult};
+pub use error::{Conflict, HubError, HubResult};
 pub use hub::Hub;

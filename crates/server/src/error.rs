@@ -14,6 +14,9 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// The hub's error this one was mapped from, for edges that word it
+    /// themselves (the web UI); None for errors the edge raised.
+    pub hub: Option<HubError>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +39,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            hub: None,
         }
     }
 
@@ -108,7 +112,7 @@ impl From<HubError> for ApiError {
             HubError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             HubError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             HubError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
-            HubError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            HubError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             HubError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             HubError::LimitReached(_) => (StatusCode::TOO_MANY_REQUESTS, "limit_reached"),
             HubError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -118,6 +122,7 @@ impl From<HubError> for ApiError {
             code,
             message: e.message(),
             field,
+            hub: Some(e),
         }
     }
 }

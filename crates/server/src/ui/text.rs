@@ -9,6 +9,7 @@ use kyojo_store::{Day, Millis};
 use crate::warn::Lang;
 use crate::ApiError;
 use kyojo_hub::hub::Hub;
+use kyojo_hub::{Conflict, HubError};
 
 /// One string in the page's language.
 pub fn tr(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
@@ -282,7 +283,17 @@ pub fn admin_error(lang: Lang, e: &ApiError) -> String {
     }
     let field = e.field.as_deref().unwrap_or_default();
     match e.status {
-        StatusCode::CONFLICT => "同じ名前の組織がすでに登録されています。".to_string(),
+        StatusCode::CONFLICT => match &e.hub {
+            Some(HubError::Conflict {
+                what: Conflict::OrgName,
+                ..
+            }) => "同じ名前の組織がすでに登録されています。".to_string(),
+            Some(HubError::Conflict {
+                what: Conflict::NothingHeld,
+                ..
+            }) => "確認を待っているフィードの変更はありません。".to_string(),
+            _ => "ほかの記録と重なるため保存できませんでした。内容を確認してください。".to_string(),
+        },
         StatusCode::BAD_REQUEST => match field {
             "name" => "組織名は1〜100文字の表示可能な文字で入力してください。".to_string(),
             "sector" => "登録されていない分野です。一覧から選んでください。".to_string(),
@@ -312,4 +323,18 @@ pub fn audit_action_name(lang: Lang, action: &str) -> Option<&'static str> {
         "allowlist.remove" => tr(lang, "Allow-list entry removed", "許可リストからの削除"),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_is_worded_by_what_it_collided_with() {
+        let org: ApiError = HubError::conflict(Conflict::OrgName, "exists").into();
+        assert!(admin_error(Lang::Ja, &org).contains("組織"));
+        let other: ApiError = HubError::conflict(Conflict::Stored, "key in use").into();
+        assert!(!admin_error(Lang::Ja, &other).contains("組織"));
+        assert_eq!(admin_error(Lang::En, &other), "key in use");
+    }
 }
