@@ -6,6 +6,7 @@
 
 pub mod decide;
 pub mod defang;
+pub mod draft;
 pub mod extract;
 pub mod observable;
 pub mod policy;

@@ -110,6 +110,10 @@ impl FromStr for Kind {
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(try_from = "RawObservable")]
+// Built only here: outside this crate an `Observable` comes from a
+// canonicalizing constructor (or the store, which holds only their output),
+// so "everything stored is canonical" cannot be bypassed by a struct literal.
+#[non_exhaustive]
 pub struct Observable {
     #[serde(rename = "type")]
     pub kind: Kind,
@@ -120,6 +124,13 @@ impl Observable {
     /// Same as [`canonicalize`].
     pub fn new(kind: Kind, input: &str) -> Result<Observable, ObservableError> {
         canonicalize(kind, input)
+    }
+
+    /// A value read back from the store, which holds only canonical
+    /// values (every write goes through [`canonicalize_stored`]); also a
+    /// search key made of such values. Never for input: use [`Observable::new`].
+    pub fn from_store(kind: Kind, value: String) -> Observable {
+        Observable { kind, value }
     }
 }
 

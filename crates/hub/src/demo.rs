@@ -26,7 +26,7 @@ use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
 use kyojo_store::{day_of, Millis, NewSighting, Org};
 
 use crate::error::HubError;
-use crate::hub::{now_millis, Hub, ReportDraft};
+use crate::hub::{now_millis, Hub, RawDraft};
 
 /// Tokens minted for the demo, one per role, to print once.
 pub struct DemoTokens {
@@ -135,7 +135,7 @@ pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, HubError> {
     for slot in (0..DAYS).rev() {
         for r in reports.iter().filter(|r| r.slot == slot) {
             let author = &orgs[r.author];
-            hub.create_report(&as_member(author, Role::Analyst), r.draft.clone(), r.at)?;
+            hub.submit_report(&as_member(author, Role::Analyst), r.draft.clone(), r.at)?;
         }
         for ((_, org), batch) in batches.range_mut((slot, 0)..=(slot, usize::MAX)) {
             batch.sort_by_key(|b| b.seen_at);
@@ -539,7 +539,7 @@ struct PlannedReport {
     slot: i64,
     at: Millis,
     author: usize,
-    draft: ReportDraft,
+    draft: RawDraft,
 }
 
 const INCIDENTS: [(IncidentType, u32); 9] = [
@@ -810,7 +810,7 @@ fn plan_reports(
                 slot,
                 at,
                 author,
-                draft: ReportDraft {
+                draft: RawDraft {
                     title,
                     description,
                     incident_type,

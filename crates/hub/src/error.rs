@@ -135,4 +135,17 @@ impl From<StoreError> for HubError {
     }
 }
 
+/// A draft's first problem (the API names one field at a time).
+impl From<kyojo_core::draft::Problems> for HubError {
+    fn from(p: kyojo_core::draft::Problems) -> Self {
+        match p.first() {
+            Some((field, problem)) => HubError::invalid(
+                field.clone(),
+                kyojo_core::draft::Problems::message(field, problem),
+            ),
+            None => HubError::invalid("report", "the report is not valid"),
+        }
+    }
+}
+
 pub type HubResult<T> = Result<T, HubError>;

@@ -446,10 +446,7 @@ impl Hub {
         }
         // The snapshot is sorted by observable: one binary search per candidate.
         let hit = candidates.into_iter().find_map(|value| {
-            let key = kyojo_core::Observable {
-                kind: Kind::Domain,
-                value,
-            };
+            let key = kyojo_core::Observable::from_store(Kind::Domain, value);
             let at = snap
                 .items
                 .binary_search_by(|i| i.record.observable.cmp(&key))

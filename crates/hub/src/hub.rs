@@ -153,41 +153,7 @@ pub fn key_matches(store: &dyn Store, secret: &[u8; 32]) -> Result<bool, StoreEr
     Ok(store.meta_or_insert(FINGERPRINT, &mine)? == mine)
 }
 
-/// A validated report, ready to store.
-#[derive(Debug, Clone)]
-pub struct ReportDraft {
-    pub title: String,
-    pub description: String,
-    pub incident_type: IncidentType,
-    pub sector: Option<String>,
-    pub tlp: Tlp,
-    pub audience: Audience,
-    pub anonymous: bool,
-    pub indicators: Vec<Observable>,
-}
-
-impl ReportDraft {
-    /// A named, non-anonymous draft with no description or sector, as tools
-    /// and tests mostly need; set the other fields with struct update syntax.
-    pub fn new(
-        title: &str,
-        incident_type: IncidentType,
-        tlp: Tlp,
-        audience: Audience,
-        indicators: Vec<Observable>,
-    ) -> ReportDraft {
-        ReportDraft {
-            title: title.to_string(),
-            description: String::new(),
-            incident_type,
-            sector: None,
-            tlp,
-            audience,
-            anonymous: false,
-            indicators,
-        }
-    }
-}
+pub use kyojo_core::draft::{Draft, Problem, Problems, RawDraft};
 
 /// A validated change to a report.
 #[derive(Debug, Clone, Default)]
@@ -319,18 +285,6 @@ fn without_anonymous_owner(audience: Audience, owner: OrgId, anonymous: bool) ->
         }
         other => other,
     }
-}
-
-/// Report text from any channel (API, web UI, STIX import) carries no
-/// control or bidirectional-override characters.
-fn check_report_text(title: Option<&str>, description: Option<&str>) -> HubResult<()> {
-    if let Some(p) = title.and_then(|t| kyojo_core::report::text_problem(t, false)) {
-        return Err(HubError::invalid("title", format!("title {p}")));
-    }
-    if let Some(p) = description.and_then(|d| kyojo_core::report::text_problem(d, true)) {
-        return Err(HubError::invalid("description", format!("description {p}")));
-    }
-    Ok(())
 }
 
 pub use crate::clock::now_millis;
@@ -910,20 +864,28 @@ impl Hub {
 
     // ---- reports --------------------------------------------------------------
 
-    fn check_audience(&self, audience: &Audience, tlp: Tlp) -> HubResult<()> {
-        if tlp == Tlp::Red && !matches!(audience, Audience::Orgs(o) if !o.is_empty()) {
-            return Err(HubError::invalid(
-                "audience",
-                "TLP RED requires an audience of named organizations: {\"orgs\": [...]}",
-            ));
-        }
-        Ok(())
+    /// The one way to a [`Draft`]: every rule a report must meet
+    /// (`kyojo_core::draft`), with this hub's sectors.
+    pub fn draft(&self, raw: RawDraft) -> Result<Draft, Problems> {
+        Draft::new(raw, &self.config.sector_slugs())
+    }
+
+    /// Drafts and stores in one call, for tools and tests; the first
+    /// problem becomes the error.
+    pub fn submit_report(
+        &self,
+        viewer: &Viewer,
+        raw: RawDraft,
+        now: Millis,
+    ) -> HubResult<ReportRecord> {
+        let draft = self.draft(raw)?;
+        self.create_report(viewer, draft, now)
     }
 
     pub fn create_report(
         &self,
         viewer: &Viewer,
-        draft: ReportDraft,
+        draft: Draft,
         now: Millis,
     ) -> HubResult<ReportRecord> {
         self.create_report_with(viewer, draft, now, None)
@@ -934,21 +896,19 @@ impl Hub {
     pub(crate) fn create_report_with(
         &self,
         viewer: &Viewer,
-        draft: ReportDraft,
+        draft: Draft,
         now: Millis,
         imported: Option<Vec<kyojo_store::NewStixObject>>,
     ) -> HubResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
-        self.check_audience(&draft.audience, draft.tlp)?;
-        let mut draft = draft;
-        draft.audience = without_anonymous_owner(draft.audience, member.org, draft.anonymous);
-        check_report_text(Some(&draft.title), Some(&draft.description))?;
+        let draft = draft.without_org_in_audience(member.org);
         let mut uid = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut uid);
         // Make it a proper UUIDv4 so that STIX ids can reuse it.
         uid[6] = (uid[6] & 0x0f) | 0x40;
         uid[8] = (uid[8] & 0x3f) | 0x80;
-        let owner = self.policy.owner_for(member.org, &uid, draft.anonymous);
+        let owner = self.policy.owner_for(member.org, &uid, draft.anonymous());
+        let draft = draft.into_raw();
         let (source, stix) = match imported {
             Some(rows) => ("stix", rows),
             None => ("kyojo", self.native_stix(&uid, &draft, &owner, now, now)?),
@@ -994,6 +954,50 @@ impl Hub {
         Ok((member, rec))
     }
 
+    /// A report as it would read after `change` meets the same rules as a
+    /// new one (`Hub::draft`); fields the change leaves alone are not held
+    /// against it.
+    fn check_change(&self, current: &ReportRecord, change: &ReportChange) -> HubResult<()> {
+        let after = RawDraft {
+            title: change.title.clone().unwrap_or(current.title.clone()),
+            description: change
+                .description
+                .clone()
+                .unwrap_or(current.description.clone()),
+            incident_type: change.incident_type.unwrap_or(current.incident_type),
+            sector: change.sector.clone().unwrap_or(current.sector.clone()),
+            tlp: change.tlp.unwrap_or(current.access.tlp),
+            audience: change
+                .audience
+                .clone()
+                .unwrap_or(current.access.audience.clone()),
+            anonymous: false,
+            // Counted only when the change replaces them.
+            indicators: change.indicators.clone().unwrap_or_default(),
+        };
+        match self.draft(after) {
+            Ok(_) => Ok(()),
+            Err(problems) => {
+                let touched = |field: &str| match field.split(['.', '[']).next().unwrap_or(field) {
+                    "title" => change.title.is_some(),
+                    "description" => change.description.is_some(),
+                    "sector" => change.sector.is_some(),
+                    "indicators" => change.indicators.is_some(),
+                    // TLP and audience are judged together.
+                    "audience" => change.audience.is_some() || change.tlp.is_some(),
+                    _ => true,
+                };
+                match problems.iter().find(|(f, _)| touched(f)) {
+                    Some((field, p)) => Err(HubError::invalid(
+                        field.clone(),
+                        Problems::message(field, p),
+                    )),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
     pub fn update_report(
         &self,
         viewer: &Viewer,
@@ -1003,6 +1007,7 @@ impl Hub {
     ) -> HubResult<ReportRecord> {
         let (member, current) = self.owned_report(viewer, uid)?;
         let mut change = change;
+        self.check_change(&current, &change)?;
         let tlp = change.tlp.unwrap_or(current.access.tlp);
         let anonymous = change.anonymous.unwrap_or(matches!(
             current.access.owner,
@@ -1013,20 +1018,18 @@ impl Hub {
             .audience
             .take()
             .unwrap_or(current.access.audience.clone());
-        self.check_audience(&audience, tlp)?;
         let audience = without_anonymous_owner(audience, member.org, anonymous);
         // Becoming anonymous also takes the owner out of the stored audience.
         if stated || audience != current.access.audience {
             change.audience = Some(audience.clone());
         }
-        check_report_text(change.title.as_deref(), change.description.as_deref())?;
         let owner = change
             .anonymous
             .map(|anonymous| self.policy.owner_for(member.org, uid, anonymous));
         // A report shared here gets a new STIX version; an imported one keeps its objects.
         let stix = if current.source == "kyojo" {
             let final_owner = owner.clone().unwrap_or(current.access.owner.clone());
-            let after = ReportDraft {
+            let after = RawDraft {
                 title: change.title.clone().unwrap_or(current.title.clone()),
                 description: change
                     .description

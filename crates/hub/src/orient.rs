@@ -232,10 +232,7 @@ impl Hub {
                         &a.observable.value,
                     ),
                     TopIndicator {
-                        observable: Observable {
-                            kind: a.observable.kind,
-                            value: String::new(),
-                        },
+                        observable: Observable::from_store(a.observable.kind, String::new()),
                         seen_by: assessed.seen_by,
                         reports: assessed.reports.len(),
                         last_seen: assessed.last_seen,

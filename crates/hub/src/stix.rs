@@ -13,7 +13,7 @@ use kyojo_formats::stix;
 use kyojo_store::{Millis, NewStixObject, ReportRecord, ReportRowId, StixRow, StixScan};
 
 use crate::error::{HubError, HubResult};
-use crate::hub::{now_millis, require, Hub, ReportDraft};
+use crate::hub::{now_millis, require, Hub, RawDraft};
 
 /// Objects a TAXII collection may hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl Hub {
     pub(crate) fn native_stix(
         &self,
         uid: &[u8; 16],
-        draft: &ReportDraft,
+        draft: &RawDraft,
         owner: &Owner,
         created: Millis,
         modified: Millis,
@@ -472,16 +472,19 @@ impl Hub {
         let now = now_millis();
         let rows: Vec<NewStixObject> = keep.iter().map(|o| to_new(o, now)).collect();
         let count = rows.len();
-        let draft = ReportDraft {
+        let draft = self.draft(RawDraft {
             title,
-            description: description.chars().take(60_000).collect(),
+            description: truncate_bytes(
+                &description,
+                kyojo_core::report::limits::DESCRIPTION_MAX_BYTES,
+            ),
             incident_type: kyojo_core::report::IncidentType::Other,
             sector: None,
             tlp,
             audience,
             anonymous,
             indicators,
-        };
+        })?;
         let rec = self.create_report_with(viewer, draft, now, Some(rows))?;
         Ok(Imported {
             report: rec,
@@ -792,4 +795,13 @@ fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
             collect_refs(i, out);
         }
     }
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn truncate_bytes(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
 }

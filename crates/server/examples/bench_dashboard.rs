@@ -29,20 +29,18 @@ mod lcg;
 use lcg::Lcg;
 
 fn indicator(i: u64) -> Observable {
-    match i % 20 {
-        0..=11 => Observable {
-            kind: Kind::Domain,
-            value: format!("c2-{i}.botnet{}.example", i % 211),
-        },
-        12..=16 => Observable {
-            kind: Kind::Ipv4,
-            value: format!("198.51.{}.{}", (i / 256) % 256, i % 256),
-        },
-        _ => Observable {
-            kind: Kind::Url,
-            value: format!("http://drop{}.example/p/{i}.php", i % 97),
-        },
-    }
+    let valid = match i % 20 {
+        0..=11 => Observable::new(Kind::Domain, &format!("c2-{i}.botnet{}.example", i % 211)),
+        12..=16 => Observable::new(
+            Kind::Ipv4,
+            &format!("198.51.{}.{}", (i / 256) % 256, i % 256),
+        ),
+        _ => Observable::new(
+            Kind::Url,
+            &format!("http://drop{}.example/p/{i}.php", i % 97),
+        ),
+    };
+    valid.expect("benchmark values are valid")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use kyojo_core::policy::Member;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
 use kyojo_hub::feeds::{FeedFormat, FeedOptions};
-use kyojo_hub::hub::ReportDraft;
+use kyojo_hub::hub::RawDraft;
 use kyojo_hub::Hub;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,19 +46,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = kyojo_hub::hub::now_millis();
     for chunk in 0..n.div_ceil(per_report) {
         let indicators = (chunk * per_report..((chunk + 1) * per_report).min(n))
-            .map(|i| Observable {
-                kind: Kind::Domain,
-                value: format!("bad{i}.phish{}.example", i % 997),
+            .map(|i| {
+                Observable::new(Kind::Domain, &format!("bad{i}.phish{}.example", i % 997))
+                    .expect("benchmark values are valid")
             })
             .collect();
-        let draft = ReportDraft::new(
+        let draft = RawDraft::new(
             &format!("bulk {chunk}"),
             IncidentType::Phishing,
             Tlp::Green,
             Audience::Community,
             indicators,
         );
-        hub.create_report(&author, draft, now)
+        hub.submit_report(&author, draft, now)
             .map_err(|e| e.message())?;
     }
     println!("stored {n} indicators in {:.1?}", started.elapsed());
@@ -100,11 +100,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A new report on a large hub: the slow snapshot is served on (the
     // server's refresher rebuilds it in the background).
     let extra = |title: &str, value: &str| {
-        let domain = Observable {
-            kind: Kind::Domain,
-            value: value.to_string(),
-        };
-        ReportDraft::new(
+        let domain = Observable::new(Kind::Domain, value).expect("a valid test value");
+        RawDraft::new(
             title,
             IncidentType::Phishing,
             Tlp::Green,
@@ -113,7 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
     };
     let added = hub
-        .create_report(&author, extra("one more", "late.phish.example"), now)
+        .submit_report(&author, extra("one more", "late.phish.example"), now)
         .map_err(|e| e.message())?;
     let t = Instant::now();
     hub.render_feed(&reader, FeedFormat::Rpz, &FeedOptions::default())

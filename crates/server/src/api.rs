@@ -25,7 +25,7 @@ use kyojo_store::{day_of, Millis, NewSighting, ReportRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{bounded_seq, Bounded, JsonBody, Limited};
 use kyojo_hub::hub::{
-    author, now_millis, require, Assessment, Hub, IndicatorFilter, ReportChange, ReportDraft,
+    author, now_millis, require, Assessment, Hub, IndicatorFilter, RawDraft, ReportChange,
     ReportFilter,
 };
 use kyojo_hub::{HubError, HubResult};
@@ -516,28 +516,22 @@ pub async fn create_report(
     let JsonBody(input) = body?;
     let hub = state.hub.clone();
     let body = blocking(move || {
-        let title = check_title(&input.title)?;
-        let description = check_description(&input.description)?;
         let incident_type = parse_incident("incident_type", &input.incident_type)?;
-        let sector = input
-            .sector
-            .as_deref()
-            .map(|s| check_sector(&hub, "sector", s))
-            .transpose()?;
         let tlp = parse_tlp("tlp", &input.tlp)?;
         let audience = parse_audience(&hub, &input.audience.0)?;
         let items: Vec<Value> = input.indicators.0.into_iter().map(|i| i.0).collect();
         let inputs = collect_indicators(&items, input.text.as_deref())?;
-        let draft = ReportDraft {
-            title,
-            description,
+        // Every rule a report must meet is the hub's (kyojo_core::draft).
+        let draft = hub.draft(RawDraft {
+            title: input.title,
+            description: input.description,
             incident_type,
-            sector,
+            sector: input.sector,
             tlp,
             audience,
             anonymous: input.anonymous,
             indicators: inputs.iter().map(|(o, _)| o.clone()).collect(),
-        };
+        })?;
         let rec = hub.create_report(&viewer, draft, now_millis())?;
         report_view(&hub, &viewer, &rec, Some(&inputs))
     })

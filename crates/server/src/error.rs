@@ -16,7 +16,7 @@ pub struct ApiError {
     pub field: Option<String>,
     /// The hub's error this one was mapped from, for edges that word it
     /// themselves (the web UI); None for errors the edge raised.
-    pub hub: Option<HubError>,
+    pub hub: Option<Box<HubError>>,
 }
 
 #[derive(Serialize)]
@@ -122,7 +122,7 @@ impl From<HubError> for ApiError {
             code,
             message: e.message(),
             field,
-            hub: Some(e),
+            hub: Some(Box::new(e)),
         }
     }
 }

@@ -9,15 +9,12 @@ use kyojo_core::decide::Action;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
 use kyojo_hub::backup::{backup, restore, BackupError};
-use kyojo_hub::hub::{now_millis, ReportDraft};
+use kyojo_hub::hub::{now_millis, RawDraft};
 use kyojo_hub::Hub;
 use kyojo_store::{IndicatorScan, NewSighting, ReportScan, StixScan, Store};
 
 fn domain(v: &str) -> Observable {
-    Observable {
-        kind: Kind::Domain,
-        value: v.to_string(),
-    }
+    Observable::new(Kind::Domain, &v.to_string()).expect("a valid test value")
 }
 
 fn viewer(hub: &Hub, token: &str) -> Viewer {
@@ -127,12 +124,12 @@ fn a_backup_taken_while_writing_restores_every_read_as_of_that_moment() {
     let o = viewer(&hub, &other);
     let now = now_millis();
     let anonymous = hub
-        .create_report(
+        .submit_report(
             &a,
-            ReportDraft {
+            RawDraft {
                 anonymous: true,
                 description: "anonymous, amber".into(),
-                ..ReportDraft::new(
+                ..RawDraft::new(
                     "quiet",
                     IncidentType::Ransomware,
                     Tlp::Amber,
@@ -144,9 +141,9 @@ fn a_backup_taken_while_writing_restores_every_read_as_of_that_moment() {
         )
         .unwrap();
     let other_org = hub.org_by_name("Other Org").unwrap().unwrap();
-    hub.create_report(
+    hub.submit_report(
         &a,
-        ReportDraft::new(
+        RawDraft::new(
             "red",
             IncidentType::Phishing,
             Tlp::Red,
@@ -195,9 +192,9 @@ fn a_backup_taken_while_writing_restores_every_read_as_of_that_moment() {
                     }],
                 )
                 .unwrap();
-                hub.create_report(
+                hub.submit_report(
                     &a,
-                    ReportDraft::new(
+                    RawDraft::new(
                         &format!("w{n}"),
                         IncidentType::Malware,
                         Tlp::Green,

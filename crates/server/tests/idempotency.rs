@@ -450,10 +450,11 @@ async fn a_write_whose_response_was_lost_is_not_done_again() {
             hub.add_sightings(
                 &viewer,
                 &[kyojo_store::NewSighting {
-                    observable: kyojo_core::Observable {
-                        kind: kyojo_core::Kind::Domain,
-                        value: "lost.example".into(),
-                    },
+                    observable: kyojo_core::Observable::new(
+                        kyojo_core::Kind::Domain,
+                        "lost.example",
+                    )
+                    .expect("a valid test value"),
                     seen_at: now,
                     count: 3,
                 }],

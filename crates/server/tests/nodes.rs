@@ -8,7 +8,7 @@ use kyojo_core::policy::Member;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
 use kyojo_hub::feeds::{FeedFormat, FeedOptions};
-use kyojo_hub::hub::{now_millis, ReportDraft};
+use kyojo_hub::hub::{now_millis, RawDraft};
 use kyojo_hub::Hub;
 
 struct Nodes {
@@ -77,10 +77,7 @@ fn text(r: &kyojo_hub::feeds::Rendered) -> String {
 }
 
 fn found(hub: &Hub, viewer: &Viewer, value: &str) -> bool {
-    let q = Observable {
-        kind: Kind::Domain,
-        value: value.into(),
-    };
+    let q = Observable::new(Kind::Domain, value).expect("a valid test value");
     !hub.lookup(viewer, &[q]).expect("lookup")[0].is_empty()
 }
 
@@ -98,17 +95,15 @@ fn what_one_node_writes_the_others_serve() {
         n.b.render_feed(&reader, FeedFormat::DomainsTxt, &FeedOptions::default())
             .expect("feed");
     let report =
-        n.a.create_report(
+        n.a.submit_report(
             &author,
-            ReportDraft::new(
+            RawDraft::new(
                 "shared on node a",
                 IncidentType::Phishing,
                 Tlp::Green,
                 Audience::Community,
-                vec![Observable {
-                    kind: Kind::Domain,
-                    value: "phish.nodes.example".into(),
-                }],
+                vec![Observable::new(Kind::Domain, "phish.nodes.example")
+                    .expect("a valid test value")],
             ),
             now_millis(),
         )
@@ -150,17 +145,14 @@ fn what_one_node_writes_the_others_serve() {
     // Node b now counts as a large hub: its snapshot is served on after
     // widening writes and patched after narrowing ones.
     n.b.set_slow_threshold(std::time::Duration::ZERO);
-    n.a.create_report(
+    n.a.submit_report(
         &author,
-        ReportDraft::new(
+        RawDraft::new(
             "another on node a",
             IncidentType::Phishing,
             Tlp::Green,
             Audience::Community,
-            vec![Observable {
-                kind: Kind::Domain,
-                value: "later.nodes.example".into(),
-            }],
+            vec![Observable::new(Kind::Domain, "later.nodes.example").expect("a valid test value")],
         ),
         now_millis(),
     )

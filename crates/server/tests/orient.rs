@@ -15,7 +15,7 @@ use common::Lcg;
 use kyojo_core::policy::Member;
 use kyojo_core::report::IncidentType;
 use kyojo_core::{Audience, Count, Kind, Observable, Role, Tlp, Viewer};
-use kyojo_hub::hub::{now_millis, ReportChange, ReportDraft};
+use kyojo_hub::hub::{now_millis, RawDraft, ReportChange};
 use kyojo_hub::Hub;
 use kyojo_store::{day_of, Day, Millis, NewSighting, Org};
 
@@ -50,18 +50,12 @@ fn member(org: &Org, role: Role) -> Viewer {
 }
 
 fn domain(i: u64) -> Observable {
-    Observable {
-        kind: if i.is_multiple_of(4) {
-            Kind::Url
-        } else {
-            Kind::Domain
-        },
-        value: if i.is_multiple_of(4) {
-            format!("http://i{i}.orient.example/x")
-        } else {
-            format!("i{i}.orient.example")
-        },
-    }
+    let made = if i.is_multiple_of(4) {
+        Observable::new(Kind::Url, &format!("http://i{i}.orient.example/x"))
+    } else {
+        Observable::new(Kind::Domain, &format!("i{i}.orient.example"))
+    };
+    made.expect("a valid test value")
 }
 
 struct ModelReport {
@@ -256,9 +250,9 @@ fn community(
                 .map(|_| domain(rng.below(24) as u64))
                 .collect(),
         };
-        let draft = ReportDraft {
+        let draft = RawDraft {
             anonymous: r.anonymous,
-            ..ReportDraft::new(
+            ..RawDraft::new(
                 &format!("report {i}"),
                 IncidentType::Malware,
                 r.tlp,
@@ -266,7 +260,7 @@ fn community(
                 r.indicators.clone(),
             )
         };
-        hub.create_report(&member(&orgs[r.owner], Role::Analyst), draft, r.created_at)
+        hub.submit_report(&member(&orgs[r.owner], Role::Analyst), draft, r.created_at)
             .expect("report");
         reports.push(r);
     }
@@ -337,14 +331,12 @@ fn a_stale_picture_is_never_served_after_a_report_is_narrowed_or_withdrawn() {
     let b = hub.add_org("Org B", "water").expect("org");
     let (va, vb) = (member(&a, Role::Analyst), member(&b, Role::Analyst));
     let now = now_millis();
-    let shared = Observable {
-        kind: Kind::Domain,
-        value: "withdrawn.orient.example".into(),
-    };
+    let shared =
+        Observable::new(Kind::Domain, "withdrawn.orient.example").expect("a valid test value");
     let report = hub
-        .create_report(
+        .submit_report(
             &va,
-            ReportDraft::new(
+            RawDraft::new(
                 "to be narrowed",
                 IncidentType::Phishing,
                 Tlp::Green,
@@ -358,10 +350,8 @@ fn a_stale_picture_is_never_served_after_a_report_is_narrowed_or_withdrawn() {
     assert!(top_values(&hub, &vb).contains(&shared.value));
 
     // New sightings only widen what anyone sees: the slow picture is served as it is.
-    let sighted = Observable {
-        kind: Kind::Domain,
-        value: "sighted.orient.example".into(),
-    };
+    let sighted =
+        Observable::new(Kind::Domain, "sighted.orient.example").expect("a valid test value");
     hub.add_sightings(
         &member(&b, Role::Sensor),
         &[NewSighting {

@@ -50,10 +50,7 @@ macro_rules! suite {
 pub(crate) use suite;
 
 pub fn obs(kind: Kind, value: &str) -> Observable {
-    Observable {
-        kind,
-        value: value.to_string(),
-    }
+    Observable::from_store(kind, value.to_string())
 }
 
 pub fn new_report(uid: u8, owner: Owner, indicators: Vec<Observable>) -> NewReport {

@@ -791,10 +791,10 @@ impl Backend for PostgresStore {
                             id: r.opt_int("indicator_id")?.ok_or_else(|| {
                                 corrupt("change log: indicator row without an id")
                             })?,
-                            observable: Observable {
-                                kind: kind_of(&r.opt_text("kind")?.unwrap_or_default())?,
-                                value: r.opt_text("value")?.unwrap_or_default(),
-                            },
+                            observable: Observable::from_store(
+                                kind_of(&r.opt_text("kind")?.unwrap_or_default())?,
+                                r.opt_text("value")?.unwrap_or_default(),
+                            ),
                             created_at: r.int("at")?,
                         })
                     };

@@ -137,10 +137,7 @@ pub(crate) const INDICATOR_SELECT: &str = "SELECT id, kind, value, created_at FR
 pub(crate) fn indicator_row(r: &dyn SqlRow) -> Result<IndicatorRecord> {
     Ok(IndicatorRecord {
         id: r.int("id")?,
-        observable: Observable {
-            kind: kind_of(&r.text("kind")?)?,
-            value: r.text("value")?,
-        },
+        observable: Observable::from_store(kind_of(&r.text("kind")?)?, r.text("value")?),
         created_at: r.int("created_at")?,
     })
 }
@@ -197,12 +194,7 @@ fn report_row(r: &dyn SqlRow) -> Result<ReportRecord> {
         .map_err(|e| corrupt(format!("bad report indicator list: {e}")))?;
     let indicators = pairs
         .into_iter()
-        .map(|(kind, value)| {
-            Ok(Observable {
-                kind: kind_of(&kind)?,
-                value,
-            })
-        })
+        .map(|(kind, value)| Ok(Observable::from_store(kind_of(&kind)?, value)))
         .collect::<Result<Vec<_>>>()?;
     Ok(ReportRecord {
         rowid: r.int("id")?,
@@ -324,10 +316,7 @@ fn stix_row(r: &dyn SqlRow) -> Result<StixRow> {
 
 fn allow_row(r: &dyn SqlRow) -> Result<AllowEntry> {
     Ok(AllowEntry {
-        observable: Observable {
-            kind: kind_of(&r.text("kind")?)?,
-            value: r.text("value")?,
-        },
+        observable: Observable::from_store(kind_of(&r.text("kind")?)?, r.text("value")?),
         comment: r.text("comment")?,
         created_at: r.int("created_at")?,
     })

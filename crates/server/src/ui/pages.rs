@@ -29,7 +29,7 @@ use crate::api::{blocking, parse_time};
 use crate::error::{ApiError, ApiResult};
 use crate::warn::{escape_html as h, Lang};
 use crate::AppState;
-use kyojo_hub::hub::{author, now_millis, Hub, IndicatorFilter, ReportDraft, ReportFilter};
+use kyojo_hub::hub::{author, now_millis, Draft, Hub, IndicatorFilter, RawDraft, ReportFilter};
 
 fn report_id(uid: &[u8; 16]) -> String {
     uuid::Uuid::from_bytes(*uid).to_string()
@@ -1600,71 +1600,32 @@ pub async fn share_form(State(state): State<AppState>, ui: Ui) -> Response {
     ui.page(&state.hub, StatusCode::OK, ui.t("Share", "共有"), &main)
 }
 
-fn build_draft(hub: &Hub, user: &User, form: &Form, lang: Lang) -> Result<ReportDraft, String> {
+/// Reads the share form (its syntax: which radio, which checkbox) into a
+/// [`RawDraft`] and hands it to the hub's rules ([`Hub::draft`]); every
+/// problem comes back worded in the page's language.
+fn build_draft(hub: &Hub, user: &User, form: &Form, lang: Lang) -> Result<Draft, String> {
     let err = |en: &str, ja: &str| match lang {
         Lang::Ja => ja.to_string(),
         Lang::En => en.to_string(),
     };
-    let title = form.str("title").trim().to_string();
-    if title.is_empty() || title.chars().count() > limits::TITLE_MAX_CHARS {
-        return Err(err(
-            "Please give the report a title (up to 200 characters).",
-            "件名を入力してください（200文字以内）。",
-        ));
-    }
-    if kyojo_core::report::text_problem(&title, false).is_some() {
-        return Err(err(
-            "The title may not contain control characters.",
-            "件名に制御文字は使えません。",
-        ));
-    }
-    // Browsers send a textarea's line breaks as CRLF.
-    let description = form.str("description").replace("\r\n", "\n");
-    if kyojo_core::report::text_problem(&description, true).is_some() {
-        return Err(err(
-            "The description may not contain control characters (line breaks and tabs are fine).",
-            "説明に制御文字は使えません（改行とタブは使えます）。",
-        ));
-    }
-    if description.len() > limits::DESCRIPTION_MAX_BYTES {
-        return Err(err("The description is too long.", "説明が長すぎます。"));
-    }
     let incident_type = IncidentType::parse(form.str("incident_type")).ok_or_else(|| {
         err(
             "Please choose an incident type.",
             "インシデント種別を選んでください。",
         )
     })?;
-    let sector = Some(form.str("sector"))
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            hub.config
-                .sector(s)
-                .map(|x| x.slug.clone())
-                .ok_or_else(|| err("Unknown sector.", "不明な分野です。"))
-        })
-        .transpose()?;
     let tlp: Tlp = form
         .str("tlp")
         .parse()
         .map_err(|_| err("Please choose a TLP marking.", "TLP区分を選んでください。"))?;
     let audience = match form.str("audience") {
         "mysector" => Audience::Sectors(BTreeSet::from([user.org.sector.clone()])),
-        "sectors" => {
-            let set: BTreeSet<String> = form
-                .all("aud_sector")
+        "sectors" => Audience::Sectors(
+            form.all("aud_sector")
                 .into_iter()
-                .filter(|s| hub.config.sector(s).is_some())
                 .map(str::to_string)
-                .collect();
-            if set.is_empty() {
-                return Err(err(
-                    "Choose at least one sector for the audience.",
-                    "共有範囲の分野を1つ以上選んでください。",
-                ));
-            }
-            Audience::Sectors(set)
-        }
+                .collect(),
+        ),
         "orgs" => {
             let mut ids = BTreeSet::new();
             for name in form
@@ -1685,24 +1646,11 @@ fn build_draft(hub: &Hub, user: &User, form: &Form, lang: Lang) -> Result<Report
                     }
                 }
             }
-            if ids.is_empty() {
-                return Err(err(
-                    "Name at least one organization.",
-                    "組織を1つ以上指定してください。",
-                ));
-            }
             Audience::Orgs(ids)
         }
         _ => Audience::Community,
     };
-    if tlp == Tlp::Red && !matches!(audience, Audience::Orgs(_)) {
-        return Err(err(
-            "TLP:RED needs an audience of named organizations.",
-            "TLP:RED では共有先の組織名を指定してください。",
-        ));
-    }
     let mut indicators = Vec::new();
-    let mut seen = HashSet::new();
     for v in form.all("ind") {
         let Some((k, val)) = v.split_once('\t') else {
             continue;
@@ -1712,26 +1660,27 @@ fn build_draft(hub: &Hub, user: &User, form: &Form, lang: Lang) -> Result<Report
         };
         // Values whose URL host is junk are left out, as unparseable ones are.
         if let Ok(o) = kyojo_core::observable::canonicalize_stored(kind, val) {
-            if seen.insert(o.clone()) {
-                indicators.push(o);
-            }
+            indicators.push(o);
         }
     }
-    if indicators.len() > limits::INDICATORS_MAX {
-        return Err(err(
-            "Too many indicators for one report.",
-            "1件のレポートに含められる指標の数を超えています。",
-        ));
-    }
-    Ok(ReportDraft {
-        title,
-        description,
+    hub.draft(RawDraft {
+        title: form.str("title").to_string(),
+        description: form.str("description").to_string(),
         incident_type,
-        sector,
+        sector: Some(form.str("sector"))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         tlp,
         audience,
         anonymous: form.get("anonymous").is_some(),
         indicators,
+    })
+    .map_err(|problems| {
+        problems
+            .iter()
+            .map(|(field, p)| text::draft_problem(lang, field, p))
+            .collect::<Vec<_>>()
+            .join(" ")
     })
 }
 

@@ -9,6 +9,7 @@ use kyojo_store::{Day, Millis};
 use crate::warn::Lang;
 use crate::ApiError;
 use kyojo_hub::hub::Hub;
+use kyojo_hub::hub::Problem;
 use kyojo_hub::{Conflict, HubError};
 
 /// One string in the page's language.
@@ -283,7 +284,7 @@ pub fn admin_error(lang: Lang, e: &ApiError) -> String {
     }
     let field = e.field.as_deref().unwrap_or_default();
     match e.status {
-        StatusCode::CONFLICT => match &e.hub {
+        StatusCode::CONFLICT => match e.hub.as_deref() {
             Some(HubError::Conflict {
                 what: Conflict::OrgName,
                 ..
@@ -310,6 +311,64 @@ pub fn admin_error(lang: Lang, e: &ApiError) -> String {
         }
         StatusCode::NOT_FOUND if field == "entry" => "その値は許可リストにありません。".to_string(),
         _ => error_text(lang, e).1,
+    }
+}
+
+/// One problem of a report draft (`kyojo_core::draft`), for the share form.
+pub fn draft_problem(lang: Lang, field: &str, p: &Problem) -> String {
+    let base = field.split(['.', '[']).next().unwrap_or(field);
+    match (lang, base, p) {
+        (Lang::En, "title", Problem::Empty | Problem::TooLongChars(_)) => {
+            "Please give the report a title (up to 200 characters).".to_string()
+        }
+        (Lang::Ja, "title", Problem::Empty | Problem::TooLongChars(_)) => {
+            "件名を入力してください（200文字以内）。".to_string()
+        }
+        (Lang::En, "title", Problem::ControlCharacter(_)) => {
+            "The title may not contain control characters.".to_string()
+        }
+        (Lang::Ja, "title", Problem::ControlCharacter(_)) => {
+            "件名に制御文字は使えません。".to_string()
+        }
+        (Lang::En, "description", Problem::ControlCharacter(_)) => {
+            "The description may not contain control characters (line breaks and tabs are fine)."
+                .to_string()
+        }
+        (Lang::Ja, "description", Problem::ControlCharacter(_)) => {
+            "説明に制御文字は使えません（改行とタブは使えます）。".to_string()
+        }
+        (_, "description", _) => {
+            tr(lang, "The description is too long.", "説明が長すぎます。").to_string()
+        }
+        (_, _, Problem::UnknownSector { .. }) => {
+            tr(lang, "Unknown sector.", "不明な分野です。").to_string()
+        }
+        (_, _, Problem::RedNeedsNamedOrgs) => tr(
+            lang,
+            "TLP:RED needs an audience of named organizations.",
+            "TLP:RED では共有先の組織名を指定してください。",
+        )
+        .to_string(),
+        (_, "audience", Problem::EmptyList) if field.ends_with("orgs") => tr(
+            lang,
+            "Name at least one organization.",
+            "組織を1つ以上指定してください。",
+        )
+        .to_string(),
+        (_, "audience", Problem::EmptyList) => tr(
+            lang,
+            "Choose at least one sector for the audience.",
+            "共有範囲の分野を1つ以上選んでください。",
+        )
+        .to_string(),
+        (_, _, Problem::TooManyIndicators(_)) => tr(
+            lang,
+            "Too many indicators for one report.",
+            "1件のレポートに含められる指標の数を超えています。",
+        )
+        .to_string(),
+        (Lang::En, _, p) => format!("{field}: {p}"),
+        (Lang::Ja, _, _) => "入力内容に誤りがあります。".to_string(),
     }
 }
 
