@@ -14,7 +14,7 @@ use kyojo_hub::Hub;
 use kyojo_store::{IndicatorScan, NewSighting, ReportScan, StixScan, Store};
 
 fn domain(v: &str) -> Observable {
-    Observable::new(Kind::Domain, &v.to_string()).expect("a valid test value")
+    Observable::new(Kind::Domain, v).expect("a valid test value")
 }
 
 fn viewer(hub: &Hub, token: &str) -> Viewer {
