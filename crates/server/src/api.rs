@@ -397,6 +397,15 @@ pub fn report_id(r: &ReportRecord) -> String {
 
 /// A new report. Indicators are given, extracted from `text`, or both.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "title": "Phishing kit on evil.example",
+    "description": "Credential phishing against bank customers.",
+    "incident_type": "phishing",
+    "tlp": "GREEN",
+    "audience": "community",
+    "indicators": ["evil.example", {"type": "url", "value": "https://login.evil.example/verify.php"}],
+    "text": "Also seen: hxxp://cdn.evil[.]example/kit.zip from 192.0.2.10"
+}))]
 #[serde(deny_unknown_fields)]
 pub struct ReportIn {
     title: String,
@@ -516,6 +525,7 @@ fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 /// Changes to a report: only the fields sent change. `indicators` and
 /// `text` together replace the report's indicators.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"title": "Phishing kit on evil.example (updated)", "tlp": "AMBER"}))]
 #[serde(deny_unknown_fields)]
 pub struct ReportPatchIn {
     title: Option<String>,
@@ -814,8 +824,9 @@ pub async fn list_indicators(
     path = "/indicators/{kind}/{value}",
     tag = "indicators",
     params(
-        ("kind" = KindName, Path, description = "The kind of observable"),
-        ("value" = String, Path, description = "The value, in any form canonicalization accepts"),
+        ("kind" = KindName, Path, description = "The kind of observable", example = "domain"),
+        ("value" = String, Path, description = "The value, in any form canonicalization accepts",
+         example = "evil.example"),
     ),
     responses(
         (status = 200, description = "The indicator", body = IndicatorDetail),
@@ -1026,6 +1037,10 @@ pub struct SightingInput {
 
 /// A sighting batch as sent: `{"sightings": [...]}` or a bare array.
 #[derive(ToSchema)]
+#[schema(example = json!({"sightings": [
+    {"type": "domain", "value": "evil.example", "seen_at": "2026-11-22T09:00:00Z", "count": 3},
+    {"value": "192.0.2.10", "seen_at": 1795338000}
+]}))]
 #[allow(dead_code)] // A schema only: see [`SightingsIn`].
 #[serde(untagged)]
 pub enum SightingBatch {
@@ -1091,6 +1106,7 @@ pub async fn post_sightings(
 
 /// Values to look up, at most 10,000.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"values": ["evil.example", "https://login.evil.example/verify.php", "192.0.2.10"]}))]
 #[serde(deny_unknown_fields)]
 pub struct LookupIn {
     #[schema(value_type = Vec<IndicatorInput>)]
@@ -1278,6 +1294,7 @@ pub async fn list_orgs(
 
 /// A new member organization.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Midori Shinkin Bank", "sector": "finance"}))]
 #[serde(deny_unknown_fields)]
 pub struct OrgIn {
     name: String,
@@ -1311,6 +1328,7 @@ pub async fn create_org(
 
 /// A new token for a member organization.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"org": "Sakura Bank", "role": "consumer", "label": "resolver"}))]
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
     /// The organization's name.
@@ -1500,6 +1518,7 @@ pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
 
 /// A decision on an indicator.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"action": "block", "comment": "phishing kit", "expires_at": "2030-12-31", "scope": "own"}))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionIn {
     #[schema(value_type = DecisionActionName)]
@@ -1535,8 +1554,9 @@ fn decide_for(viewer: &Viewer, scope: Option<&str>) -> HubResult<kyojo_hub::deci
     path = "/indicators/{kind}/{value}/decision",
     tag = "decide",
     params(
-        ("kind" = KindName, Path, description = "The kind of observable"),
-        ("value" = String, Path, description = "The value, in any form canonicalization accepts"),
+        ("kind" = KindName, Path, description = "The kind of observable", example = "domain"),
+        ("value" = String, Path, description = "The value, in any form canonicalization accepts",
+         example = "evil.example"),
     ),
     request_body = DecisionIn,
     responses(
@@ -1592,6 +1612,7 @@ pub async fn post_decision(
 
 /// A value never to block.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"value": "partner.example", "comment": "our partner"}))]
 #[serde(deny_unknown_fields)]
 pub struct AllowIn {
     /// Detected from the value when absent.
@@ -1747,8 +1768,9 @@ pub async fn allow_add(
     path = "/allowlist/{kind}/{value}",
     tag = "decide",
     params(
-        ("kind" = KindName, Path, description = "The kind of observable"),
-        ("value" = String, Path, description = "The value, in any form canonicalization accepts"),
+        ("kind" = KindName, Path, description = "The kind of observable", example = "domain"),
+        ("value" = String, Path, description = "The value, in any form canonicalization accepts",
+         example = "evil.example"),
     ),
     responses(
         (status = 204, description = "Removed"),
@@ -1957,6 +1979,7 @@ pub async fn hash_prefixes(
 
 /// Prefixes to resolve, at most 1000.
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"prefixes": ["0a1b2c3d", "ffffffff"]}))]
 #[serde(deny_unknown_fields)]
 pub struct HashSearchIn {
     /// 8 hex digits (4 bytes) each.

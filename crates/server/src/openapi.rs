@@ -463,6 +463,20 @@ named_schema!(
         )
         .required("type")
         .required("objects")
+        .examples([serde_json::json!({
+            "type": "bundle",
+            "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+            "objects": [{
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+                "created": "2026-11-20T09:00:00.000Z",
+                "modified": "2026-11-20T09:00:00.000Z",
+                "pattern": "[domain-name:value = 'stix-import.example']",
+                "pattern_type": "stix",
+                "valid_from": "2026-11-20T09:00:00Z"
+            }]
+        })])
         .into()
 );
 
