@@ -20,7 +20,8 @@ kyojo="$target/debug/kyojo"
 examples="${KYOJO_SCHEMATHESIS_EXAMPLES:-100}"
 seed="${KYOJO_SCHEMATHESIS_SEED:-20261201}"
 
-if ! command -v schemathesis >/dev/null 2>&1; then
+pinned="$(sed -n 's/^schemathesis==//p' "$here/requirements.txt")"
+if ! schemathesis --version 2>/dev/null | grep -qF "version $pinned"; then
   python3 -m pip install -q -r "$here/requirements.txt"
 fi
 cargo build -q -p kyojo
