@@ -13,22 +13,26 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use kyojo_core::extract::extract;
 use kyojo_core::observable::{canonicalize, detect};
 use kyojo_core::report::{limits, IncidentType};
-use kyojo_core::{Audience, Kind, Observable, ReportAccess, Role, Tlp, Viewer};
+use kyojo_core::{Audience, Kind, Observable, Role, Tlp, Viewer};
 use kyojo_store::{day_of, Millis, NewSighting, ReportRecord};
 
 use crate::error::{ApiError, ApiResult};
 use crate::json::{bounded_seq, Bounded, JsonBody, Limited};
+use crate::openapi::{
+    AudienceInput, DecisionActionName, DecisionScope, ErrorBody, FeedName, IncidentTypeName,
+    IndicatorInput, KindName, RoleName, RpzAction, SeenAt, StixBundle, TlpName,
+};
 use kyojo_hub::hub::{
-    author, now_millis, require, Assessment, Hub, IndicatorFilter, RawDraft, ReportChange,
-    ReportFilter,
+    author, now_millis, require, Hub, IndicatorFilter, RawDraft, ReportChange, ReportFilter,
 };
 use kyojo_hub::{HubError, HubResult};
+use utoipa::{IntoParams, ToSchema};
 
 /// One indicator, sighting or lookup value: a string or a small object.
 type Item = Limited<16>;
@@ -72,18 +76,6 @@ pub async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
 }
 
 // ---- small parsers ----------------------------------------------------------------
-
-fn rfc3339(ms: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
-fn day_string(day: i64) -> String {
-    chrono::DateTime::from_timestamp(day * 86_400, 0)
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
 
 /// RFC 3339 or a plain `YYYY-MM-DD` (midnight UTC).
 pub fn parse_time(field: &str, s: &str) -> HubResult<Millis> {
@@ -387,125 +379,71 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> HubResult<Vec<(Obs
 
 // ---- views --------------------------------------------------------------------------
 
-#[derive(Serialize)]
-struct OrgView {
-    name: String,
-    sector: String,
-}
+pub mod views;
 
-fn audience_view(hub: &Hub, access: &ReportAccess) -> HubResult<Value> {
-    Ok(match &access.audience {
-        Audience::Community => json!("community"),
-        Audience::Sectors(s) => json!({ "sectors": s }),
-        Audience::Orgs(_) => {
-            let names: Vec<String> = kyojo_hub::hub::audience_orgs(hub, access)?
-                .into_iter()
-                .map(|o| o.name)
-                .collect();
-            json!({ "orgs": names })
-        }
-    })
-}
+use views::{
+    rfc3339, AllowAdded, AllowList, AuditLog, DecisionView, FeedGuardConfirmed, FeedGuardView,
+    HashSearchResult, IndicatorDetail, IndicatorList, LookupResults, MeView, OrgEntry, OrgList,
+    PrefixesView, ReportList, ReportView, SectorList, SightingsAccepted, StixImported,
+    TokenCreated,
+};
 
 /// The public id of a report.
 pub fn report_id(r: &ReportRecord) -> String {
     uuid::Uuid::from_bytes(r.uid).to_string()
 }
 
-fn report_view(
-    hub: &Hub,
-    viewer: &Viewer,
-    r: &ReportRecord,
-    inputs: Option<&[(Observable, String)]>,
-) -> HubResult<Value> {
-    let org = author(hub, &r.access)?.map(|o| OrgView {
-        name: o.name,
-        sector: o.sector,
-    });
-    let indicators: Vec<Value> = r
-        .indicators
-        .iter()
-        .map(|o| {
-            let mut v = json!({ "type": o.kind, "value": o.value });
-            if let Some(raw) = inputs.and_then(|ins| ins.iter().find(|(obs, _)| obs == o)) {
-                v["input"] = json!(raw.1);
-            }
-            v
-        })
-        .collect();
-    Ok(json!({
-        "id": uuid::Uuid::from_bytes(r.uid).to_string(),
-        "title": r.title,
-        "description": r.description,
-        "incident_type": r.incident_type,
-        "sector": r.sector,
-        "tlp": r.access.tlp,
-        "audience": audience_view(hub, &r.access)?,
-        "anonymous": org.is_none(),
-        "organization": org,
-        "mine": hub.is_owner(viewer, &r.access),
-        "created_at": rfc3339(r.created_at),
-        "updated_at": rfc3339(r.updated_at),
-        "indicators": indicators,
-    }))
-}
-
-fn indicator_summary(obs: &Observable, a: &Assessment) -> Value {
-    json!({
-        "type": obs.kind,
-        "value": obs.value,
-        "first_seen": a.first_seen.map(rfc3339),
-        "last_seen": a.last_seen.map(rfc3339),
-        "reports": a.reports.len(),
-        "seen_by_orgs": a.seen_by,
-    })
-}
-
-fn report_ref(
-    hub: &Hub,
-    viewer: &Viewer,
-    access: &ReportAccess,
-    uid: &[u8; 16],
-    title: &str,
-    incident: IncidentType,
-    created_at: Millis,
-) -> HubResult<Value> {
-    let org = author(hub, access)?.map(|o| OrgView {
-        name: o.name,
-        sector: o.sector,
-    });
-    Ok(json!({
-        "id": uuid::Uuid::from_bytes(*uid).to_string(),
-        "title": title,
-        "incident_type": incident,
-        "tlp": access.tlp,
-        "organization": org,
-        "mine": hub.is_owner(viewer, access),
-        "created_at": rfc3339(created_at),
-    }))
-}
-
 // ---- handlers: reports --------------------------------------------------------------
 
-#[derive(Deserialize)]
+/// A new report. Indicators are given, extracted from `text`, or both.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({
+    "title": "Phishing kit on evil.example",
+    "description": "Credential phishing against bank customers.",
+    "incident_type": "phishing",
+    "tlp": "GREEN",
+    "audience": "community",
+    "indicators": ["evil.example", {"type": "url", "value": "https://login.evil.example/verify.php"}],
+    "text": "Also seen: hxxp://cdn.evil[.]example/kit.zip from 192.0.2.10"
+}))]
 #[serde(deny_unknown_fields)]
 pub struct ReportIn {
     title: String,
     #[serde(default)]
     description: String,
+    #[schema(value_type = IncidentTypeName)]
     incident_type: String,
+    /// The sector the report is about (a slug of `GET /sectors`).
     #[serde(default)]
     sector: Option<String>,
+    #[schema(value_type = TlpName)]
     tlp: String,
+    #[schema(value_type = AudienceInput)]
     audience: AudienceIn,
+    /// Hide the author's organization from every reader.
     #[serde(default)]
     anonymous: bool,
     #[serde(default)]
+    #[schema(value_type = Vec<IndicatorInput>)]
     indicators: Bounded<Item, { limits::INDICATORS_MAX }>,
+    /// Free text (an alert, an e-mail) to extract indicators from.
     #[serde(default)]
     text: Option<String>,
 }
 
+/// Share a report
+#[utoipa::path(
+    post,
+    path = "/reports",
+    tag = "reports",
+    request_body = ReportIn,
+    responses(
+        (status = 201, description = "Stored; `Location` names it", body = ReportView,
+         headers(("Location" = String, description = "The report's URL"))),
+        (status = 403, description = "This token may not write reports", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create_report(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -533,13 +471,10 @@ pub async fn create_report(
             indicators: inputs.iter().map(|(o, _)| o.clone()).collect(),
         })?;
         let rec = hub.create_report(&viewer, draft, now_millis())?;
-        report_view(&hub, &viewer, &rec, Some(&inputs))
+        ReportView::build(&hub, &viewer, &rec, Some(&inputs))
     })
     .await?;
-    let location = format!(
-        "/api/v1/reports/{}",
-        body["id"].as_str().unwrap_or_default()
-    );
+    let location = format!("/api/v1/reports/{}", body.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -548,16 +483,28 @@ pub async fn create_report(
         .into_response())
 }
 
+/// Read a report
+#[utoipa::path(
+    get,
+    path = "/reports/{id}",
+    tag = "reports",
+    params(("id" = String, Path, description = "The report's id (a UUID)")),
+    responses(
+        (status = 200, description = "The report", body = ReportView),
+        (status = 404, description = "No such report, or not one the caller may read", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn get_report(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ReportView>> {
     let uid = parse_uid(&id)?;
     let hub = state.hub.clone();
     blocking(move || {
         let rec = hub.get_report(&viewer, &uid)?;
-        report_view(&hub, &viewer, &rec, None)
+        ReportView::build(&hub, &viewer, &rec, None)
     })
     .await
     .map(Json)
@@ -569,27 +516,49 @@ fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+/// Changes to a report: only the fields sent change. `indicators` and
+/// `text` together replace the report's indicators.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"title": "Phishing kit on evil.example (updated)", "tlp": "AMBER"}))]
 #[serde(deny_unknown_fields)]
 pub struct ReportPatchIn {
     title: Option<String>,
     description: Option<String>,
+    #[schema(value_type = Option<IncidentTypeName>)]
     incident_type: Option<String>,
+    /// Null clears it.
     #[serde(default, deserialize_with = "some")]
     sector: Option<Option<String>>,
+    #[schema(value_type = Option<TlpName>)]
     tlp: Option<String>,
+    #[schema(value_type = Option<AudienceInput>)]
     audience: Option<AudienceIn>,
     anonymous: Option<bool>,
+    #[schema(value_type = Option<Vec<IndicatorInput>>)]
     indicators: Option<Bounded<Item, { limits::INDICATORS_MAX }>>,
     text: Option<String>,
 }
 
+/// Edit a report (its author's organization only)
+#[utoipa::path(
+    patch,
+    path = "/reports/{id}",
+    tag = "reports",
+    params(("id" = String, Path, description = "The report's id (a UUID)")),
+    request_body = ReportPatchIn,
+    responses(
+        (status = 200, description = "The report as it is now", body = ReportView),
+        (status = 403, description = "Not this token's to edit", body = ErrorBody),
+        (status = 404, description = "No such report, or not one the caller may read", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn update_report(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     Path(id): Path<String>,
     body: Result<JsonBody<ReportPatchIn>, ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ReportView>> {
     require(&viewer, kyojo_core::policy::Action::WriteReports)?;
     let JsonBody(input) = body?;
     let uid = parse_uid(&id)?;
@@ -638,12 +607,25 @@ pub async fn update_report(
                 .map(|v| v.iter().map(|(o, _)| o.clone()).collect()),
         };
         let rec = hub.update_report(&viewer, &uid, change, now_millis())?;
-        report_view(&hub, &viewer, &rec, indicators.as_deref())
+        ReportView::build(&hub, &viewer, &rec, indicators.as_deref())
     })
     .await
     .map(Json)
 }
 
+/// Delete a report (its author's organization only)
+#[utoipa::path(
+    delete,
+    path = "/reports/{id}",
+    tag = "reports",
+    params(("id" = String, Path, description = "The report's id (a UUID)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not this token's to delete", body = ErrorBody),
+        (status = 404, description = "No such report, or not one the caller may read", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn delete_report(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -655,23 +637,40 @@ pub async fn delete_report(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportListQuery {
+    /// `next_cursor` of the page before.
     cursor: Option<String>,
+    /// Reports per page, 1 to 1000 (default 100).
     limit: Option<usize>,
+    /// Created at or after: RFC 3339 or `YYYY-MM-DD`.
     since: Option<String>,
+    /// Created before: RFC 3339 or `YYYY-MM-DD`.
     until: Option<String>,
+    /// A sector slug.
     sector: Option<String>,
+    #[param(value_type = Option<IncidentTypeName>)]
     incident_type: Option<String>,
+    /// Only the caller's organization's (needs a token).
     mine: Option<bool>,
 }
 
+/// List reports the caller may read, newest first
+#[utoipa::path(
+    get,
+    path = "/reports",
+    tag = "reports",
+    params(ReportListQuery),
+    responses((status = 200, description = "A page of reports", body = ReportList)),
+    security((), ("bearer" = [])),
+)]
 pub async fn list_reports(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     query: Result<Query<ReportListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ReportList>> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let hub = state.hub.clone();
     blocking(move || {
@@ -712,9 +711,12 @@ pub async fn list_reports(
         let items = page
             .items
             .iter()
-            .map(|r| report_view(&hub, &viewer, r, None))
+            .map(|r| ReportView::build(&hub, &viewer, r, None))
             .collect::<HubResult<Vec<_>>>()?;
-        Ok(json!({ "reports": items, "next_cursor": next.map(|n| encode_cursor('r', n)) }))
+        Ok(views::ReportList {
+            reports: items,
+            next_cursor: next.map(|n| encode_cursor('r', n)),
+        })
     })
     .await
     .map(Json)
@@ -722,26 +724,43 @@ pub async fn list_reports(
 
 // ---- handlers: indicators -------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorListQuery {
+    /// `next_cursor` of the page before.
     cursor: Option<String>,
+    /// Indicators per page, 1 to 1000 (default 100).
     limit: Option<usize>,
+    /// Only this kind (`type` is the same).
+    #[param(value_type = Option<KindName>)]
     kind: Option<String>,
     #[serde(rename = "type")]
+    #[param(value_type = Option<KindName>)]
     type_: Option<String>,
+    /// Values containing this text (at most 256 bytes).
     q: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`; so are the three below.
     first_seen_after: Option<String>,
     first_seen_before: Option<String>,
     last_seen_after: Option<String>,
     last_seen_before: Option<String>,
 }
 
+/// List indicators the caller may see
+#[utoipa::path(
+    get,
+    path = "/indicators",
+    tag = "indicators",
+    params(IndicatorListQuery),
+    responses((status = 200, description = "A page of indicators", body = IndicatorList)),
+    security((), ("bearer" = [])),
+)]
 pub async fn list_indicators(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     query: Result<Query<IndicatorListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::IndicatorList>> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let hub = state.hub.clone();
     blocking(move || {
@@ -778,54 +797,84 @@ pub async fn list_indicators(
         };
         let page = hub.list_indicators(&viewer, &filter, after, limit)?;
         let next = page.next;
-        let items: Vec<Value> = page
-            .items
-            .iter()
-            .map(|(r, a)| indicator_summary(&r.observable, a))
-            .collect();
-        Ok(json!({ "indicators": items, "next_cursor": next.map(|n| encode_cursor('i', n)) }))
+        Ok(views::IndicatorList {
+            indicators: page
+                .items
+                .iter()
+                .map(|(r, a)| views::IndicatorSummary::build(&r.observable, a))
+                .collect(),
+            next_cursor: next.map(|n| encode_cursor('i', n)),
+        })
     })
     .await
     .map(Json)
 }
 
+/// Everything the caller may know about one indicator
+///
+/// `value` is the rest of the path, so it may hold slashes (URLs).
+#[utoipa::path(
+    get,
+    path = "/indicators/{kind}/{value}",
+    tag = "indicators",
+    params(
+        ("kind" = KindName, Path, description = "The kind of observable", example = "domain"),
+        ("value" = String, Path, description = "The value, in any form canonicalization accepts",
+         example = "evil.example"),
+    ),
+    responses(
+        (status = 200, description = "The indicator", body = IndicatorDetail),
+        (status = 404, description = "Not an indicator the caller may see", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn get_indicator(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     Path((kind, value)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::IndicatorDetail>> {
     let kind = parse_kind("type", &kind)?;
     let obs = canonicalize(kind, &value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
     let hub = state.hub.clone();
     blocking(move || {
         let d = hub.indicator_detail(&viewer, &obs)?;
-        let mut body = indicator_summary(&d.record.observable, &d.assessment);
         let reports = d
             .assessment
             .reports
             .iter()
-            .map(|l| report_ref(&hub, &viewer, &l.access, &l.uid, &l.title, l.incident_type, l.created_at))
+            .map(|l| {
+                let organization = author(&hub, &l.access)?.map(|o| views::OrgView {
+                    name: o.name,
+                    sector: o.sector,
+                });
+                Ok(views::ReportRef {
+                    id: uuid::Uuid::from_bytes(l.uid).to_string(),
+                    title: l.title.clone(),
+                    incident_type: l.incident_type,
+                    tlp: l.access.tlp,
+                    organization,
+                    mine: hub.is_owner(&viewer, &l.access),
+                    created_at: rfc3339(l.created_at),
+                })
+            })
             .collect::<HubResult<Vec<_>>>()?;
-        body["reports"] = json!(reports);
         let state = hub.decision_state(&viewer, &d.record, now_millis())?;
-        let mut decision = decision_view(&state)?;
+        let mut decision = views::DecisionView::build(&state);
         if viewer == Viewer::Public {
             // Who decided what is for members.
-            decision["history"] = json!([]);
+            decision.history.clear();
         }
-        body["decision"] = decision;
-        body["sightings"] = match d.sightings {
-            None => Value::Null,
-            Some(p) => json!({
-                "total": p.total,
-                "orgs": p.orgs,
-                "by_day": p.by_day.iter().map(|(d, n, o)| json!({"day": day_string(*d), "sightings": n, "orgs": o})).collect::<Vec<_>>(),
-                // `sector: null` is the pool of sectors each too small to name.
-                "by_sector": p.by_sector.iter().map(|(s, n, o)| json!({"sector": s, "sightings": n, "orgs": o})).collect::<Vec<_>>(),
-                "mine": p.mine.map(|(n, last)| json!({"total": n, "last_seen": rfc3339(last)})),
-            }),
-        };
-        Ok::<_, HubError>(body)
+        let summary = views::IndicatorSummary::build(&d.record.observable, &d.assessment);
+        Ok::<_, HubError>(views::IndicatorDetail {
+            kind: summary.kind,
+            value: summary.value,
+            first_seen: summary.first_seen,
+            last_seen: summary.last_seen,
+            reports,
+            seen_by_orgs: summary.seen_by_orgs,
+            decision,
+            sightings: d.sightings.as_ref().map(views::SightingsView::build),
+        })
     })
     .await
     .map(Json)
@@ -962,12 +1011,57 @@ impl<'de> Deserialize<'de> for SightingsIn {
     }
 }
 
-/// All or nothing: one bad item refuses the batch.
+/// One sighting as sent.
+#[derive(ToSchema)]
+#[allow(dead_code)] // A schema only: sightings are read as bounded JSON values.
+pub struct SightingInput {
+    /// Detected from the value when absent.
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<KindName>)]
+    kind: Option<String>,
+    value: String,
+    /// RFC 3339 text or seconds since the epoch (default: now); not more
+    /// than a day in the future.
+    #[schema(value_type = Option<SeenAt>)]
+    seen_at: Option<String>,
+    /// How many times (default 1).
+    #[schema(minimum = 1)]
+    count: Option<u64>,
+}
+
+/// A sighting batch as sent: `{"sightings": [...]}` or a bare array.
+#[derive(ToSchema)]
+#[schema(example = json!({"sightings": [
+    {"type": "domain", "value": "evil.example", "seen_at": "2026-11-22T09:00:00Z", "count": 3},
+    {"value": "192.0.2.10", "seen_at": 1795338000}
+]}))]
+#[allow(dead_code)] // A schema only: see [`SightingsIn`].
+#[serde(untagged)]
+pub enum SightingBatch {
+    Wrapped {
+        #[schema(min_items = 1)]
+        sightings: Vec<SightingInput>,
+    },
+    Bare(Vec<SightingInput>),
+}
+
+/// Report sightings (batched; all or nothing: one bad item refuses the batch)
+#[utoipa::path(
+    post,
+    path = "/sightings",
+    tag = "sightings",
+    request_body = SightingBatch,
+    responses(
+        (status = 200, description = "Taken in", body = SightingsAccepted),
+        (status = 403, description = "This token may not post sightings", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn post_sightings(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     body: Result<JsonBody<SightingsIn>, ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::SightingsAccepted>> {
     require(&viewer, kyojo_core::policy::Action::PostSightings)?;
     // Errors in a bare array are named as if it were under "sightings".
     let JsonBody(SightingsIn(items)) = body.map_err(|mut e| {
@@ -993,7 +1087,10 @@ pub async fn post_sightings(
             .collect::<HubResult<Vec<_>>>()?;
         let accepted = hub.add_sightings(&viewer, &batch)?;
         let days: BTreeSet<i64> = batch.iter().map(|s| day_of(s.seen_at)).collect();
-        Ok(json!({ "accepted": accepted, "days": days.len() }))
+        Ok(views::SightingsAccepted {
+            accepted,
+            days: days.len(),
+        })
     })
     .await
     .map(Json)
@@ -1001,17 +1098,34 @@ pub async fn post_sightings(
 
 // ---- handlers: lookup ------------------------------------------------------------------
 
-#[derive(Deserialize)]
+/// Values to look up, at most 10,000.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"values": ["evil.example", "https://login.evil.example/verify.php", "192.0.2.10"]}))]
 #[serde(deny_unknown_fields)]
 pub struct LookupIn {
+    #[schema(value_type = Vec<IndicatorInput>)]
     values: Bounded<Item, { limits::LOOKUP_MAX }>,
 }
 
+/// Look values up among the indicators the caller may see
+///
+/// A value that does not parse is answered with `error`; it does not fail the others.
+#[utoipa::path(
+    post,
+    path = "/lookup",
+    tag = "indicators",
+    request_body = LookupIn,
+    responses(
+        (status = 200, description = "One answer per value, in order", body = LookupResults),
+        (status = 403, description = "This token may not look values up", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn lookup(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     body: Result<JsonBody<LookupIn>, ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::LookupResults>> {
     if !viewer.may(kyojo_core::policy::Action::Lookup) {
         return Err(ApiError::forbidden("this token may not look values up"));
     }
@@ -1028,33 +1142,52 @@ pub async fn lookup(
             .map(|(i, v)| {
                 let raw = match v {
                     Value::String(s) => s.clone(),
-                    other => other.get("value").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    other => other
+                        .get("value")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                 };
                 (raw, parse_indicator(&format!("values[{i}]"), v))
             })
             .collect();
-        let queries: Vec<Observable> = parsed.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).collect();
+        let queries: Vec<Observable> = parsed
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().cloned())
+            .collect();
         let mut answers = hub.lookup(&viewer, &queries)?.into_iter();
-        let results: Vec<Value> = parsed
+        let results = parsed
             .into_iter()
-            .map(|(raw, r)| match r {
-                Ok(obs) => {
-                    let hits = answers.next().unwrap_or_default();
-                    json!({
-                        "input": raw,
-                        "type": obs.kind,
-                        "canonical": obs.value,
-                        "matches": hits.iter().map(|h| json!({
-                            "indicator": {"type": h.indicator.kind, "value": h.indicator.value},
-                            "match": h.how,
-                            "incident_types": h.incident_types,
-                        })).collect::<Vec<_>>(),
-                    })
-                }
-                Err(e) => json!({ "input": raw, "type": null, "canonical": null, "matches": [], "error": e.message() }),
+            .map(|(input, r)| match r {
+                Ok(obs) => views::LookupResult {
+                    input,
+                    kind: Some(obs.kind),
+                    canonical: Some(obs.value),
+                    matches: answers
+                        .next()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|h| views::LookupMatch {
+                            indicator: views::IndicatorRef {
+                                kind: h.indicator.kind,
+                                value: h.indicator.value,
+                            },
+                            how: h.how,
+                            incident_types: h.incident_types,
+                        })
+                        .collect(),
+                    error: None,
+                },
+                Err(e) => views::LookupResult {
+                    input,
+                    kind: None,
+                    canonical: None,
+                    matches: Vec::new(),
+                    error: Some(e.message()),
+                },
             })
             .collect();
-        Ok::<_, HubError>(json!({ "results": results }))
+        Ok::<_, HubError>(views::LookupResults { results })
     })
     .await
     .map(Json)
@@ -1062,7 +1195,21 @@ pub async fn lookup(
 
 // ---- handlers: identity, sectors, administration -------------------------------------------
 
-pub async fn me(State(state): State<AppState>, Caller(viewer): Caller) -> ApiResult<Json<Value>> {
+/// The caller's organization and role
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "meta",
+    responses(
+        (status = 200, description = "Who the token speaks for", body = MeView),
+        (status = 404, description = "The token's organization is gone", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn me(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+) -> ApiResult<Json<views::MeView>> {
     let Viewer::Member(m) = &viewer else {
         return Err(ApiError::unauthorized(
             "this needs a token: send Authorization: Bearer <token>",
@@ -1078,37 +1225,89 @@ pub async fn me(State(state): State<AppState>, Caller(viewer): Caller) -> ApiRes
             .transpose()?
             .flatten()
             .ok_or_else(|| HubError::not_found("organization"))?;
-        Ok::<_, HubError>(json!({ "organization": org.name, "sector": org.sector, "role": role }))
+        Ok::<_, HubError>(views::MeView {
+            organization: org.name,
+            sector: org.sector,
+            role,
+        })
     })
     .await
     .map(Json)
 }
 
-pub async fn sectors(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "sectors": state.hub.config.sectors }))
+/// The sectors this hub knows
+#[utoipa::path(
+    get,
+    path = "/sectors",
+    tag = "meta",
+    responses((status = 200, description = "Every sector", body = SectorList)),
+    security((), ("bearer" = [])),
+)]
+pub async fn sectors(State(state): State<AppState>) -> Json<views::SectorList> {
+    Json(views::SectorList {
+        sectors: state
+            .hub
+            .config
+            .sectors
+            .iter()
+            .map(|s| views::SectorView {
+                slug: s.slug.clone(),
+                en: s.en.clone(),
+                ja: s.ja.clone(),
+            })
+            .collect(),
+    })
 }
 
+/// The member organizations (admins only)
+#[utoipa::path(
+    get,
+    path = "/orgs",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Every member organization", body = OrgList),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_orgs(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::OrgList>> {
     require(&viewer, kyojo_core::policy::Action::Administer)?;
     let hub = state.hub.clone();
     blocking(move || {
         let orgs = hub.list_orgs()?;
-        Ok::<_, HubError>(json!({ "orgs": orgs.iter().map(|o| json!({"name": o.name, "sector": o.sector, "created_at": rfc3339(o.created_at)})).collect::<Vec<_>>() }))
+        Ok::<_, HubError>(views::OrgList {
+            orgs: orgs.iter().map(views::OrgEntry::build).collect(),
+        })
     })
     .await
     .map(Json)
 }
 
-#[derive(Deserialize)]
+/// A new member organization.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Midori Shinkin Bank", "sector": "finance"}))]
 #[serde(deny_unknown_fields)]
 pub struct OrgIn {
     name: String,
+    /// A sector slug.
     sector: String,
 }
 
+/// Admit an organization (admins only)
+#[utoipa::path(
+    post,
+    path = "/orgs",
+    tag = "admin",
+    request_body = OrgIn,
+    responses(
+        (status = 201, description = "Admitted", body = OrgEntry),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create_org(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1118,23 +1317,34 @@ pub async fn create_org(
     let JsonBody(input) = body?;
     let hub = state.hub.clone();
     let org = blocking(move || hub.admit_org(&viewer, &input.name, &input.sector)).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            json!({"name": org.name, "sector": org.sector, "created_at": rfc3339(org.created_at)}),
-        ),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(views::OrgEntry::build(&org))).into_response())
 }
 
-#[derive(Deserialize)]
+/// A new token for a member organization.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"org": "Sakura Bank", "role": "consumer", "label": "resolver"}))]
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
+    /// The organization's name.
     org: String,
+    #[schema(value_type = RoleName)]
     role: String,
     label: Option<String>,
 }
 
+/// Mint a token (admins only); its secret is in this answer only
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "admin",
+    request_body = TokenIn,
+    responses(
+        (status = 201, description = "Minted", body = TokenCreated),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+        (status = 404, description = "No such organization", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1148,11 +1358,29 @@ pub async fn create_token(
         blocking(move || hub.mint_token(&viewer, &input.org, role, input.label.as_deref())).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": rec.public_id, "org": rec.org.name, "role": rec.role, "token": token})),
+        Json(views::TokenCreated {
+            id: rec.public_id,
+            org: rec.org.name,
+            role: rec.role,
+            token,
+        }),
     )
         .into_response())
 }
 
+/// Revoke a token (admins only)
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "admin",
+    params(("id" = String, Path, description = "The token's public id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+        (status = 404, description = "No live token with this id", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1171,8 +1399,8 @@ pub async fn revoke_token(
 // ---- health and metrics ----------------------------------------------------------------------
 
 /// `GET /healthz`: public, so it says nothing about what the hub holds.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn healthz() -> Json<views::Health> {
+    Json(views::Health { status: "ok" })
 }
 
 /// `GET /metrics`: totals cover every report, whatever its TLP, so only an
@@ -1210,6 +1438,51 @@ pub async fn metrics(
         .into_response())
 }
 
+/// What `GET /` points to, for programs (JSON) and people (HTML).
+#[derive(serde::Serialize)]
+pub struct Index {
+    pub ui: &'static str,
+    pub api: &'static str,
+    pub openapi: &'static str,
+    pub taxii: &'static str,
+    pub health: &'static str,
+    /// Where the API is explained in words.
+    pub docs: &'static str,
+}
+
+const INDEX: Index = Index {
+    ui: "/ui/",
+    api: "/api/v1",
+    openapi: "/api/v1/openapi.json",
+    taxii: "/taxii2/",
+    health: "/healthz",
+    docs: "README.md, section \"API\"",
+};
+
+/// `GET /`: a browser goes to the web UI (its sign-in when signed out);
+/// a program gets links to the REST API's OpenAPI document (also as
+/// `Link: rel="service-desc"`, RFC 8631), TAXII and the README's API section.
+pub async fn index(headers: axum::http::HeaderMap) -> Response {
+    let link = format!("<{}>; rel=\"service-desc\"", INDEX.openapi);
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        return ([(header::LINK, link)], Json(INDEX)).into_response();
+    }
+    // A person: the web UI, which signs them in in the language their
+    // browser asks for.
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, INDEX.ui.to_string()),
+            (header::LINK, link),
+        ],
+    )
+        .into_response()
+}
+
 /// Answers for unknown paths (in TAXII's error shape under `/taxii2`).
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     crate::taxii::taxii_fallback(uri.path(), false)
@@ -1229,15 +1502,21 @@ pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
 
 // ---- Decide: decisions and the allow list ---------------------------------------------
 
-#[derive(Deserialize)]
+/// A decision on an indicator.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"action": "block", "comment": "phishing kit", "expires_at": "2030-12-31", "scope": "own"}))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionIn {
+    #[schema(value_type = DecisionActionName)]
     action: String,
+    /// At most 1000 characters.
     #[serde(default)]
     comment: String,
+    /// RFC 3339 or `YYYY-MM-DD`.
     expires_at: Option<String>,
     /// `own` (the organization's own feeds) or `hub` (every member's; curators
     /// and the operator). Default: `hub` for those who may, else `own`.
+    #[schema(value_type = Option<DecisionScope>)]
     scope: Option<String>,
 }
 
@@ -1253,51 +1532,32 @@ fn decide_for(viewer: &Viewer, scope: Option<&str>) -> HubResult<kyojo_hub::deci
     }
 }
 
-fn decision_view(state: &kyojo_hub::decide::DecisionState) -> HubResult<Value> {
-    let (actionable, reason, expires_at) = match &state.verdict {
-        kyojo_core::decide::Verdict::Block {
-            reason, expires_at, ..
-        } => (
-            expires_at.is_none_or(|e| e > now_millis()),
-            reason.clone(),
-            *expires_at,
-        ),
-        kyojo_core::decide::Verdict::NotActionable { reason } => (false, reason.clone(), None),
-    };
-    // Only the hub's decisions and the viewer's own organization's: never
-    // another organization's, and never any organization's name.
-    let history: Vec<Value> = state
-        .history
-        .iter()
-        .map(|d| {
-            json!({
-                "action": d.action,
-                "comment": d.comment,
-                "expires_at": d.expires_at.map(rfc3339),
-                "by": match d.by {
-                    kyojo_hub::decide::Decider::Hub => "hub",
-                    kyojo_hub::decide::Decider::YourOrganization => "your organization",
-                },
-                "created_at": rfc3339(d.created_at),
-            })
-        })
-        .collect();
-    Ok(json!({
-        "actionable": actionable,
-        "reason": reason,
-        "expires_at": expires_at.map(rfc3339),
-        "allow_listed": state.allowed.as_ref().map(|a| a.to_string()),
-        "history": history,
-    }))
-}
-
-/// `POST /api/v1/indicators/{kind}/{value}/decision`.
+/// Decide on an indicator: block, allow, or unset (for the hub or one's own feeds)
+///
+/// Routed as `POST /indicators/{kind}/{value}` whose value ends in `/decision`.
+#[utoipa::path(
+    post,
+    path = "/indicators/{kind}/{value}/decision",
+    tag = "decide",
+    params(
+        ("kind" = KindName, Path, description = "The kind of observable", example = "domain"),
+        ("value" = String, Path, description = "The value, in any form canonicalization accepts",
+         example = "evil.example"),
+    ),
+    request_body = DecisionIn,
+    responses(
+        (status = 200, description = "The indicator's decision state now", body = DecisionView),
+        (status = 403, description = "This token may not decide (for the hub)", body = ErrorBody),
+        (status = 404, description = "No such route (the path does not end in /decision)", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn post_decision(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     Path((kind, value)): Path<(String, String)>,
     body: Result<JsonBody<DecisionIn>, ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::DecisionView>> {
     let Some(value) = value.strip_suffix("/decision") else {
         return Err(ApiError::not_found("route"));
     };
@@ -1330,79 +1590,128 @@ pub async fn post_decision(
             expires_at,
             scope,
         )?;
-        decision_view(&st)
+        Ok::<_, HubError>(views::DecisionView::build(&st))
     })
     .await
     .map(Json)
 }
 
-#[derive(Deserialize)]
+/// A value never to block.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"value": "partner.example", "comment": "our partner"}))]
 #[serde(deny_unknown_fields)]
 pub struct AllowIn {
+    /// Detected from the value when absent.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<KindName>)]
     kind: Option<String>,
     value: String,
+    /// At most 1000 characters.
     #[serde(default)]
     comment: String,
 }
 
-fn pending_view(p: &kyojo_hub::guard::Pending) -> Value {
-    json!({
-        "added": p.change.added,
-        "removed": p.change.removed,
-        "threshold": p.change.threshold,
-        "since": rfc3339(p.since),
-    })
-}
-
-/// `GET /api/v1/feed-guard`: the hub-wide feed change held for the
-/// operator's confirmation, if any.
+/// The hub-wide feed change held for the operator's confirmation, if any
+#[utoipa::path(
+    get,
+    path = "/feed-guard",
+    tag = "decide",
+    responses(
+        (status = 200, description = "The guard's state", body = FeedGuardView),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn feed_guard(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::FeedGuardView>> {
     let hub = state.hub.clone();
     blocking(move || {
         let pending = hub.pending_feed_change(&viewer)?;
-        Ok::<_, HubError>(json!({
-            "held": pending.is_some(),
-            "pending": pending.as_ref().map(pending_view),
-            "fraction": hub.config.decisions.feed_change_guard,
-        }))
+        Ok::<_, HubError>(views::FeedGuardView {
+            held: pending.is_some(),
+            pending: pending.as_ref().map(views::PendingChangeView::build),
+            fraction: hub.config.decisions.feed_change_guard,
+        })
     })
     .await
     .map(Json)
 }
 
-/// `POST /api/v1/feed-guard/confirm`: publishes the held change.
+/// Publish the held feed change
+#[utoipa::path(
+    post,
+    path = "/feed-guard/confirm",
+    tag = "decide",
+    responses(
+        (status = 200, description = "Published", body = FeedGuardConfirmed),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+        (status = 409, description = "No feed change is waiting", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn feed_guard_confirm(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::FeedGuardConfirmed>> {
     let hub = state.hub.clone();
     blocking(move || {
         let p = hub.confirm_feed_change(&viewer)?;
-        Ok::<_, HubError>(json!({ "confirmed": pending_view(&p) }))
+        Ok::<_, HubError>(views::FeedGuardConfirmed {
+            confirmed: views::PendingChangeView::build(&p),
+        })
     })
     .await
     .map(Json)
 }
 
+/// The operator's allow list (admins only)
+#[utoipa::path(
+    get,
+    path = "/allowlist",
+    tag = "decide",
+    responses(
+        (status = 200, description = "Every entry", body = AllowList),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn allowlist(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::AllowList>> {
     let hub = state.hub.clone();
     blocking(move || {
         let list = hub.allow_list(&viewer)?;
-        Ok::<_, HubError>(json!({ "allowlist": list.iter().map(|e| json!({
-            "type": e.observable.kind, "value": e.observable.value, "comment": e.comment, "created_at": rfc3339(e.created_at)
-        })).collect::<Vec<_>>() }))
+        Ok::<_, HubError>(views::AllowList {
+            allowlist: list
+                .iter()
+                .map(|e| views::AllowEntryView {
+                    kind: e.observable.kind,
+                    value: e.observable.value.clone(),
+                    comment: e.comment.clone(),
+                    created_at: rfc3339(e.created_at),
+                })
+                .collect(),
+        })
     })
     .await
     .map(Json)
 }
 
+/// Add a value to the allow list (admins only)
+#[utoipa::path(
+    post,
+    path = "/allowlist",
+    tag = "decide",
+    request_body = AllowIn,
+    responses(
+        (status = 201, description = "Added", body = AllowAdded),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn allow_add(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1430,11 +1739,32 @@ pub async fn allow_add(
     let e = blocking(move || hub.allow_add(&viewer, &obs, input.comment.trim())).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"type": e.observable.kind, "value": e.observable.value, "comment": e.comment})),
+        Json(views::AllowAdded {
+            kind: e.observable.kind,
+            value: e.observable.value,
+            comment: e.comment,
+        }),
     )
         .into_response())
 }
 
+/// Remove a value from the allow list (admins only)
+#[utoipa::path(
+    delete,
+    path = "/allowlist/{kind}/{value}",
+    tag = "decide",
+    params(
+        ("kind" = KindName, Path, description = "The kind of observable", example = "domain"),
+        ("value" = String, Path, description = "The value, in any form canonicalization accepts",
+         example = "evil.example"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+        (status = 404, description = "Not on the allow list", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn allow_remove(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1454,10 +1784,12 @@ pub async fn allow_remove(
 
 // ---- Act: feeds ------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// RPZ: `nxdomain` (default) or `walled_garden`.
+    #[param(value_type = Option<RpzAction>)]
     action: Option<String>,
     /// hosts: the address names point to (default 0.0.0.0).
     sinkhole: Option<String>,
@@ -1469,6 +1801,35 @@ fn http_date(ms: Millis) -> String {
         .unwrap_or_default()
 }
 
+/// A feed of the actionable indicators the caller may see
+///
+/// `rpz` (an RPZ zone), `hosts`, `domains.txt`, `urls.txt`, `ips.txt` (one
+/// value a line) and `indicators.csv`. Conditional requests
+/// (`If-None-Match`, `If-Modified-Since`) are answered 304 when unchanged.
+#[utoipa::path(
+    get,
+    path = "/feeds/{name}",
+    tag = "feeds",
+    params(
+        ("name" = FeedName, Path, description = "The feed"),
+        FeedQuery,
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds"),
+        ("If-Modified-Since" = Option<String>, Header, description = "An HTTP date"),
+    ),
+    responses(
+        (status = 200, description = "The feed",
+         content(("text/plain"), ("text/csv")),
+         headers(
+            ("ETag" = String, description = "A hash of the content"),
+            ("Last-Modified" = String),
+            ("X-Kyojo-Entries" = u64, description = "Entries in the feed"),
+         )),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 403, description = "This token may not read feeds", body = ErrorBody),
+        (status = 404, description = "No such feed", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn feed(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1543,18 +1904,33 @@ pub async fn feed(
 
 // ---- Act: private URL checks -----------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PrefixQuery {
     /// The version the client holds; the answer is then only the changes.
     since: Option<u64>,
 }
 
+/// 4-byte SHA-256 prefixes of every actionable URL and domain expression
+///
+/// With `since`, only the changes from that version when this hub still keeps it.
+#[utoipa::path(
+    get,
+    path = "/hashes/prefixes",
+    tag = "feeds",
+    params(PrefixQuery),
+    responses(
+        (status = 200, description = "The list, or the changes", body = PrefixesView),
+        (status = 403, description = "This token may not read feeds", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn hash_prefixes(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     query: Result<Query<PrefixQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::PrefixesView>> {
     let Query(q) = query.map_err(|e| ApiError::invalid("since", e.body_text()))?;
     let hub = state.hub.clone();
     blocking(move || {
@@ -1568,38 +1944,54 @@ pub async fn hash_prefixes(
                 history.iter().find(|h| h.version == since).cloned()
             };
             if let Some(base) = base {
-                return Ok::<_, HubError>(json!({
-                    "version": current.version,
-                    "full": false,
-                    "additions": hexes(&mut current.prefixes.difference(&base.prefixes)),
-                    "removals": hexes(&mut base.prefixes.difference(&current.prefixes)),
+                return Ok::<_, HubError>(views::PrefixesView::Delta(views::PrefixesDelta {
+                    version: current.version,
+                    full: false,
+                    additions: hexes(&mut current.prefixes.difference(&base.prefixes)),
+                    removals: hexes(&mut base.prefixes.difference(&current.prefixes)),
                 }));
             }
         }
-        Ok(json!({
-            "version": current.version,
-            "full": true,
-            "prefix_bytes": 4,
-            "prefixes": hexes(&mut current.prefixes.iter()),
+        Ok(views::PrefixesView::Full(views::PrefixesFull {
+            version: current.version,
+            full: true,
+            prefix_bytes: 4,
+            prefixes: hexes(&mut current.prefixes.iter()),
         }))
     })
     .await
     .map(Json)
 }
 
-#[derive(Deserialize)]
+/// Prefixes to resolve, at most 1000.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"prefixes": ["0a1b2c3d", "ffffffff"]}))]
 #[serde(deny_unknown_fields)]
 pub struct HashSearchIn {
+    /// 8 hex digits (4 bytes) each.
+    #[schema(value_type = Vec<String>)]
     prefixes: Bounded<String, 1000>,
 }
 
-/// `POST /api/v1/hashes:search`: full hashes for 4-byte prefixes. The hub
-/// never learns the URL; it logs nothing of the request but its route.
+/// Full hashes for 4-byte prefixes
+///
+/// The hub never learns the URL; it logs nothing of the request but its route.
+#[utoipa::path(
+    post,
+    path = "/hashes:search",
+    tag = "feeds",
+    request_body = HashSearchIn,
+    responses(
+        (status = 200, description = "Full hashes of actionable expressions", body = HashSearchResult),
+        (status = 403, description = "This token may not check hashes", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn hash_search(
     State(state): State<AppState>,
     Caller(viewer): Caller,
     body: Result<JsonBody<HashSearchIn>, ApiError>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::HashSearchResult>> {
     if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
         return Err(ApiError::forbidden("this token may not check hashes"));
     }
@@ -1622,15 +2014,18 @@ pub async fn hash_search(
     let hub = state.hub.clone();
     blocking(move || {
         let found = hub.search_hashes(&viewer, &prefixes)?;
-        Ok::<_, HubError>(json!({
-            "matches": found.iter().map(|(p, f)| json!({
-                "prefix": hex::encode(p),
-                "full_hash": hex::encode(f.hash),
-                "threat_type": f.threat,
-                "expires_at": f.expires_at.map(rfc3339),
-            })).collect::<Vec<_>>(),
-            "cache_seconds": 300,
-        }))
+        Ok::<_, HubError>(views::HashSearchResult {
+            matches: found
+                .iter()
+                .map(|(p, f)| views::HashMatch {
+                    prefix: hex::encode(p),
+                    full_hash: hex::encode(f.hash),
+                    threat_type: f.threat.clone(),
+                    expires_at: f.expires_at.map(rfc3339),
+                })
+                .collect(),
+            cache_seconds: 300,
+        })
     })
     .await
     .map(Json)
@@ -1701,10 +2096,12 @@ pub async fn warn_page(
 
 // ---- STIX ---------------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StixImportQuery {
     /// Marking to use instead of the bundle's own (never less restrictive than it).
+    #[param(value_type = Option<TlpName>)]
     tlp: Option<String>,
     /// `community` or the JSON of a report body's audience, e.g. `{"sectors":["finance"]}`.
     audience: Option<String>,
@@ -1722,9 +2119,24 @@ pub fn parse_import_audience(hub: &Hub, s: &str) -> HubResult<Audience> {
     parse_audience(hub, &value)
 }
 
-/// `POST /api/v1/stix`: imports a bundle as one report; all or nothing. The
-/// same objects imported again by the same organization answer 200 with the
-/// earlier report and `"already_imported": true`.
+/// Import a STIX 2.1 bundle as one report (all or nothing)
+///
+/// The same objects imported again by the same organization answer 200
+/// with the earlier report and `"already_imported": true`.
+#[utoipa::path(
+    post,
+    path = "/stix",
+    tag = "stix",
+    params(StixImportQuery),
+    request_body(content = StixBundle, description = "A STIX 2.1 bundle",
+        content_type = "application/json"),
+    responses(
+        (status = 201, description = "Imported as a new report", body = StixImported),
+        (status = 200, description = "Imported before", body = StixImported),
+        (status = 403, description = "This token may not write reports", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn import_stix(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1762,12 +2174,12 @@ pub async fn import_stix(
         let indicators = done.report.indicators.len();
         Ok::<_, HubError>((
             done.created,
-            json!({
-                "report": report_view(&hub, &viewer, &done.report, None)?,
-                "objects": done.objects,
-                "indicators": indicators,
-                "already_imported": !done.created,
-            }),
+            views::StixImported {
+                report: ReportView::build(&hub, &viewer, &done.report, None)?,
+                objects: done.objects,
+                indicators,
+                already_imported: !done.created,
+            },
         ))
     })
     .await?;
@@ -1779,7 +2191,19 @@ pub async fn import_stix(
     Ok((status, Json(body)).into_response())
 }
 
-/// `GET /api/v1/reports/{id}/stix`.
+/// A report as a STIX 2.1 bundle
+#[utoipa::path(
+    get,
+    path = "/reports/{id}/stix",
+    tag = "stix",
+    params(("id" = String, Path, description = "The report's id (a UUID)")),
+    responses(
+        (status = 200, description = "The bundle (with sighting aggregates from 3 or more organizations)",
+         content((StixBundle = "application/stix+json;version=2.1"))),
+        (status = 404, description = "No such report, or not one the caller may read", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
 pub async fn report_stix(
     State(state): State<AppState>,
     Caller(viewer): Caller,
@@ -1796,17 +2220,35 @@ pub async fn report_stix(
         .into_response())
 }
 
-/// `GET /api/v1/audit`: the newest administrative actions (admins only).
+/// The newest administrative actions (admins only)
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "admin",
+    responses(
+        (status = 200, description = "At most 500 entries", body = AuditLog),
+        (status = 403, description = "Not an admin token", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn audit_log(
     State(state): State<AppState>,
     Caller(viewer): Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::AuditLog>> {
     let hub = state.hub.clone();
     blocking(move || {
         let entries = hub.audit_log(&viewer, 500)?;
-        Ok::<_, HubError>(json!({ "audit": entries.iter().map(|e| json!({
-            "at": rfc3339(e.at), "actor": e.actor, "action": e.action, "detail": e.detail
-        })).collect::<Vec<_>>() }))
+        Ok::<_, HubError>(views::AuditLog {
+            audit: entries
+                .iter()
+                .map(|e| views::AuditEntryView {
+                    at: rfc3339(e.at),
+                    actor: e.actor.clone(),
+                    action: e.action.clone(),
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+        })
     })
     .await
     .map(Json)

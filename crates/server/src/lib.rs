@@ -5,6 +5,7 @@
 //! * [`taxii`]: TAXII 2.1; [`ui`]: the web UI; [`warn`]: the warning page.
 //! * [`edge`], [`ratelimit`], [`json`], [`idempotency`]: connection limits,
 //!   rate limits, bounded bodies, replay of retried writes.
+//! * [`openapi`]: the REST API's OpenAPI 3.1 document, from the handlers' annotations.
 //! * [`error`]: the one mapping from [`kyojo_hub::HubError`] to status and body.
 
 pub mod api;
@@ -13,6 +14,7 @@ pub mod edge;
 pub mod error;
 pub mod idempotency;
 pub mod json;
+pub mod openapi;
 pub mod ratelimit;
 pub mod taxii;
 pub mod ui;
@@ -24,7 +26,7 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 
 pub use error::ApiError;
@@ -53,48 +55,57 @@ impl AppState {
     }
 }
 
+/// Declares the `/api/v1` routes once: [`api_router`] is built from this
+/// list and [`API_ROUTES`] is the same list as data, which
+/// `tests/openapi.rs` compares with the OpenAPI document.
+macro_rules! api_routes {
+    ($($path:literal => $($method:ident($handler:path)),+;)+) => {
+        /// Every route under `/api/v1`: (method, axum path template).
+        pub const API_ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path),)+)+];
+
+        fn api_router() -> Router<AppState> {
+            Router::new()
+                $(.route($path, axum::routing::MethodRouter::new()$(.$method($handler))+))+
+        }
+    };
+}
+
+api_routes! {
+    "/reports" => get(api::list_reports), post(api::create_report);
+    "/reports/{id}" => get(api::get_report), patch(api::update_report), delete(api::delete_report);
+    "/reports/{id}/stix" => get(api::report_stix);
+    "/stix" => post(api::import_stix);
+    "/sightings" => post(api::post_sightings);
+    "/indicators" => get(api::list_indicators);
+    // POST is a decision: the value ends in `/decision` (documented so).
+    "/indicators/{kind}/{*value}" => get(api::get_indicator), post(api::post_decision);
+    "/allowlist" => get(api::allowlist), post(api::allow_add);
+    "/allowlist/{kind}/{*value}" => delete(api::allow_remove);
+    "/feeds/{name}" => get(api::feed);
+    "/feed-guard" => get(api::feed_guard);
+    "/feed-guard/confirm" => post(api::feed_guard_confirm);
+    "/hashes/prefixes" => get(api::hash_prefixes);
+    "/hashes:search" => post(api::hash_search);
+    "/lookup" => post(api::lookup);
+    "/me" => get(api::me);
+    "/sectors" => get(api::sectors);
+    "/orgs" => get(api::list_orgs), post(api::create_org);
+    "/audit" => get(api::audit_log);
+    "/tokens" => post(api::create_token);
+    "/tokens/{id}" => delete(api::revoke_token);
+    "/openapi.json" => get(openapi::openapi_json);
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let max_body = state.hub.config.max_body_bytes;
-    let api = Router::new()
-        .route("/reports", get(api::list_reports).post(api::create_report))
-        .route(
-            "/reports/{id}",
-            get(api::get_report)
-                .patch(api::update_report)
-                .delete(api::delete_report),
-        )
-        .route("/reports/{id}/stix", get(api::report_stix))
-        .route("/stix", post(api::import_stix))
-        .route("/sightings", post(api::post_sightings))
-        .route("/indicators", get(api::list_indicators))
-        .route(
-            "/indicators/{kind}/{*value}",
-            get(api::get_indicator).post(api::post_decision),
-        )
-        .route("/allowlist", get(api::allowlist).post(api::allow_add))
-        .route(
-            "/allowlist/{kind}/{*value}",
-            axum::routing::delete(api::allow_remove),
-        )
-        .route("/feeds/{name}", get(api::feed))
-        .route("/feed-guard", get(api::feed_guard))
-        .route("/feed-guard/confirm", post(api::feed_guard_confirm))
-        .route("/hashes/prefixes", get(api::hash_prefixes))
-        .route("/hashes:search", post(api::hash_search))
-        .route("/lookup", post(api::lookup))
-        .route("/me", get(api::me))
-        .route("/sectors", get(api::sectors))
-        .route("/orgs", get(api::list_orgs).post(api::create_org))
-        .route("/audit", get(api::audit_log))
-        .route("/tokens", post(api::create_token))
-        .route("/tokens/{id}", axum::routing::delete(api::revoke_token))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::layer,
-        ));
+    let api = api_router().layer(middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::layer,
+    ));
     ui::routes(taxii::routes(Router::new()))
         .nest("/api/v1", api)
+        .route("/", get(api::index))
         .route("/healthz", get(api::healthz))
         .route("/warn", get(api::warn_page))
         .route("/metrics", get(api::metrics))

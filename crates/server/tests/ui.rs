@@ -1474,6 +1474,6 @@ async fn the_root_leads_browsers_to_sign_in_and_machines_to_the_api() {
     // A machine: a JSON map of the interfaces, not a 404.
     let r = t.get("/", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["api"], "/api/v1/");
+    assert_eq!(r.body["api"], "/api/v1");
     assert_eq!(r.body["openapi"], "/api/v1/openapi.json");
 }

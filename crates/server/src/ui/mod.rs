@@ -25,11 +25,9 @@ use crate::AppState;
 pub use pages::Dashboards;
 pub use text::tr;
 
-/// Adds the web interface's routes, and `/`: where a person who opens the
-/// URL `kyojo serve` prints lands.
+/// Adds the web interface's routes.
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
     router
-        .route("/", get(pages::root))
         .route("/ui", get(pages::to_dashboard))
         .route("/ui/", get(pages::dashboard))
         .route("/ui/login", get(pages::login_form).post(pages::login))

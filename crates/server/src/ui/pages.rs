@@ -115,30 +115,6 @@ fn login_csrf(ui: &Ui) -> String {
         .unwrap_or_else(kyojo_hub::tokens::random_hex)
 }
 
-/// `GET /`: a browser goes to the web UI (its sign-in when signed out, in
-/// the language it asks for); anything else gets a map of the machine
-/// interfaces, pointing to the API section of the README.
-pub async fn root(headers: axum::http::HeaderMap) -> Response {
-    let wants_html = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if wants_html {
-        return see_other("/ui/");
-    }
-    axum::Json(serde_json::json!({
-        "name": "kyojo",
-        "version": env!("CARGO_PKG_VERSION"),
-        "ui": "/ui/",
-        "api": "/api/v1/",
-        "openapi": "/api/v1/openapi.json",
-        "taxii": "/taxii2/",
-        "health": "/healthz",
-        "docs": "README.md, section \"API\"",
-    }))
-    .into_response()
-}
-
 pub async fn login_form(State(state): State<AppState>, ui: Ui) -> Response {
     if ui.user.is_some() {
         return see_other("/ui/");

@@ -1,0 +1,554 @@
+//! The REST API described in OpenAPI 3.1, served at `GET /api/v1/openapi.json`.
+//!
+//! The document is generated from the handlers' own annotations
+//! (`#[utoipa::path]` in [`crate::api`]) and the response types' derives
+//! ([`crate::api::views`]), so it changes when they do. What every operation
+//! may answer whatever its handler does — refusals at the edge, rate limits,
+//! bad tokens, body limits, `Idempotency-Key` conflicts — is added here once
+//! ([`EdgeResponses`]) instead of on each handler.
+//!
+//! Types from other crates (observable kinds, TLP, roles, counts) get their
+//! schemas from the small named schemas below, built from those crates' own
+//! lists of values (`Kind::ALL`, `Tlp::ALL`, ...).
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::api;
+use crate::error::ApiError;
+
+/// The document as JSON, built once.
+static DOCUMENT: LazyLock<Result<Vec<u8>, String>> =
+    LazyLock::new(|| serde_json::to_vec(&ApiDoc::openapi()).map_err(|e| e.to_string()));
+
+/// `GET /api/v1/openapi.json`: public, like the routes it describes.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    responses(
+        (status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json",
+         body = Object),
+    ),
+)]
+pub async fn openapi_json() -> Response {
+    match &*DOCUMENT {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            bytes.clone(),
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kyojo REST API",
+        description = "Share indicators, sightings and incident reports under TLP 2.0 and \
+anonymity rules; look values up; pull feeds. Without a token a caller is the public: \
+TLP:CLEAR only.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    servers((url = "/api/v1", description = "this hub")),
+    paths(
+        api::list_reports,
+        api::create_report,
+        api::get_report,
+        api::update_report,
+        api::delete_report,
+        api::report_stix,
+        api::import_stix,
+        api::post_sightings,
+        api::list_indicators,
+        api::get_indicator,
+        api::post_decision,
+        api::allowlist,
+        api::allow_add,
+        api::allow_remove,
+        api::feed,
+        api::feed_guard,
+        api::feed_guard_confirm,
+        api::hash_prefixes,
+        api::hash_search,
+        api::lookup,
+        api::me,
+        api::sectors,
+        api::list_orgs,
+        api::create_org,
+        api::audit_log,
+        api::create_token,
+        api::revoke_token,
+        openapi_json,
+    ),
+    // Parameters refer to these; bodies register what they refer to themselves.
+    components(schemas(ErrorBody, FeedName, KindName, TlpName, IncidentTypeName, RpzAction)),
+    modifiers(&BearerScheme, &EdgeResponses),
+    tags(
+        (name = "reports", description = "Observe: incident reports and their indicators"),
+        (name = "sightings", description = "Observe: what members' sensors saw"),
+        (name = "indicators", description = "Orient: what is known about a value; lookups"),
+        (name = "decide", description = "Decide: decisions, the allow list, the feed change guard"),
+        (name = "feeds", description = "Act: feeds and private URL checks"),
+        (name = "stix", description = "STIX 2.1 import and export"),
+        (name = "admin", description = "Members, tokens, audit"),
+        (name = "meta", description = "Who am I; sectors; this document"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The name of the bearer scheme operations refer to (`security(("bearer" = []))`).
+pub const BEARER: &str = "bearer";
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `kyojo token create` or `POST /tokens`: `kyj_…`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Answers any operation may give before or around its handler, added to
+/// every operation so that the document lists every status the API sends.
+struct EdgeResponses;
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+                .build(),
+        )
+        .into()
+}
+
+fn add_if_missing(op: &mut Operation, status: StatusCode, description: &str) {
+    op.responses
+        .responses
+        .entry(status.as_u16().to_string())
+        .or_insert_with(|| error_response(description));
+}
+
+impl Modify for EdgeResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let writes = [
+                (HttpMethod::Post, item.post.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
+                (HttpMethod::Delete, item.delete.as_mut()),
+            ];
+            for (_, op) in writes {
+                let Some(op) = op else { continue };
+                // POST /tokens refuses a key: its answer holds a secret never kept.
+                if path != "/tokens" {
+                    op.parameters.get_or_insert_with(Vec::new).push(
+                        ParameterBuilder::new()
+                            .name(crate::idempotency::HEADER)
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(
+                                "Retries with the same key write once (1 to 255 printable ASCII \
+                                 characters; remembered 24 hours).",
+                            ))
+                            .schema(Some(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::String)
+                                    .min_length(Some(1))
+                                    .max_length(Some(crate::idempotency::MAX_KEY_LEN))
+                                    .pattern(Some("^[\\x20-\\x7e]+$")),
+                            ))
+                            .build(),
+                    );
+                    add_if_missing(
+                        op,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "The Idempotency-Key was used with a different request",
+                    );
+                }
+                add_if_missing(
+                    op,
+                    StatusCode::CONFLICT,
+                    "Conflicts with stored state, or the Idempotency-Key's request is in flight \
+                     or already done",
+                );
+            }
+            for op in operations(item) {
+                let public_doc = op.operation_id.as_deref() == Some("openapi_json");
+                add_if_missing(
+                    op,
+                    StatusCode::BAD_REQUEST,
+                    "A parameter, header or the body is invalid; `field` names it",
+                );
+                if !public_doc {
+                    add_if_missing(
+                        op,
+                        StatusCode::UNAUTHORIZED,
+                        "The Authorization header is not a live bearer token, or this needs one",
+                    );
+                }
+                add_if_missing(
+                    op,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Rate limited (per token, or per client address without one); retry after \
+                     Retry-After seconds",
+                );
+                if op.request_body.is_some() {
+                    add_if_missing(
+                        op,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "The body, or a list in it, is larger than this hub accepts",
+                    );
+                    add_if_missing(
+                        op,
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "The body is not sent as application/json",
+                    );
+                    add_if_missing(
+                        op,
+                        StatusCode::REQUEST_TIMEOUT,
+                        "The body did not arrive in time",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.patch.as_mut(),
+        item.put.as_mut(),
+        item.delete.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+// ---- error bodies ---------------------------------------------------------------------
+
+/// Every error: `{"error": {"code", "message", "field"}}` (rendered by
+/// [`ApiError`]; a test renders one and checks it has this shape).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `invalid_input`, `unauthorized`, `forbidden`,
+    /// `not_found`, `conflict`, `too_large`, `rate_limited`, ...
+    pub code: String,
+    /// For people: what is wrong and how to fix it.
+    pub message: String,
+    /// The input at fault (`indicators[2].value`, `limit`, `body`), when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub field: Option<String>,
+}
+
+// ---- request shapes that are read as JSON values ----------------------------------------
+
+/// An indicator as sent: a bare string (its kind detected) or `{"type", "value"}`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // A schema only: the body is read as a bounded JSON value.
+#[serde(untagged)]
+pub enum IndicatorInput {
+    Text(String),
+    Typed {
+        /// Detected from the value when absent.
+        #[serde(rename = "type")]
+        #[schema(value_type = Option<KindName>)]
+        kind: Option<String>,
+        value: String,
+    },
+}
+
+/// A report's audience as sent: `"community"`, `{"sectors": [slug, ...]}`
+/// or `{"orgs": [organization name, ...]}` (1 to 64 entries).
+#[derive(ToSchema)]
+#[allow(dead_code)] // A schema only: the body is read as a bounded JSON value.
+#[serde(untagged)]
+pub enum AudienceInput {
+    Community(api::views::CommunityAudience),
+    Sectors {
+        #[schema(min_items = 1)]
+        sectors: Vec<String>,
+    },
+    Orgs {
+        #[schema(min_items = 1)]
+        orgs: Vec<String>,
+    },
+}
+
+// ---- values of other crates' types --------------------------------------------------
+
+fn string_enum<'a>(description: &str, values: impl IntoIterator<Item = &'a str>) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .description(Some(description))
+        .enum_values(Some(values))
+        .into()
+}
+
+/// Declares a named schema for a wire value of another crate's type.
+macro_rules! named_schema {
+    ($(#[$doc:meta])* $marker:ident as $name:literal => $schema:expr) => {
+        $(#[$doc])*
+        pub struct $marker;
+        impl PartialSchema for $marker {
+            fn schema() -> RefOr<Schema> {
+                RefOr::T($schema)
+            }
+        }
+        impl ToSchema for $marker {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
+named_schema!(
+    /// `kyojo_core::Kind` on the wire.
+    KindName as "Kind" => string_enum(
+        "The kind of an observable",
+        kyojo_core::Kind::ALL.iter().map(|k| k.as_str()),
+    )
+);
+
+named_schema!(
+    /// `kyojo_core::Tlp` on the wire.
+    TlpName as "Tlp" => string_enum(
+        "A TLP 2.0 marking",
+        kyojo_core::Tlp::ALL.iter().map(|t| t.as_str()),
+    )
+);
+
+named_schema!(
+    /// `kyojo_core::report::IncidentType` on the wire.
+    IncidentTypeName as "IncidentType" => string_enum(
+        "What kind of incident a report describes",
+        kyojo_core::report::IncidentType::ALL.iter().map(|t| t.as_str()),
+    )
+);
+
+named_schema!(
+    /// `kyojo_core::Role` on the wire.
+    RoleName as "Role" => string_enum(
+        "What a token may do",
+        kyojo_core::Role::ALL.iter().map(|r| r.as_str()),
+    )
+);
+
+named_schema!(
+    /// `kyojo_core::decide::Action` on the wire.
+    DecisionActionName as "DecisionAction" => string_enum(
+        "block, allow, or unset (withdraw earlier decisions)",
+        DECISION_ACTIONS.iter().map(|a| a.as_str()),
+    )
+);
+
+named_schema!(
+    /// `kyojo_index::MatchKind` on the wire.
+    MatchKindName as "MatchKind" => string_enum(
+        "How a looked-up value matched an indicator",
+        MATCH_KINDS.iter().map(|m| match_kind_name(*m)),
+    )
+);
+
+named_schema!(
+    /// `kyojo_core::policy::Count` on the wire.
+    CountValue as "Count" => OneOfBuilder::new()
+        .description(Some(
+            "A number, or \"fewer than 3\" when drawn from fewer than 3 organizations",
+        ))
+        .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+        .item(string_enum("Too few organizations to show the number", ["fewer than 3"]))
+        .into()
+);
+
+/// Every decision action (the match below fails to compile when one is added).
+const DECISION_ACTIONS: [kyojo_core::decide::Action; 3] = {
+    use kyojo_core::decide::Action;
+    const fn listed(a: Action) {
+        match a {
+            Action::Block | Action::Allow | Action::Unset => {}
+        }
+    }
+    listed(Action::Block);
+    [Action::Block, Action::Allow, Action::Unset]
+};
+
+/// Every match kind (the match in [`match_kind_name`] fails to compile when one is added).
+const MATCH_KINDS: [kyojo_index::MatchKind; 4] = [
+    kyojo_index::MatchKind::Exact,
+    kyojo_index::MatchKind::UrlExpression,
+    kyojo_index::MatchKind::ParentDomain,
+    kyojo_index::MatchKind::Cidr,
+];
+
+/// As `MatchKind` serializes (snake_case).
+fn match_kind_name(m: kyojo_index::MatchKind) -> &'static str {
+    use kyojo_index::MatchKind;
+    match m {
+        MatchKind::Exact => "exact",
+        MatchKind::UrlExpression => "url_expression",
+        MatchKind::ParentDomain => "parent_domain",
+        MatchKind::Cidr => "cidr",
+    }
+}
+
+named_schema!(
+    /// A decision's scope as sent.
+    DecisionScope as "DecisionScope" => string_enum(
+        "own: the organization's own feeds; hub: every member's (curators and the operator). \
+         Default: hub for those who may, else own",
+        ["own", "hub"],
+    )
+);
+
+named_schema!(
+    /// What an RPZ feed answers for a listed name.
+    RpzAction as "RpzAction" => string_enum(
+        "nxdomain (default) or walled_garden (a CNAME to the warning host)",
+        ["nxdomain", "walled_garden"],
+    )
+);
+
+named_schema!(
+    /// When a sighting was made, as sent.
+    SeenAt as "SeenAt" => OneOfBuilder::new()
+        .description(Some("RFC 3339 text (or YYYY-MM-DD), or seconds since the epoch"))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+        .into()
+);
+
+named_schema!(
+    /// A STIX 2.1 bundle; its objects are validated on import, not here.
+    StixBundle as "StixBundle" => ObjectBuilder::new()
+        .description(Some("A STIX 2.1 bundle"))
+        .property("type", string_enum("Always bundle", ["bundle"]))
+        .property("id", ObjectBuilder::new().schema_type(Type::String))
+        .property(
+            "objects",
+            utoipa::openapi::schema::ArrayBuilder::new()
+                .items(ObjectBuilder::new().schema_type(Type::Object)),
+        )
+        .required("type")
+        .required("objects")
+        .examples([serde_json::json!({
+            "type": "bundle",
+            "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+            "objects": [{
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+                "created": "2026-11-20T09:00:00.000Z",
+                "modified": "2026-11-20T09:00:00.000Z",
+                "pattern": "[domain-name:value = 'stix-import.example']",
+                "pattern_type": "stix",
+                "valid_from": "2026-11-20T09:00:00Z"
+            }]
+        })])
+        .into()
+);
+
+/// Feed names `GET /feeds/{name}` serves (`FeedFormat::from_path`).
+pub const FEED_NAMES: [&str; 6] = [
+    "rpz",
+    "hosts",
+    "domains.txt",
+    "urls.txt",
+    "ips.txt",
+    "indicators.csv",
+];
+
+named_schema!(
+    /// A feed's name in its path.
+    FeedName as "FeedName" => string_enum("A feed", FEED_NAMES)
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_are_what_the_types_serialize_to() {
+        for m in MATCH_KINDS {
+            assert_eq!(serde_json::json!(m), serde_json::json!(match_kind_name(m)));
+        }
+        for a in DECISION_ACTIONS {
+            assert_eq!(serde_json::json!(a), serde_json::json!(a.as_str()));
+        }
+        for k in kyojo_core::Kind::ALL {
+            assert_eq!(serde_json::json!(k), serde_json::json!(k.as_str()));
+        }
+        for t in kyojo_core::Tlp::ALL {
+            assert_eq!(serde_json::json!(t), serde_json::json!(t.as_str()));
+        }
+        for t in kyojo_core::report::IncidentType::ALL {
+            assert_eq!(serde_json::json!(t), serde_json::json!(t.as_str()));
+        }
+        for r in kyojo_core::Role::ALL {
+            assert_eq!(serde_json::json!(r), serde_json::json!(r.as_str()));
+        }
+        for name in FEED_NAMES {
+            assert!(
+                kyojo_hub::feeds::FeedFormat::from_path(name).is_some(),
+                "{name}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_have_the_documented_shape() {
+        use axum::body::to_bytes;
+        for e in [
+            ApiError::invalid("limit", "limit must be between 1 and 1000"),
+            ApiError::not_found("report"),
+        ] {
+            let field = e.field.clone();
+            let bytes = to_bytes(e.into_response().into_body(), 1 << 16)
+                .await
+                .expect("body");
+            let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+            let error = body["error"].as_object().expect("error object");
+            let mut keys: Vec<&str> = error.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            let want: &[&str] = if field.is_some() {
+                &["code", "field", "message"]
+            } else {
+                &["code", "message"]
+            };
+            assert_eq!(keys, want);
+            assert_eq!(body.as_object().map(|o| o.len()), Some(1));
+        }
+    }
+}
