@@ -24,14 +24,14 @@ use kyojo_store::{day_of, Millis, NewSighting, ReportRecord};
 
 use crate::error::{ApiError, ApiResult};
 use crate::json::{bounded_seq, Bounded, JsonBody, Limited};
-use crate::openapi::{
-    AudienceInput, DecisionActionName, DecisionScope, ErrorBody, FeedName, IncidentTypeName,
-    IndicatorInput, KindName, RoleName, RpzAction, SeenAt, StixBundle, TlpName,
-};
 use kyojo_hub::hub::{
     author, now_millis, require, Hub, IndicatorFilter, RawDraft, ReportChange, ReportFilter,
 };
 use kyojo_hub::{HubError, HubResult};
+use schema::{
+    AudienceInput, DecisionActionName, DecisionScope, ErrorBody, FeedName, IncidentTypeName,
+    IndicatorInput, KindName, RoleName, RpzAction, SeenAt, StixBundle, TlpName,
+};
 use utoipa::{IntoParams, ToSchema};
 
 /// One indicator, sighting or lookup value: a string or a small object.
@@ -62,18 +62,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Runs Hub work on the blocking pool.
-pub async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
-    f: impl FnOnce() -> Result<T, E> + Send + 'static,
-) -> ApiResult<T> {
-    // The request's idempotency claim, if any, goes with the work: the
-    // write it guards records it in its own transaction.
-    let claim = crate::idempotency::current();
-    tokio::task::spawn_blocking(move || kyojo_store::with_claim(claim, f))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(Into::into)
-}
+pub use crate::runtime::blocking;
 
 // ---- small parsers ----------------------------------------------------------------
 
@@ -282,7 +271,30 @@ fn parse_audience(hub: &Hub, v: &Value) -> HubResult<Audience> {
 
 /// `{"type": ..., "value": ...}` (type optional: detected) or a bare string.
 fn parse_indicator(field: &str, v: &Value) -> HubResult<Observable> {
-    let (kind, value) = match v {
+    let (kind, value) = indicator_parts(field, v)?;
+    let result = match kind {
+        Some(k) => canonicalize(k, value),
+        None => detect(value),
+    };
+    result.map_err(|e| HubError::invalid(format!("{field}.value"), e.to_string()))
+}
+
+/// [`parse_indicator`] for a value to look up: a URL is read as Safe
+/// Browsing reads it (single-label and escaped hosts, any inet_aton form),
+/// so every URL Safe Browsing canonicalizes gets an answer; only reporting
+/// and blocking are stricter.
+fn parse_lookup_value(field: &str, v: &Value) -> HubResult<Observable> {
+    let (kind, value) = indicator_parts(field, v)?;
+    let result = match kind {
+        Some(k) => kyojo_core::observable::canonicalize_for_lookup(k, value),
+        None => kyojo_core::observable::detect_for_lookup(value),
+    };
+    result.map_err(|e| HubError::invalid(format!("{field}.value"), e.to_string()))
+}
+
+/// The optional type and the value of `{"type", "value"}` or a bare string.
+fn indicator_parts<'a>(field: &str, v: &'a Value) -> HubResult<(Option<Kind>, &'a str)> {
+    Ok(match v {
         Value::String(s) => (None, s.as_str()),
         Value::Object(map) => {
             for key in map.keys() {
@@ -317,12 +329,7 @@ fn parse_indicator(field: &str, v: &Value) -> HubResult<Observable> {
                 "must be {\"type\": ..., \"value\": ...} or a string",
             ))
         }
-    };
-    let result = match kind {
-        Some(k) => canonicalize(k, value),
-        None => detect(value),
-    };
-    result.map_err(|e| HubError::invalid(format!("{field}.value"), e.to_string()))
+    })
 }
 
 /// [`parse_indicator`] for a value to be stored (a report's, a sighting's):
@@ -379,6 +386,7 @@ fn collect_indicators(items: &[Value], text: Option<&str>) -> HubResult<Vec<(Obs
 
 // ---- views --------------------------------------------------------------------------
 
+pub mod schema;
 pub mod views;
 
 use views::{
@@ -1148,7 +1156,7 @@ pub async fn lookup(
                         .unwrap_or_default()
                         .to_string(),
                 };
-                (raw, parse_indicator(&format!("values[{i}]"), v))
+                (raw, parse_lookup_value(&format!("values[{i}]"), v))
             })
             .collect();
         let queries: Vec<Observable> = parsed
@@ -1481,23 +1489,6 @@ pub async fn index(headers: axum::http::HeaderMap) -> Response {
         ],
     )
         .into_response()
-}
-
-/// Answers for unknown paths (in TAXII's error shape under `/taxii2`).
-pub async fn not_found(uri: axum::http::Uri) -> Response {
-    crate::taxii::taxii_fallback(uri.path(), false)
-        .unwrap_or_else(|| ApiError::not_found("route").into_response())
-}
-
-pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
-    crate::taxii::taxii_fallback(uri.path(), true).unwrap_or_else(|| {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this method is not allowed on this path",
-        )
-        .into_response()
-    })
 }
 
 // ---- Decide: decisions and the allow list ---------------------------------------------

@@ -7,7 +7,7 @@
 //!   remembered by its SHA-256 (method, path, query, body).
 //! * The claim is recorded **in the transaction of the write itself**: the
 //!   handler's Hub work runs with the claim as its thread's
-//!   ([`kyojo_store::with_claim`], set by [`crate::api::blocking`]), and the
+//!   ([`kyojo_store::with_claim`], set by [`crate::runtime::blocking`]), and the
 //!   store's guarded writes record it before they commit, or fail, writing
 //!   nothing, when the key is already claimed. A crash can never keep the
 //!   write and lose the key.
@@ -26,7 +26,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -55,15 +55,6 @@ pub const MAX_KEPT: usize = 1 << 20;
 const IN_FLIGHT_ELSEWHERE_MS: i64 = 60_000;
 /// Claims purged at most per purge.
 const PURGE_BATCH: usize = 10_000;
-
-tokio::task_local! {
-    static SLOT: Arc<ClaimSlot>;
-}
-
-/// The claim of the request being handled on this task, if it has one.
-pub(crate) fn current() -> Option<Arc<ClaimSlot>> {
-    SLOT.try_with(Arc::clone).ok()
-}
 
 /// This process, in the claims it makes.
 static NODE: LazyLock<i64> = LazyLock::new(rand::random::<i64>);
@@ -142,7 +133,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     };
     let hub = state.hub.clone();
-    let Ok((_, record)) = crate::api::blocking(move || hub.authenticate(&token)).await else {
+    let Ok((_, record)) = crate::runtime::blocking(move || hub.authenticate(&token)).await else {
         return next.run(req).await;
     };
 
@@ -185,7 +176,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         expired_before: now - KEPT_MS,
     });
     let req = Request::from_parts(parts, Body::from(bytes));
-    let resp = SLOT.scope(slot.clone(), next.run(req)).await;
+    let resp = crate::runtime::with_claim(slot.clone(), next.run(req)).await;
     if slot.key_taken() {
         // Another node claimed the key first: answer as to a replay.
         return match kept(&state, hashed).await {
@@ -215,7 +206,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         body: bytes.to_vec(),
     };
     let hub = state.hub.clone();
-    if let Err(e) = crate::api::blocking(move || hub.keep_response(&hashed, &keep)).await {
+    if let Err(e) = crate::runtime::blocking(move || hub.keep_response(&hashed, &keep)).await {
         tracing::warn!(error = %e.message, "keeping an idempotent response");
     }
     Response::from_parts(head, Body::from(bytes))
@@ -253,7 +244,7 @@ fn header_text(h: &axum::http::HeaderMap, name: header::HeaderName) -> Option<St
 
 async fn kept(state: &AppState, key: [u8; 32]) -> Result<Option<ClaimRecord>, Response> {
     let hub = state.hub.clone();
-    crate::api::blocking(move || hub.claim(&key))
+    crate::runtime::blocking(move || hub.claim(&key))
         .await
         .map_err(IntoResponse::into_response)
 }

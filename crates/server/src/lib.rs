@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod ratelimit;
+pub mod runtime;
 pub mod taxii;
 pub mod ui;
 pub mod warn;
@@ -109,8 +110,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/warn", get(api::warn_page))
         .route("/metrics", get(api::metrics))
-        .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed)
+        .fallback(taxii::not_found)
+        .method_not_allowed_fallback(taxii::method_not_allowed)
         .route_layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn_with_state(
             state.clone(),

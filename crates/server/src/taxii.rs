@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use kyojo_core::Viewer;
 use kyojo_store::{Millis, StixScan};
 
-use crate::api::blocking;
 use crate::error::ApiError;
+use crate::runtime::blocking;
 use crate::AppState;
 use kyojo_hub::hub::now_millis;
 use kyojo_hub::stix::{Collection, VersionFilter};
@@ -648,4 +648,21 @@ async fn status(
         }
         None => Err(ApiError::not_found("status").into()),
     }
+}
+
+/// Answers for unknown paths (in TAXII's error shape under `/taxii2`).
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    taxii_fallback(uri.path(), false)
+        .unwrap_or_else(|| ApiError::not_found("route").into_response())
+}
+
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    taxii_fallback(uri.path(), true).unwrap_or_else(|| {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed on this path",
+        )
+        .into_response()
+    })
 }

@@ -1385,3 +1385,60 @@ async fn administrative_actions_are_audited() {
         None,
     );
 }
+
+mod safe_browsing {
+    #![allow(dead_code)]
+    include!("../../core/tests/data/sb_tables.rs");
+}
+
+/// Every URL of Safe Browsing's canonicalization list and of gglsbl's table
+/// gets an answer from `POST /lookup` — not listed, with the canonical form
+/// Safe Browsing gives (our documented answer where gglsbl keeps a port) —
+/// never a refusal. Raw-byte inputs that are not UTF-8 cannot travel in
+/// JSON and are covered in core.
+#[tokio::test]
+async fn lookups_answer_every_url_safe_browsing_canonicalizes() {
+    use safe_browsing::{GGLSBL, GGLSBL_DISAGREES, SB_V4};
+    let t = start().await;
+    let token = t.member("Lookup Org", "finance", Role::Consumer);
+    let rows = SB_V4
+        .iter()
+        .chain(GGLSBL.iter())
+        .filter_map(|(input, want)| {
+            let input = std::str::from_utf8(input).ok()?;
+            let want = GGLSBL_DISAGREES
+                .iter()
+                .find(|(i, _)| *i == input.as_bytes())
+                .map_or(*want, |(_, ours)| *ours);
+            Some((input, want))
+        });
+    let mut checked = 0;
+    for (input, want) in rows {
+        let r = t
+            .post(
+                "/api/v1/lookup",
+                Some(&token),
+                json!({"values": [{"type": "url", "value": input}]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{input:?}: {}", r.text);
+        let result = &r.body["results"][0];
+        assert!(result["error"].is_null(), "{input:?}: {result}");
+        assert_eq!(result["canonical"], want, "{input:?}");
+        assert_eq!(result["matches"], json!([]), "{input:?}");
+        checked += 1;
+    }
+    assert!(checked >= 65, "{checked} rows");
+    // What the issue reported, untyped too.
+    for input in ["http://intranet/x", "http://host%23.com/a", "0x7f.1"] {
+        let r = t
+            .post("/api/v1/lookup", Some(&token), json!({"values": [input]}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{input}");
+        assert!(
+            r.body["results"][0]["error"].is_null(),
+            "{input}: {}",
+            r.text
+        );
+    }
+}

@@ -4,11 +4,11 @@
 //! surfaces (the web UI) can render the same views.
 //!
 //! Field types from other crates (kinds, TLP, counts) are serialized as
-//! themselves; their schemas come from [`crate::openapi`] (`value_type`).
+//! themselves; their schemas come from [`super::schema`] (`value_type`).
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use kyojo_core::policy::Count;
@@ -18,8 +18,9 @@ use kyojo_hub::hub::{author, now_millis, Assessment, Hub};
 use kyojo_hub::HubResult;
 use kyojo_store::{Millis, ReportRecord};
 
-use crate::openapi::{
-    CountValue, DecisionActionName, IncidentTypeName, KindName, MatchKindName, RoleName, TlpName,
+use super::schema::{
+    CommunityAudience, CountValue, DecisionActionName, IncidentTypeName, KindName, MatchKindName,
+    RoleName, TlpName,
 };
 
 /// Milliseconds since the epoch as RFC 3339 UTC with milliseconds.
@@ -43,13 +44,6 @@ pub fn day_string(day: i64) -> String {
 pub struct OrgView {
     pub name: String,
     pub sector: String,
-}
-
-/// The literal audience `"community"`: every member.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-pub enum CommunityAudience {
-    #[serde(rename = "community")]
-    Community,
 }
 
 /// Who may read a report beyond its TLP: `"community"`, some sectors (by

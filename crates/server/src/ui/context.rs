@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use kyojo_core::{Role, Viewer};
 use kyojo_store::{Millis, Org, TokenRecord};
 
-use crate::api::blocking;
 use crate::error::ApiResult;
+use crate::runtime::blocking;
 use crate::warn::{escape_html, Lang};
 use crate::AppState;
 use kyojo_hub::hub::Hub;

@@ -25,8 +25,9 @@ use super::context::{
     LOGIN_COOKIE, SESSION_COOKIE,
 };
 use super::text::{self, count, date, datetime, day_long, day_short, tr};
-use crate::api::{blocking, parse_time};
+use crate::api::parse_time;
 use crate::error::{ApiError, ApiResult};
+use crate::runtime::blocking;
 use crate::warn::{escape_html as h, Lang};
 use crate::AppState;
 use kyojo_hub::hub::{author, now_millis, Draft, Hub, IndicatorFilter, RawDraft, ReportFilter};
