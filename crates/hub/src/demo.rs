@@ -150,6 +150,11 @@ pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, HubError> {
 /// CLEAR and GREEN reports, so the demo's feeds, RPZ zone and warning page
 /// have something to show. Values the allow list protects are skipped, as a
 /// real analyst would be told.
+/// Blocks the demo's curator decides: well under the hourly budget
+/// (`decisions.blocks_per_hour`, 200 by default), which seeding spends like
+/// anyone, so the demo's own analysts can still block right away.
+const DEMO_BLOCKS: usize = 60;
+
 fn decide_some(
     hub: &Hub,
     org: &Org,
@@ -170,7 +175,7 @@ fn decide_some(
             .iter()
             .filter(|o| matches!(o.kind, Kind::Domain | Kind::Url))
         {
-            if done.len() >= 200 || !done.insert(obs.clone()) {
+            if done.len() >= DEMO_BLOCKS || !done.insert(obs.clone()) {
                 continue;
             }
             let comment = "demo: confirmed by the Sakura Bank SOC";
@@ -1210,6 +1215,28 @@ mod tests {
         assert!(named.len() >= 3, "sectors with figures: {named:?}");
         assert!(cut.combined.values().any(|c| matches!(c, Count::Exact(_))));
         assert!(!named.contains("railway"), "{named:?}");
+
+        // Seeding left the first organization's hourly block budget unspent.
+        let analyst = as_member(&orgs[0], Role::Analyst);
+        let fresh = kyojo_core::Observable::new(Kind::Domain, "fresh-block.example").unwrap();
+        hub.add_sightings(
+            &as_member(&orgs[0], Role::Sensor),
+            &[kyojo_store::NewSighting {
+                observable: fresh.clone(),
+                seen_at: now_millis(),
+                count: 1,
+            }],
+        )
+        .unwrap();
+        hub.decide(
+            &analyst,
+            &fresh,
+            kyojo_core::decide::Action::Block,
+            "after the demo",
+            None,
+            crate::decide::DecideFor::Own,
+        )
+        .expect("the demo leaves room to block");
 
         // The mark is kept: reopened, the hub is still the demo's.
         drop(hub);

@@ -150,6 +150,7 @@ pub fn error_text(lang: Lang, e: &ApiError) -> (&'static str, String) {
         }
         StatusCode::BAD_REQUEST => tr(lang, "Please check the input", "入力を確認してください"),
         StatusCode::CONFLICT => tr(lang, "Conflict", "競合しています"),
+        StatusCode::TOO_MANY_REQUESTS => tr(lang, "Limit reached", "上限に達しました"),
         _ => tr(lang, "Something went wrong", "エラーが発生しました"),
     };
     let message = match lang {
@@ -169,6 +170,12 @@ pub fn error_text(lang: Lang, e: &ApiError) -> (&'static str, String) {
                 "共有範囲が正しくありません。TLP:RED では組織名を指定してください。組織名はハブに登録された正式名称です。".to_string()
             }
             StatusCode::BAD_REQUEST => "入力内容に誤りがあります。".to_string(),
+            StatusCode::TOO_MANY_REQUESTS
+                if matches!(e.hub.as_deref(), Some(HubError::LimitReached(_))) =>
+            {
+                "1時間あたりにブロックできる件数の上限に達しました。時間をおいて再度お試しください。"
+                    .to_string()
+            }
             _ => "しばらくしてからもう一度お試しください。".to_string(),
         },
     };
