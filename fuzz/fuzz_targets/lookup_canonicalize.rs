@@ -12,7 +12,34 @@ use kyojo_core::url;
 use kyojo_core::Kind;
 use libfuzzer_sys::fuzz_target;
 
+/// The lookup path's lenient reading (what `POST /lookup` and `kyojo check`
+/// accept): no panic; printable ASCII; a fixed point; at most 30
+/// expressions, never none; and wherever the strict reading answers, the
+/// same answer.
+fn lenient(data: &[u8]) {
+    let Ok(l) = url::canonicalize_bytes_for_lookup(data) else {
+        return;
+    };
+    let c = &l.canonical;
+    assert!(
+        c.bytes().all(|b| (0x21..0x7f).contains(&b)),
+        "lenient canonical {c:?} is not printable ASCII"
+    );
+    let again = url::canonicalize_bytes_for_lookup(c.as_bytes())
+        .unwrap_or_else(|e| panic!("lenient canonical {c:?} refused again: {e}"));
+    assert_eq!(&again.canonical, c, "lenient reading is not idempotent for {data:?}");
+    assert!(
+        !l.expressions.is_empty() && l.expressions.len() <= 30,
+        "{c:?}: {:?}",
+        l.expressions
+    );
+    if let Ok(strict) = url::canonicalize_bytes(data) {
+        assert_eq!(&strict, c, "strict and lenient disagree on {data:?}");
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    lenient(data);
     let Ok(c) = url::canonicalize_bytes(data) else {
         return;
     };
