@@ -94,7 +94,7 @@ impl Role {
 
 /// An action guarded by role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum Permission {
     ReadReports,
     WriteReports,
     ReadIndicators,
@@ -131,18 +131,23 @@ impl Viewer {
     }
 
     /// Whether this viewer's role allows `action` at all.
-    pub fn may(&self, action: Action) -> bool {
+    pub fn may(&self, action: Permission) -> bool {
         match self {
             Viewer::Public => matches!(
                 action,
-                Action::ReadReports | Action::ReadIndicators | Action::Lookup | Action::ReadFeeds
+                Permission::ReadReports
+                    | Permission::ReadIndicators
+                    | Permission::Lookup
+                    | Permission::ReadFeeds
             ),
             Viewer::Member(m) => match m.role {
                 Role::Admin => true,
-                Role::Curator => action != Action::Administer,
-                Role::Analyst => !matches!(action, Action::Administer | Action::DecideForHub),
-                Role::Sensor => action == Action::PostSightings,
-                Role::Consumer => matches!(action, Action::Lookup | Action::ReadFeeds),
+                Role::Curator => action != Permission::Administer,
+                Role::Analyst => {
+                    !matches!(action, Permission::Administer | Permission::DecideForHub)
+                }
+                Role::Sensor => action == Permission::PostSightings,
+                Role::Consumer => matches!(action, Permission::Lookup | Permission::ReadFeeds),
             },
         }
     }
@@ -580,17 +585,17 @@ mod tests {
     #[test]
     fn roles() {
         let sensor = member(1, "general", Role::Sensor);
-        assert!(sensor.may(Action::PostSightings));
-        assert!(!sensor.may(Action::ReadReports));
-        assert!(!sensor.may(Action::Lookup));
+        assert!(sensor.may(Permission::PostSightings));
+        assert!(!sensor.may(Permission::ReadReports));
+        assert!(!sensor.may(Permission::Lookup));
         let consumer = member(1, "general", Role::Consumer);
-        assert!(consumer.may(Action::Lookup) && consumer.may(Action::ReadFeeds));
-        assert!(!consumer.may(Action::ReadReports) && !consumer.may(Action::WriteReports));
+        assert!(consumer.may(Permission::Lookup) && consumer.may(Permission::ReadFeeds));
+        assert!(!consumer.may(Permission::ReadReports) && !consumer.may(Permission::WriteReports));
         let analyst = member(1, "general", Role::Analyst);
-        assert!(analyst.may(Action::WriteReports) && !analyst.may(Action::Administer));
-        assert!(member(1, "general", Role::Admin).may(Action::Administer));
-        assert!(!Viewer::Public.may(Action::WriteReports));
-        assert!(!Viewer::Public.may(Action::PostSightings));
+        assert!(analyst.may(Permission::WriteReports) && !analyst.may(Permission::Administer));
+        assert!(member(1, "general", Role::Admin).may(Permission::Administer));
+        assert!(!Viewer::Public.may(Permission::WriteReports));
+        assert!(!Viewer::Public.may(Permission::PostSightings));
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }

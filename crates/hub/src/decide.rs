@@ -12,7 +12,7 @@ use std::sync::Arc;
 use kyojo_core::decide::{
     builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict,
 };
-use kyojo_core::policy::{Action as Permission, OrgId};
+use kyojo_core::policy::{OrgId, Permission};
 use kyojo_core::{Kind, Observable, Viewer};
 use kyojo_store::{
     AllowEntry, DecisionRecord, DecisionScope, IndicatorId, IndicatorRecord, Millis, ReportLink,

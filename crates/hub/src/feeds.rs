@@ -164,7 +164,7 @@ fn etag_of(bytes: &[u8]) -> String {
 impl Hub {
     /// The feed entries `viewer` may see, in snapshot order.
     pub fn feed_entries(&self, viewer: &Viewer) -> HubResult<(Arc<Snapshot>, Arc<Vec<FeedEntry>>)> {
-        if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
+        if !viewer.may(kyojo_core::policy::Permission::ReadFeeds) {
             return Err(HubError::forbidden("this token may not read feeds"));
         }
         let snap = self.snapshot()?;
@@ -225,7 +225,7 @@ impl Hub {
         format: FeedFormat,
         options: &FeedOptions,
     ) -> HubResult<Rendered> {
-        if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
+        if !viewer.may(kyojo_core::policy::Permission::ReadFeeds) {
             return Err(HubError::forbidden("this token may not read feeds"));
         }
         let snap = self.snapshot()?;

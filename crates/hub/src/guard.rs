@@ -121,7 +121,7 @@ impl Hub {
 
     /// The change waiting for confirmation, if any (operator only).
     pub fn pending_feed_change(&self, viewer: &kyojo_core::Viewer) -> HubResult<Option<Pending>> {
-        require(viewer, kyojo_core::policy::Action::Administer)?;
+        require(viewer, kyojo_core::policy::Permission::Administer)?;
         // Build first, so that the answer is about the current state.
         self.snapshot()?;
         Ok(self.guard_state.lock().pending.clone())
@@ -129,7 +129,7 @@ impl Hub {
 
     /// Publishes the held change (operator only); 409 when none is held.
     pub fn confirm_feed_change(&self, viewer: &kyojo_core::Viewer) -> HubResult<Pending> {
-        require(viewer, kyojo_core::policy::Action::Administer)?;
+        require(viewer, kyojo_core::policy::Permission::Administer)?;
         self.snapshot()?;
         let pending = {
             let mut state = self.guard_state.lock();

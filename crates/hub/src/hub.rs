@@ -649,7 +649,7 @@ impl Hub {
         viewer: &Viewer,
         limit: usize,
     ) -> HubResult<Vec<kyojo_store::AuditEntry>> {
-        require(viewer, kyojo_core::policy::Action::Administer)?;
+        require(viewer, kyojo_core::policy::Permission::Administer)?;
         Ok(self.store.audit_log(limit)?)
     }
 
@@ -900,7 +900,7 @@ impl Hub {
         now: Millis,
         imported: Option<Vec<kyojo_store::NewStixObject>>,
     ) -> HubResult<ReportRecord> {
-        let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
+        let member = require(viewer, kyojo_core::policy::Permission::WriteReports)?;
         let draft = draft.without_org_in_audience(member.org);
         let mut uid = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut uid);
@@ -944,7 +944,7 @@ impl Hub {
     }
 
     fn owned_report(&self, viewer: &Viewer, uid: &[u8; 16]) -> HubResult<(Member, ReportRecord)> {
-        let member = require(viewer, kyojo_core::policy::Action::WriteReports)?;
+        let member = require(viewer, kyojo_core::policy::Permission::WriteReports)?;
         let rec = self.get_report(viewer, uid)?;
         if !self.policy.is_owner(viewer, &rec.access) {
             return Err(HubError::forbidden(
@@ -1215,7 +1215,7 @@ impl Hub {
         after: Option<IndicatorId>,
         limit: usize,
     ) -> HubResult<Page<(IndicatorRecord, Assessment)>> {
-        if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
+        if !viewer.may(kyojo_core::policy::Permission::ReadIndicators) {
             return Err(HubError::forbidden("this token may not read indicators"));
         }
         paginate(limit, after, |cursor, chunk| {
@@ -1244,7 +1244,7 @@ impl Hub {
         viewer: &Viewer,
         obs: &Observable,
     ) -> HubResult<IndicatorDetail> {
-        if !viewer.may(kyojo_core::policy::Action::ReadIndicators) {
+        if !viewer.may(kyojo_core::policy::Permission::ReadIndicators) {
             return Err(HubError::forbidden("this token may not read indicators"));
         }
         let (record, links, sums) = self.visible_indicator(viewer, obs)?;
@@ -1321,7 +1321,7 @@ impl Hub {
     // ---- sightings ----------------------------------------------------------------
 
     pub fn add_sightings(&self, viewer: &Viewer, batch: &[NewSighting]) -> HubResult<usize> {
-        let member = require(viewer, kyojo_core::policy::Action::PostSightings)?;
+        let member = require(viewer, kyojo_core::policy::Permission::PostSightings)?;
         let written = self.store.add_sightings(member.org, batch)?;
         self.apply(&IndicatorChanges {
             added: written.new_indicators,
@@ -1339,7 +1339,7 @@ impl Hub {
         viewer: &Viewer,
         queries: &[Observable],
     ) -> HubResult<Vec<Vec<LookupHit>>> {
-        if !viewer.may(kyojo_core::policy::Action::Lookup) {
+        if !viewer.may(kyojo_core::policy::Permission::Lookup) {
             return Err(HubError::forbidden("this token may not look values up"));
         }
         let matches: Vec<Vec<Match>> = {
@@ -1459,7 +1459,7 @@ fn seen_within(a: &Assessment, f: &IndicatorFilter) -> bool {
 }
 
 /// The member behind a viewer allowed to `action`, or 401/403.
-pub fn require(viewer: &Viewer, action: kyojo_core::policy::Action) -> HubResult<Member> {
+pub fn require(viewer: &Viewer, action: kyojo_core::policy::Permission) -> HubResult<Member> {
     match viewer {
         Viewer::Public => Err(HubError::unauthorized(
             "this needs a token: send Authorization: Bearer <token>",
@@ -1475,7 +1475,7 @@ pub fn require(viewer: &Viewer, action: kyojo_core::policy::Action) -> HubResult
 fn require_read(viewer: &Viewer) -> HubResult<()> {
     match viewer {
         Viewer::Public => Ok(()),
-        _ => require(viewer, kyojo_core::policy::Action::ReadReports).map(|_| ()),
+        _ => require(viewer, kyojo_core::policy::Permission::ReadReports).map(|_| ()),
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
-use kyojo_core::policy::{Action as Permission, Channel, OrgId, Owner};
+use kyojo_core::policy::{Channel, OrgId, Owner, Permission};
 use kyojo_core::{Audience, Kind, Observable, Tlp, Viewer};
 use kyojo_formats::stix;
 use kyojo_store::{Millis, NewStixObject, ReportRecord, ReportRowId, StixRow, StixScan};

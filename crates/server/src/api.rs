@@ -458,7 +458,7 @@ pub async fn create_report(
     body: Result<JsonBody<ReportIn>, ApiError>,
 ) -> ApiResult<Response> {
     // Who may do this is answered before what they sent is judged.
-    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    require(&viewer, kyojo_core::policy::Permission::WriteReports)?;
     let JsonBody(input) = body?;
     let hub = state.hub.clone();
     let body = blocking(move || {
@@ -567,7 +567,7 @@ pub async fn update_report(
     Path(id): Path<String>,
     body: Result<JsonBody<ReportPatchIn>, ApiError>,
 ) -> ApiResult<Json<ReportView>> {
-    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    require(&viewer, kyojo_core::policy::Permission::WriteReports)?;
     let JsonBody(input) = body?;
     let uid = parse_uid(&id)?;
     let hub = state.hub.clone();
@@ -1070,7 +1070,7 @@ pub async fn post_sightings(
     Caller(viewer): Caller,
     body: Result<JsonBody<SightingsIn>, ApiError>,
 ) -> ApiResult<Json<views::SightingsAccepted>> {
-    require(&viewer, kyojo_core::policy::Action::PostSightings)?;
+    require(&viewer, kyojo_core::policy::Permission::PostSightings)?;
     // Errors in a bare array are named as if it were under "sightings".
     let JsonBody(SightingsIn(items)) = body.map_err(|mut e| {
         if let Some(f) = &e.field {
@@ -1134,7 +1134,7 @@ pub async fn lookup(
     Caller(viewer): Caller,
     body: Result<JsonBody<LookupIn>, ApiError>,
 ) -> ApiResult<Json<views::LookupResults>> {
-    if !viewer.may(kyojo_core::policy::Action::Lookup) {
+    if !viewer.may(kyojo_core::policy::Permission::Lookup) {
         return Err(ApiError::forbidden("this token may not look values up"));
     }
     let JsonBody(input) = body?;
@@ -1282,7 +1282,7 @@ pub async fn list_orgs(
     State(state): State<AppState>,
     Caller(viewer): Caller,
 ) -> ApiResult<Json<views::OrgList>> {
-    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    require(&viewer, kyojo_core::policy::Permission::Administer)?;
     let hub = state.hub.clone();
     blocking(move || {
         let orgs = hub.list_orgs()?;
@@ -1321,7 +1321,7 @@ pub async fn create_org(
     Caller(viewer): Caller,
     body: Result<JsonBody<OrgIn>, ApiError>,
 ) -> ApiResult<Response> {
-    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    require(&viewer, kyojo_core::policy::Permission::Administer)?;
     let JsonBody(input) = body?;
     let hub = state.hub.clone();
     let org = blocking(move || hub.admit_org(&viewer, &input.name, &input.sector)).await?;
@@ -1358,7 +1358,7 @@ pub async fn create_token(
     Caller(viewer): Caller,
     body: Result<JsonBody<TokenIn>, ApiError>,
 ) -> ApiResult<Response> {
-    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    require(&viewer, kyojo_core::policy::Permission::Administer)?;
     let JsonBody(input) = body?;
     let role = kyojo_hub::hub::parse_role(&input.role)?;
     let hub = state.hub.clone();
@@ -1394,7 +1394,7 @@ pub async fn revoke_token(
     Caller(viewer): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    require(&viewer, kyojo_core::policy::Permission::Administer)?;
     let hub = state.hub.clone();
     let revoked = blocking(move || hub.withdraw_token(&viewer, &id)).await?;
     if revoked {
@@ -1518,7 +1518,7 @@ fn decide_for(viewer: &Viewer, scope: Option<&str>) -> HubResult<kyojo_hub::deci
         Some("own") => Ok(DecideFor::Own),
         Some("hub") => Ok(DecideFor::Hub),
         Some(_) => Err(HubError::invalid("scope", "scope must be own or hub")),
-        None if viewer.may(kyojo_core::policy::Action::DecideForHub) => Ok(DecideFor::Hub),
+        None if viewer.may(kyojo_core::policy::Permission::DecideForHub) => Ok(DecideFor::Hub),
         None => Ok(DecideFor::Own),
     }
 }
@@ -1552,7 +1552,7 @@ pub async fn post_decision(
     let Some(value) = value.strip_suffix("/decision") else {
         return Err(ApiError::not_found("route"));
     };
-    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    require(&viewer, kyojo_core::policy::Permission::WriteReports)?;
     let JsonBody(input) = body?;
     let kind = parse_kind("type", &kind)?;
     let obs = canonicalize(kind, value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
@@ -1708,7 +1708,7 @@ pub async fn allow_add(
     Caller(viewer): Caller,
     body: Result<JsonBody<AllowIn>, ApiError>,
 ) -> ApiResult<Response> {
-    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    require(&viewer, kyojo_core::policy::Permission::Administer)?;
     let JsonBody(input) = body?;
     let obs =
         parse_indicator("", &json!({"type": input.kind, "value": input.value})).map_err(|e| {
@@ -1761,7 +1761,7 @@ pub async fn allow_remove(
     Caller(viewer): Caller,
     Path((kind, value)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    require(&viewer, kyojo_core::policy::Action::Administer)?;
+    require(&viewer, kyojo_core::policy::Permission::Administer)?;
     let kind = parse_kind("type", &kind)?;
     let obs = canonicalize(kind, &value).map_err(|e| ApiError::invalid("value", e.to_string()))?;
     let hub = state.hub.clone();
@@ -1983,7 +1983,7 @@ pub async fn hash_search(
     Caller(viewer): Caller,
     body: Result<JsonBody<HashSearchIn>, ApiError>,
 ) -> ApiResult<Json<views::HashSearchResult>> {
-    if !viewer.may(kyojo_core::policy::Action::ReadFeeds) {
+    if !viewer.may(kyojo_core::policy::Permission::ReadFeeds) {
         return Err(ApiError::forbidden("this token may not check hashes"));
     }
     let JsonBody(input) = body?;
@@ -2134,7 +2134,7 @@ pub async fn import_stix(
     query: Result<Query<StixImportQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<JsonBody<Limited<STIX_IMPORT_MAX_VALUES>>, ApiError>,
 ) -> ApiResult<Response> {
-    require(&viewer, kyojo_core::policy::Action::WriteReports)?;
+    require(&viewer, kyojo_core::policy::Permission::WriteReports)?;
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let JsonBody(Limited(bundle)) = body?;
     let tlp = q.tlp.as_deref().map(|t| parse_tlp("tlp", t)).transpose()?;

@@ -633,7 +633,7 @@ async fn status(
 ) -> TaxiiResult<Response> {
     let status_id = path_of(status_id)?;
     let v = viewer(&state, &headers).await?;
-    kyojo_hub::hub::require(&v, kyojo_core::policy::Action::WriteReports)?;
+    kyojo_hub::hub::require(&v, kyojo_core::policy::Permission::WriteReports)?;
     let hub = state.hub.clone();
     let found = blocking(move || hub.taxii_status(&status_id)).await?;
     // Only the uploading organization may poll its status.

@@ -710,7 +710,10 @@ fn indicator_main(
                 text::action_name(lang, act)
             ));
         }
-        if user.viewer.may(kyojo_core::policy::Action::DecideForHub) {
+        if user
+            .viewer
+            .may(kyojo_core::policy::Permission::DecideForHub)
+        {
             out.push_str(&format!(
                 "</fieldset><fieldset><legend>{}</legend>\
 <label><input type=\"radio\" name=\"scope\" value=\"hub\" checked> {}</label>\
