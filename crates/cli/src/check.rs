@@ -6,6 +6,7 @@
 //! host name or a full hash of what is checked.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -51,15 +52,71 @@ impl Cache {
         }
     }
 
+    /// Writes the list through a temporary file (so a crash never leaves half
+    /// a list), readable by its owner only: which hub a user checks against,
+    /// and when, is nobody else's business. A missing parent directory is
+    /// created 0700.
     fn save(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
         let text = serde_json::to_string(
             &json!({"hub": self.hub, "version": self.version, "prefixes": self.prefixes}),
         )?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            private_dir(dir)?;
+        }
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        // The mode above applies only when the file is created; a stale
+        // temporary file left by someone else's umask is narrowed too.
+        #[cfg(unix)]
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        file.write_all(text.as_bytes())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        drop(file);
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     }
+}
+
+/// Where the prefix list lives unless `--cache` says otherwise: the user's
+/// cache directory (XDG Base Directory: `$XDG_CACHE_HOME/kyojo`, else
+/// `~/.cache/kyojo`), never the working directory — a check run inside a
+/// repository checkout must not leave a file there.
+pub fn default_cache() -> Result<PathBuf> {
+    cache_dir(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
+        .map(|dir| dir.join("prefixes.json"))
+}
+
+/// The spec ignores an `XDG_CACHE_HOME` that is empty or relative.
+fn cache_dir(xdg: Option<OsString>, home: Option<OsString>) -> Result<PathBuf> {
+    let absolute = |v: Option<OsString>| v.map(PathBuf::from).filter(|p| p.is_absolute());
+    if let Some(xdg) = absolute(xdg) {
+        return Ok(xdg.join("kyojo"));
+    }
+    match absolute(home) {
+        Some(home) => Ok(home.join(".cache").join("kyojo")),
+        None => bail!(
+            "no cache directory: set XDG_CACHE_HOME or HOME, or give --cache PATH (KYOJO_CHECK_CACHE)"
+        ),
+    }
+}
+
+/// Creates `dir` (and missing parents) 0700; an existing directory is left as it is.
+fn private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 pub struct CheckArgs {
@@ -181,4 +238,35 @@ pub fn run(args: &CheckArgs) -> Result<Vec<(String, Option<String>)>> {
             .map(|(u, hashes)| (u.clone(), hashes.iter().find_map(|h| full.get(h).cloned())))
             .collect())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_lives_in_the_xdg_cache_directory() {
+        let dir = |x: Option<&str>, h: Option<&str>| {
+            cache_dir(x.map(OsString::from), h.map(OsString::from)).ok()
+        };
+        assert_eq!(
+            dir(Some("/x/cache"), Some("/home/u")),
+            Some(PathBuf::from("/x/cache/kyojo"))
+        );
+        assert_eq!(
+            dir(None, Some("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/kyojo"))
+        );
+        // Empty or relative XDG_CACHE_HOME is ignored, as the spec says.
+        assert_eq!(
+            dir(Some(""), Some("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/kyojo"))
+        );
+        assert_eq!(
+            dir(Some("cache"), Some("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/kyojo"))
+        );
+        assert_eq!(dir(None, None), None);
+        assert_eq!(dir(None, Some("relative")), None);
+    }
 }

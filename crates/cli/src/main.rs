@@ -147,9 +147,10 @@ enum Command {
         hub: String,
         #[arg(long, env = "KYOJO_TOKEN")]
         token: Option<String>,
-        /// Where the local prefix list is kept.
-        #[arg(long, default_value = ".kyojo-prefixes.json")]
-        cache: PathBuf,
+        /// Where the local prefix list is kept (default: prefixes.json in
+        /// $XDG_CACHE_HOME/kyojo, else ~/.cache/kyojo; never the working directory).
+        #[arg(long, env = "KYOJO_CHECK_CACHE")]
+        cache: Option<PathBuf>,
     },
 }
 
@@ -286,12 +287,26 @@ fn observable(value: &str, kind: Option<&str>) -> Result<kyojo_core::Observable>
     parsed.map_err(|e| anyhow!("{value}: {e}"))
 }
 
+/// Whether log lines may carry ANSI colours: only when the log stream is a
+/// terminal someone watches (a file, journald or a pipe would keep the
+/// escape codes as garbage), and never when `NO_COLOR` is set to anything
+/// non-empty (<https://no-color.org>).
+fn log_colours(is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 fn run() -> Result<i32> {
+    use std::io::IsTerminal;
+    // Logs go to stderr; stdout is kept for what a command prints (tokens, ids, results).
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KYOJO_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_ansi(log_colours(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -327,6 +342,10 @@ fn run() -> Result<i32> {
             token,
             cache,
         } => {
+            let cache = match cache {
+                Some(path) => path,
+                None => check::default_cache()?,
+            };
             let results = check::run(&check::CheckArgs {
                 urls,
                 hub,
@@ -427,21 +446,33 @@ fn run() -> Result<i32> {
             };
             let hub = open(&data)?;
             let viewer = as_org(&hub, org.as_deref(), Role::Consumer)?;
-            let rendered = hub
-                .render_feed(
-                    &viewer,
+            let (_, entries) = hub.feed_entries(&viewer).map_err(api)?;
+            let tmp = out.with_extension("partial");
+            let file = std::fs::File::create(&tmp)
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            // The count is what this format wrote (an RPZ zone leaves URLs
+            // out, domains.txt everything but domains), so it agrees with the
+            // file, not with every entry the viewer may see. A fresh process
+            // has no earlier serial, so the RPZ serial is the time, as a
+            // first render on the server.
+            let serial = u32::try_from(kyojo_hub::hub::now_millis() / 1000).unwrap_or(u32::MAX);
+            let written = hub
+                .write_feed(
+                    &mut w,
                     format,
                     &FeedOptions {
                         walled_garden,
                         sinkhole: None,
                     },
+                    &entries,
+                    serial,
                 )
                 .map_err(api)?;
-            let tmp = out.with_extension("partial");
-            std::fs::write(&tmp, rendered.body.as_slice())
-                .with_context(|| format!("writing {}", tmp.display()))?;
+            std::io::Write::flush(&mut w).with_context(|| format!("writing {}", tmp.display()))?;
+            drop(w);
             std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!("wrote {} entries to {}", rendered.entries, out.display());
+            eprintln!("wrote {written} entries to {}", out.display());
             Ok(0)
         }
         Command::Allow { command } => match command {
@@ -547,11 +578,17 @@ fn run() -> Result<i32> {
 /// Every STIX object `viewer` may read, as one bundle, with a progress bar.
 fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) -> Result<()> {
     use std::io::Write;
+    // The bar walks the hub's whole object table; fewer objects are written
+    // (those the viewer may not read are left out, and an object kept in
+    // several copies goes out once), so it counts rows read and says how
+    // many were written, and the last line names both figures.
     let total = hub.store().count_stix()?;
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} objects ({per_sec}, {eta})")
-            .map_err(|e| anyhow!("{e}"))?,
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} stored objects read, {msg} ({eta})",
+        )
+        .map_err(|e| anyhow!("{e}"))?,
     );
     let tmp = out.with_extension("partial");
     let file = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
@@ -589,6 +626,7 @@ fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) ->
                 .map_or(total, |o| o.row.seq as u64)
                 .min(total),
         );
+        bar.set_message(format!("{written} written"));
         match page.next {
             Some(n) => after = Some(n),
             None => break,
@@ -599,7 +637,10 @@ fn export_stix(hub: &Hub, viewer: &kyojo_core::Viewer, out: &std::path::Path) ->
     drop(w);
     std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
     bar.finish_and_clear();
-    eprintln!("wrote {written} STIX objects to {}", out.display());
+    eprintln!(
+        "wrote {written} STIX objects to {} (of {total} stored: the others are not readable by this viewer, or copies of objects already written)",
+        out.display()
+    );
     Ok(())
 }
 
@@ -627,10 +668,26 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
                 summary.orgs, summary.reports, summary.indicators, summary.sighting_rows
             );
         }
-        Some(demo::mint_tokens(&hub).map_err(api)?)
+        // Minting revokes every earlier demo token; say so, or a token
+        // pasted from an earlier run fails with 401 for no visible reason.
+        let earlier = live_demo_tokens(&hub)?;
+        let tokens = demo::mint_tokens(&hub).map_err(api)?;
+        if earlier > 0 {
+            eprintln!(
+                "revoked the {earlier} demo token(s) printed at an earlier start; use the new ones below"
+            );
+        }
+        Some(tokens)
     } else {
         None
     };
+    if let Some(n) = hub.config.replaced_sectors() {
+        tracing::warn!(
+            "kyojo.toml lists {n} sector(s) ({}): they replace the {} built-in sectors; list every sector members should choose from",
+            hub.config.sector_slugs().join(", "),
+            kyojo_core::sector::default_sectors().len()
+        );
+    }
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -660,6 +717,16 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
     })
 }
 
+/// Demo tokens (label [`demo::TOKEN_LABEL`]) not yet revoked.
+fn live_demo_tokens(hub: &Hub) -> Result<usize> {
+    Ok(hub
+        .store()
+        .list_tokens()?
+        .iter()
+        .filter(|t| t.revoked_at.is_none() && t.label.as_deref() == Some(demo::TOKEN_LABEL))
+        .count())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -680,4 +747,18 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_colours_only_on_a_terminal_without_no_color() {
+        assert!(log_colours(true, None));
+        assert!(log_colours(true, Some("".into())));
+        assert!(!log_colours(true, Some("1".into())));
+        assert!(!log_colours(false, None));
+        assert!(!log_colours(false, Some("1".into())));
+    }
 }

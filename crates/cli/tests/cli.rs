@@ -780,3 +780,273 @@ fn serve_demo_prints_tokens_to_stdout_and_never_logs_them() {
         );
     }
 }
+
+/// Starts `kyojo serve` on a free port with stdout and stderr piped, waits
+/// for the ready line, stops it, and returns everything it wrote to stderr.
+fn serve_and_stop(data: &Path, envs: &[(&str, &str)]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyojo"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("KYOJO_LOG", "info")
+        .env_remove("NO_COLOR")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kyojo serve");
+    let mut err = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut err, &mut text).ok();
+        text
+    });
+    let out = BufReader::new(child.stdout.take().expect("stdout"));
+    let ready = out
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("kyojo is ready at "));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = reader.join().expect("stderr reader");
+    assert!(ready, "never ready: {text}");
+    text
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = serve_and_stop(dir.path(), &[]);
+    assert!(
+        text.contains("INFO") && text.contains("applied schema migration"),
+        "the log is there: {text}"
+    );
+    assert!(
+        !text.contains("\x1b["),
+        "ANSI escape codes in a log that is not a terminal:\n{text:?}"
+    );
+}
+
+#[test]
+fn check_keeps_its_cache_in_the_users_cache_directory_not_the_working_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = serve(&data, &[]);
+    let home = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let check = |envs: &[(&str, &std::ffi::OsStr)], extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_kyojo"))
+            .current_dir(cwd.path())
+            .args([
+                "check",
+                "http://clean-cache.example/",
+                "--hub",
+                &server.base,
+            ])
+            .args(extra)
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("KYOJO_CHECK_CACHE")
+            .env("HOME", home.path())
+            .envs(envs.iter().copied())
+            .output()
+            .expect("run kyojo check");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "clean http://clean-cache.example/\n"
+        );
+    };
+    let private = |file: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+        assert_eq!(mode(file.parent().unwrap()), 0o700, "{}", file.display());
+    };
+    let listed = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect()
+    };
+
+    // HOME only: ~/.cache/kyojo/prefixes.json.
+    check(&[], &[]);
+    let in_home = home.path().join(".cache/kyojo/prefixes.json");
+    assert!(in_home.is_file(), "{:?}", listed(home.path()));
+    private(&in_home);
+    // XDG_CACHE_HOME wins.
+    let xdg = tempfile::tempdir().unwrap();
+    check(&[("XDG_CACHE_HOME", xdg.path().as_os_str())], &[]);
+    let in_xdg = xdg.path().join("kyojo/prefixes.json");
+    assert!(in_xdg.is_file(), "{:?}", listed(xdg.path()));
+    private(&in_xdg);
+    // --cache and KYOJO_CHECK_CACHE place it anywhere.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let flag = elsewhere.path().join("a/flag.json");
+    check(&[], &["--cache", flag.to_str().unwrap()]);
+    assert!(flag.is_file());
+    private(&flag);
+    let by_env = elsewhere.path().join("env.json");
+    check(&[("KYOJO_CHECK_CACHE", by_env.as_os_str())], &[]);
+    assert!(by_env.is_file());
+    // Nothing was left where the command ran.
+    assert_eq!(listed(cwd.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_key_pasted_below_a_table_stops_the_hub_naming_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d).unwrap();
+    std::fs::write(
+        d.join("kyojo.toml"),
+        "hub_name = \"Example ISAC\"\n\n[[sectors]]\nslug = \"finance\"\nen = \"Finance\"\nja = \"金融\"\n\nwarning_host = \"warn.example.net\"\n",
+    )
+    .unwrap();
+    // Bounded: a hub that accepts the file would serve forever.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyojo"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(d)
+        .env("KYOJO_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kyojo serve");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the hub started with a key pasted below [[sectors]]");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains("line 8, column 1: unknown key `warning_host` in [[sectors]]")
+            && err.contains("before the first [table] header (line 3)"),
+        "{err}"
+    );
+
+    // Without the stray key it starts, and says the one sector replaces the eleven.
+    std::fs::write(
+        d.join("kyojo.toml"),
+        "hub_name = \"Example ISAC\"\n\n[[sectors]]\nslug = \"finance\"\nen = \"Finance\"\nja = \"金融\"\n",
+    )
+    .unwrap();
+    let log = serve_and_stop(d, &[]);
+    assert!(
+        log.contains("WARN")
+            && log.contains("lists 1 sector(s) (finance): they replace the 11 built-in sectors"),
+        "{log}"
+    );
+}
+
+#[test]
+fn serve_demo_says_it_revoked_the_earlier_demo_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve_and_stop(dir.path(), &[]);
+    assert!(!first.contains("revoked"), "{first}");
+    let demo = |expect: bool| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyojo"))
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path())
+            .env("KYOJO_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut err = child.stderr.take().expect("stderr");
+        let reader = std::thread::spawn(move || {
+            let mut t = String::new();
+            std::io::Read::read_to_string(&mut err, &mut t).ok();
+            t
+        });
+        let ready = BufReader::new(child.stdout.take().expect("stdout"))
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.starts_with("try:"));
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = reader.join().expect("reader");
+        assert!(ready, "{text}");
+        assert_eq!(
+            text.contains("revoked the 5 demo token(s) printed at an earlier start"),
+            expect,
+            "{text}"
+        );
+    };
+    demo(false);
+    demo(true);
+}
+
+#[test]
+fn exports_report_the_entries_they_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("demo-out.txt");
+    // Seed the demo once (the server prints its tokens, then stops).
+    drop(serve(d, &["--demo"]));
+    let export = |args: &[&str]| -> (String, String) {
+        let mut all = vec!["export"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        let o = kyojo(d, &all);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            String::from_utf8_lossy(&o.stderr).to_string(),
+            std::fs::read_to_string(&out).unwrap(),
+        )
+    };
+    let said = |stderr: &str| -> usize {
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("wrote "))
+            .and_then(|l| l.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {stderr}"))
+    };
+    // RPZ: the count the zone's own header gives.
+    let (stderr, zone) = export(&["rpz", "--org", "Hikari Telecom ISP"]);
+    let header: usize = zone
+        .lines()
+        .next()
+        .and_then(|l| l.split(": ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{zone}"));
+    assert!(header > 0);
+    assert_eq!(said(&stderr), header, "{stderr}");
+    // Plain lists: one line per entry written.
+    for kind in ["domains", "urls", "ips"] {
+        let (stderr, list) = export(&["txt", "--kind", kind, "--org", "Hikari Telecom ISP"]);
+        let lines = list
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .count();
+        assert_eq!(said(&stderr), lines, "{kind}: {stderr}");
+    }
+    // STIX: the objects in the bundle.
+    let (stderr, bundle) = export(&["stix", "--org", "Sakura Bank"]);
+    let bundle: Value = serde_json::from_str(&bundle).unwrap();
+    let objects = bundle["objects"].as_array().unwrap().len();
+    assert!(objects > 0);
+    assert_eq!(said(&stderr), objects, "{stderr}");
+    // The progress bar walks every stored object; the last line says so
+    // rather than leaving "3038/3038" beside "wrote 2404".
+    let stored: usize = stderr
+        .split_once("(of ")
+        .and_then(|(_, r)| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no stored count in {stderr}"));
+    assert!(stored > objects, "{stderr}");
+}

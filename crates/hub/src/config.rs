@@ -15,7 +15,10 @@ pub struct Config {
     /// with a path prefix behind a proxy); TAXII discovery names its API
     /// root under it. Default: `http://` and the address the server listens on.
     pub public_url: Option<String>,
-    /// The sector list; defaults to the ten critical-infrastructure sectors plus `general`.
+    /// The sector list; defaults to the ten critical-infrastructure sectors
+    /// plus `general`. Any `[[sectors]]` entry replaces the whole list
+    /// ([`Config::replaced_sectors`]).
+    #[serde(deserialize_with = "strict_sectors")]
     pub sectors: Vec<Sector>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -61,6 +64,51 @@ pub struct Config {
     /// What one decision, and one organization in an hour, may add to feeds.
     pub decisions: DecisionLimits,
 }
+
+/// A `[[sectors]]` entry as written in `kyojo.toml`. `Sector` itself
+/// (kyojo-core) ignores unknown keys; here one is an error, because keys
+/// pasted after a `[[sectors]]` header land in that entry and would vanish.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SectorEntry {
+    slug: String,
+    en: String,
+    ja: String,
+}
+
+fn strict_sectors<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Sector>, D::Error> {
+    Ok(Vec::<SectorEntry>::deserialize(d)?
+        .into_iter()
+        .map(|e| Sector {
+            slug: e.slug,
+            en: e.en,
+            ja: e.ja,
+        })
+        .collect())
+}
+
+/// The plain keys `Config` takes outside any table, to recognise one pasted
+/// below a `[table]` header (a test keeps this list equal to the struct's).
+const TOP_LEVEL_KEYS: [&str; 18] = [
+    "hub_name",
+    "public_url",
+    "max_body_bytes",
+    "rate_limit_per_second",
+    "rate_limit_burst",
+    "hub_hosts",
+    "warning_host",
+    "rpz_zone",
+    "warn_contact_en",
+    "warn_contact_ja",
+    "secure_cookies",
+    "database_url",
+    "database_schema",
+    "header_read_timeout_secs",
+    "body_read_timeout_secs",
+    "max_connections",
+    "max_connections_per_client",
+    "metrics_token",
+];
 
 /// Limits on what decisions may put into block feeds.
 #[derive(Debug, Clone, Deserialize)]
@@ -162,21 +210,33 @@ impl Config {
                 })
             }
         };
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
+        let mut config = Config::from_toml(&text, &shown)?;
         if let Some(url) = std::env::var("KYOJO_DATABASE_URL")
             .ok()
             .filter(|u| !u.trim().is_empty())
         {
             config.database_url = Some(url);
         }
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: shown,
-            message,
-        })?;
         Ok(config)
+    }
+
+    /// Parses and validates the text of a `kyojo.toml` (`shown` names it in
+    /// errors). Every unknown or misplaced key is an error naming the key
+    /// and its line.
+    pub fn from_toml(text: &str, shown: &str) -> Result<Config, ConfigError> {
+        let invalid = |message| ConfigError::Invalid {
+            path: shown.to_string(),
+            message,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| invalid(explain(text, &e)))?;
+        config.validate().map_err(invalid)?;
+        Ok(config)
+    }
+
+    /// `Some(n)` when `kyojo.toml` lists its own `n` sectors, which replace the
+    /// built-in list (one `[[sectors]]` entry leaves one sector, not twelve).
+    pub fn replaced_sectors(&self) -> Option<usize> {
+        (self.sectors != default_sectors()).then_some(self.sectors.len())
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -292,5 +352,158 @@ impl Config {
 
     pub fn sector_slugs(&self) -> Vec<&str> {
         self.sectors.iter().map(|s| s.slug.as_str()).collect()
+    }
+}
+
+/// A toml error in the operator's words: where (line and column), which key,
+/// and for a top-level key found inside a table, where it belongs.
+fn explain(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return message.to_string();
+    };
+    let start = span.start.min(text.len());
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let mut out = format!("line {line}, column {column}: ");
+    let Some(key) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    else {
+        out.push_str(message);
+        return out;
+    };
+    let table = enclosing_table(before);
+    let expected = message
+        .split_once(", expected ")
+        .map(|(_, e)| format!(" (expected {e})"))
+        .unwrap_or_default();
+    match &table {
+        Some((header, _)) => out.push_str(&format!("unknown key `{key}` in {header}{expected}")),
+        None => out.push_str(&format!("unknown key `{key}`{expected}")),
+    }
+    if let Some((_, first_line)) = table.filter(|_| TOP_LEVEL_KEYS.contains(&key)) {
+        out.push_str(&format!(
+            "; `{key}` is a top-level key: it probably belongs before the first [table] header (line {first_line}), since TOML puts every key after a header into that table"
+        ));
+    }
+    out
+}
+
+/// The `[table]` or `[[array]]` header in force at the end of `before`, and
+/// the line of the file's first header.
+fn enclosing_table(before: &str) -> Option<(String, usize)> {
+    let headers: Vec<(usize, &str)> = before
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| l.starts_with('['))
+        .collect();
+    let (first, _) = *headers.first()?;
+    let (_, last) = headers.last()?;
+    // Keep `[[sectors]]` or `[rules]`, without a trailing comment.
+    let end = if last.starts_with("[[") {
+        last.find("]]").map(|i| i + 2)
+    } else {
+        last.find(']').map(|i| i + 1)
+    };
+    Some((last[..end.unwrap_or(last.len())].to_string(), first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::from_toml(text, "kyojo.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn top_level_keys_are_the_structs_plain_fields() {
+        let e = parse("no_such_key = 1").unwrap_err();
+        let listed: std::collections::BTreeSet<&str> = e
+            .split_once("expected one of ")
+            .map(|(_, l)| l)
+            .unwrap_or_default()
+            .split(", ")
+            .map(|k| k.trim_matches(|c: char| c == '`' || c == ')'))
+            .filter(|k| !["sectors", "lifetimes", "rules", "decisions"].contains(k))
+            .collect();
+        let ours: std::collections::BTreeSet<&str> = TOP_LEVEL_KEYS.into_iter().collect();
+        assert_eq!(listed, ours, "{e}");
+    }
+
+    #[test]
+    fn an_unknown_top_level_key_is_named_with_its_line() {
+        let e = parse("hub_name = \"x\"\nhub_nmae = \"y\"\n").unwrap_err();
+        assert!(
+            e.contains("line 2, column 1: unknown key `hub_nmae`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_top_level_key_pasted_after_sectors_is_an_error_that_says_where_it_belongs() {
+        let text = "hub_name = \"Example ISAC\"\n\n[[sectors]]   # one sector\nslug = \"finance\"\nen = \"Finance\"\nja = \"金融\"\n\nhub_hosts = [\"kyojo.example.net\"]\nwarning_host = \"warn.example.net\"\n";
+        let e = parse(text).unwrap_err();
+        assert!(
+            e.contains("line 8, column 1: unknown key `hub_hosts` in [[sectors]]"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`hub_hosts` is a top-level key")
+                && e.contains("before the first [table] header (line 3)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_inside_every_table_are_refused() {
+        for (table, line) in [
+            ("[lifetimes]\nurl_days = 3\n", "hash_dayz = 1"),
+            ("[rules]\n", "min_sighting_org = 2"),
+            ("[decisions]\n", "blocks_per_day = 2"),
+            (
+                "[[sectors]]\nslug = \"a\"\nen = \"A\"\nja = \"A\"\n",
+                "name = \"A\"",
+            ),
+        ] {
+            let text = format!("{table}{line}\n");
+            let e = parse(&text).unwrap_err();
+            let key = line.split(' ').next().unwrap_or_default();
+            assert!(e.contains(&format!("unknown key `{key}`")), "{text}: {e}");
+            let header = table.lines().next().unwrap_or_default();
+            assert!(e.contains(&format!("in {header}")), "{text}: {e}");
+        }
+        // A key of another table is not top-level: no advice to move it up.
+        let e = parse("[rules]\nurl_days = 3\n").unwrap_err();
+        assert!(!e.contains("top-level"), "{e}");
+    }
+
+    #[test]
+    fn sectors_replace_the_built_in_list_and_say_so() {
+        assert_eq!(parse("").map(|c| c.replaced_sectors()), Ok(None));
+        let one = parse("[[sectors]]\nslug = \"finance\"\nen = \"Finance\"\nja = \"金融\"\n")
+            .map(|c| (c.replaced_sectors(), c.sector_slugs().join(",")));
+        assert_eq!(one, Ok((Some(1), "finance".to_string())));
+        // Listing exactly the built-in sectors replaces nothing.
+        let all: String = default_sectors()
+            .iter()
+            .map(|s| {
+                format!(
+                    "[[sectors]]\nslug = {:?}\nen = {:?}\nja = {:?}\n",
+                    s.slug, s.en, s.ja
+                )
+            })
+            .collect();
+        assert_eq!(parse(&all).map(|c| c.replaced_sectors()), Ok(None));
+    }
+
+    #[test]
+    fn other_errors_carry_their_line_too() {
+        let e = parse("hub_name = \"x\"\nmax_body_bytes = \"big\"\n").unwrap_err();
+        assert!(e.contains("line 2, column "), "{e}");
     }
 }
