@@ -238,6 +238,11 @@ fn the_readme_examples_run_as_written_against_serve_demo() {
         .filter(|t| !have(t))
         .collect();
     if !missing.is_empty() {
+        assert!(
+            std::env::var_os("KYOJO_REQUIRE_README").is_none(),
+            "KYOJO_REQUIRE_README is set but {} is missing",
+            missing.join(", ")
+        );
         eprintln!(
             "SKIPPED: the README's examples need {} (Debian: apt-get install {})",
             missing.join(", "),

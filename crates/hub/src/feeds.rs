@@ -249,12 +249,14 @@ impl Hub {
             Some(p) if p.content_hash == hash => p.rendered.clone(),
             _ => {
                 let mut body = Vec::with_capacity(entries.len() * 40 + 256);
-                self.write_feed(&mut body, format, options, &entries, serial)?;
+                // What this format holds (an RPZ zone or ips.txt holds a
+                // subset of the viewer's entries), not what was offered.
+                let written = self.write_feed(&mut body, format, options, &entries, serial)?;
                 Rendered {
                     etag: etag_of(&body),
                     body: Arc::new(body),
                     last_modified,
-                    entries: entries.len(),
+                    entries: written,
                 }
             }
         };

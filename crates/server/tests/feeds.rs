@@ -936,3 +936,67 @@ async fn a_slow_snapshot_is_served_on_after_new_reports_never_after_a_withdrawal
     let narrowed = t.feed("domains.txt", Some(&isp)).await;
     assert!(!narrowed.contains("second.slow.example"), "{narrowed}");
 }
+
+/// Each feed's `X-Kyojo-Entries` counts what that feed holds, not every
+/// entry the viewer may see: the RPZ zone leaves URLs out, `urls.txt` keeps
+/// only them.
+#[tokio::test]
+async fn each_feed_counts_its_own_entries() {
+    let t = start().await;
+    let a = t.member("Count Org", "finance", Role::Analyst);
+    t.share(
+        &a,
+        report(
+            "counted",
+            "GREEN",
+            json!("community"),
+            json!([
+                "count-a.example",
+                "count-b.example",
+                "http://count-c.example/x"
+            ]),
+        ),
+    )
+    .await;
+    for value in ["count-a.example", "count-b.example"] {
+        t.decide(
+            &a,
+            "domain",
+            value,
+            json!({"action": "block", "scope": "own"}),
+        )
+        .await;
+    }
+    t.decide(
+        &a,
+        "url",
+        "http://count-c.example/x",
+        json!({"action": "block", "scope": "own"}),
+    )
+    .await;
+    let count = |r: &Resp| -> usize {
+        r.headers["x-kyojo-entries"]
+            .to_str()
+            .expect("header")
+            .parse()
+            .expect("number")
+    };
+    let urls = t.get("/api/v1/feeds/urls.txt", Some(&a)).await;
+    let domains = t.get("/api/v1/feeds/domains.txt", Some(&a)).await;
+    assert_eq!(
+        count(&urls),
+        urls.text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count()
+    );
+    assert_eq!(
+        count(&domains),
+        domains
+            .text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count()
+    );
+    assert_ne!(count(&urls), count(&domains));
+}
