@@ -13,7 +13,7 @@ use kyojo_core::decide::{
     builtin_allow, verdict, Action, AllowReason, Decision, Facts, ReportFact, SightingFact, Verdict,
 };
 use kyojo_core::policy::{OrgId, Permission};
-use kyojo_core::{Kind, Observable, Viewer};
+use kyojo_core::{Observable, Viewer};
 use kyojo_store::{
     AllowEntry, DecisionRecord, DecisionScope, IndicatorId, IndicatorRecord, Millis, ReportLink,
     SightingSummary,
@@ -288,44 +288,36 @@ impl Hub {
             })
             .collect();
         let trusted = self.trusted_org_ids()?;
+        let known = Known {
+            record: record.clone(),
+            links: links.to_vec(),
+            sightings: sums.to_vec(),
+            allowed: allowed.clone(),
+        };
+        let at = Judging {
+            trusted: &trusted,
+            now,
+        };
         Ok(DecisionState {
-            verdict: self.verdict_of(
-                record.observable.kind,
-                links,
-                sums,
-                latest.as_ref(),
-                allowed.clone(),
-                &trusted,
-                now,
-            ),
+            verdict: self.verdict_of(&known, latest.as_ref(), &at),
             allowed,
             history,
         })
     }
 
     /// core::decide's verdict over the stored facts of one indicator.
-    #[allow(clippy::too_many_arguments)]
-    fn verdict_of(
-        &self,
-        kind: Kind,
-        links: &[ReportLink],
-        sums: &[SightingSummary],
-        decision: Option<&Decision>,
-        allowed: Option<AllowReason>,
-        trusted: &[OrgId],
-        now: Millis,
-    ) -> Verdict {
-        let reports = report_facts(self, links);
-        let sightings = sighting_facts(sums);
+    fn verdict_of(&self, known: &Known, decision: Option<&Decision>, at: &Judging) -> Verdict {
+        let reports = report_facts(self, &known.links);
+        let sightings = sighting_facts(&known.sightings);
         let facts = Facts {
-            kind,
-            allowed,
+            kind: known.record.observable.kind,
+            allowed: known.allowed.clone(),
             decision,
             reports: &reports,
             sightings: &sightings,
-            trusted,
+            trusted: at.trusted,
         };
-        verdict(&facts, &self.config.rules, &self.config.lifetimes, now)
+        verdict(&facts, &self.config.rules, &self.config.lifetimes, at.now)
     }
 
     pub fn allow_add(
@@ -456,35 +448,37 @@ impl Hub {
     }
 
     /// One indicator's entry in the snapshot, if it is actionable now.
-    #[allow(clippy::too_many_arguments)]
     fn actionable(
         &self,
-        record: IndicatorRecord,
-        links: Vec<ReportLink>,
-        sightings: Vec<SightingSummary>,
+        known: Known,
         decision: Option<&Decision>,
-        allowed: Option<AllowReason>,
-        trusted: &[OrgId],
-        now: Millis,
+        at: &Judging,
     ) -> Option<Actionable> {
-        let kind = record.observable.kind;
-        match self.verdict_of(kind, &links, &sightings, decision, allowed, trusted, now) {
+        match self.verdict_of(&known, decision, at) {
             Verdict::Block {
                 reason,
                 expires_at,
                 basis,
-            } if expires_at.is_none_or(|e| e > now) => Some(Actionable {
-                reason: if self.is_demo() && documentation_address(&record.observable) {
-                    format!("{reason} [demo: a documentation address, let through on the demo hub only]")
-                } else {
-                    reason
-                },
-                record,
-                links,
-                sightings,
-                expires_at,
-                basis,
-            }),
+            } if expires_at.is_none_or(|e| e > at.now) => {
+                let Known {
+                    record,
+                    links,
+                    sightings,
+                    ..
+                } = known;
+                Some(Actionable {
+                    reason: if self.is_demo() && documentation_address(&record.observable) {
+                        format!("{reason} [demo: a documentation address, let through on the demo hub only]")
+                    } else {
+                        reason
+                    },
+                    record,
+                    links,
+                    sightings,
+                    expires_at,
+                    basis,
+                })
+            }
             _ => None,
         }
     }
@@ -518,25 +512,22 @@ impl Hub {
         // Indicators the writes deleted are simply not found.
         for record in self.store.indicators_by_id(&list)? {
             let (hub, own_latest) = latest_by_scope(&self.store.decisions_of(record.id)?);
-            let allowed = self.allow_reason(&record.observable)?;
-            let l = links.remove(&record.id).unwrap_or_default();
-            let s = sums.remove(&record.id).unwrap_or_default();
+            let known = Known {
+                allowed: self.allow_reason(&record.observable)?,
+                links: links.remove(&record.id).unwrap_or_default(),
+                sightings: sums.remove(&record.id).unwrap_or_default(),
+                record,
+            };
+            let at = Judging {
+                trusted: &trusted,
+                now,
+            };
             let mut judged = Judged {
                 own: &mut own,
                 valid_until: &mut valid_until,
             };
-            self.judge_own(
-                &record,
-                &l,
-                &s,
-                &own_latest,
-                &seals,
-                &allowed,
-                &trusted,
-                now,
-                &mut judged,
-            );
-            if let Some(a) = self.actionable(record, l, s, hub.as_ref(), allowed, &trusted, now) {
+            self.judge_own(&known, &own_latest, &seals, &at, &mut judged);
+            if let Some(a) = self.actionable(known, hub.as_ref(), &at) {
                 judged.expiring(a.expires_at);
                 items.push(Arc::new(a));
             }
@@ -612,24 +603,24 @@ impl Hub {
                         .get(&record.observable)
                         .map(|c| AllowReason::Operator(c.clone()))
                 });
+            let known = Known {
+                record,
+                links: l,
+                sightings: s,
+                allowed,
+            };
+            let at = Judging {
+                trusted: &trusted,
+                now,
+            };
             let mut judged = Judged {
                 own: &mut own,
                 valid_until: &mut valid_until,
             };
             if !own_latest.is_empty() {
-                self.judge_own(
-                    &record,
-                    &l,
-                    &s,
-                    own_latest,
-                    &seals,
-                    &allowed,
-                    &trusted,
-                    now,
-                    &mut judged,
-                );
+                self.judge_own(&known, own_latest, &seals, &at, &mut judged);
             }
-            if let Some(a) = self.actionable(record, l, s, decision, allowed, &trusted, now) {
+            if let Some(a) = self.actionable(known, decision, &at) {
                 judged.expiring(a.expires_at);
                 items.push(Arc::new(a));
             }
@@ -661,47 +652,51 @@ impl Hub {
 
     /// Applies each organization's own live decision on one indicator to
     /// that organization's overrides.
-    #[allow(clippy::too_many_arguments)]
+    /// Each organization's own latest decision on one indicator, judged
+    /// for its own feeds.
     fn judge_own(
         &self,
-        record: &IndicatorRecord,
-        links: &[ReportLink],
-        sums: &[SightingSummary],
+        known: &Known,
         own_latest: &HashMap<[u8; 32], Decision>,
         seals: &HashMap<[u8; 32], OrgId>,
-        allowed: &Option<AllowReason>,
-        trusted: &[OrgId],
-        now: Millis,
+        at: &Judging,
         out: &mut Judged<'_>,
     ) {
         for (seal, d) in own_latest {
             let Some(org) = seals.get(seal) else {
                 continue;
             };
-            if !overrides(d, now) {
+            if !overrides(d, at.now) {
                 continue;
             }
             let o = out.own.entry(*org).or_default();
-            match self.actionable(
-                record.clone(),
-                links.to_vec(),
-                sums.to_vec(),
-                Some(d),
-                allowed.clone(),
-                trusted,
-                now,
-            ) {
+            match self.actionable(known.clone(), Some(d), at) {
                 Some(a) => {
                     let e = a.expires_at;
                     o.blocked.push(Arc::new(a));
                     out.expiring(e);
                 }
                 None => {
-                    o.allowed.insert(record.id);
+                    o.allowed.insert(known.record.id);
                 }
             }
         }
     }
+}
+
+/// What the store knows about one indicator that its verdict depends on.
+#[derive(Clone)]
+struct Known {
+    record: IndicatorRecord,
+    links: Vec<ReportLink>,
+    sightings: Vec<SightingSummary>,
+    allowed: Option<AllowReason>,
+}
+
+/// What every verdict of one snapshot shares: the moment and the trusted set.
+struct Judging<'a> {
+    trusted: &'a [OrgId],
+    now: Millis,
 }
 
 /// What judging one indicator adds to a snapshot besides its hub-wide item.
