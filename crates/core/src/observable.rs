@@ -326,7 +326,9 @@ pub fn detect(input: &str) -> Result<Observable, ObservableError> {
 /// A lookup must answer "not listed" rather than refuse, so a single-label
 /// host (`intranet/x`), an escaped host (`http://host%23.com/`), a bare
 /// inet_aton spelling (`0x7f.1` -> `http://127.0.0.1/`), even a mistyped hash
-/// becomes the URL Safe Browsing would hash. A URL query also matches listed
+/// becomes the URL Safe Browsing would hash. Untyped text with a space and
+/// no scheme (`not a thing!`) is not read as a URL: it keeps [`detect`]'s
+/// "could not tell what kind" (a typed URL lookup reads it anyway). A URL query also matches listed
 /// domains, parent domains and IP networks of its host (see the index), so
 /// nothing a narrower kind would have matched is lost. When no URL reading
 /// exists either (`javascript:x`, `http:///x`), [`detect`]'s error is returned.
@@ -340,6 +342,10 @@ pub fn detect_for_lookup(input: &str) -> Result<Observable, ObservableError> {
         Err(e @ (ObservableError::Empty | ObservableError::TooLong { .. })) => return Err(e),
         Err(e) => e,
     };
+    let trimmed = input.trim();
+    if !trimmed.contains("://") && trimmed.chars().any(char::is_whitespace) {
+        return Err(strict);
+    }
     lookup_url(input).or(Err(strict))
 }
 

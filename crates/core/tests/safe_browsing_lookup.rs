@@ -119,9 +119,11 @@ fn what_the_issue_reported() {
             .canonical,
         "http://%20%20www.google.com/"
     );
-    // Anything with a host reading is answered, even text that is no URL.
+    // Untyped text with a space and no scheme is no URL: kept as an error;
+    // typed as a URL, Safe Browsing's reading answers it.
+    assert!(observable::detect_for_lookup("hello world").is_err());
     assert_eq!(
-        observable::detect_for_lookup("hello world").map(|o| o.value),
+        observable::canonicalize_for_lookup(Kind::Url, "hello world").map(|o| o.value),
         Ok("http://hello%20world/".to_string())
     );
     // Expressions of a single-label host: the host alone, no suffixes.
