@@ -525,12 +525,9 @@ impl Hub {
             let mut judged = Judged {
                 own: &mut own,
                 valid_until: &mut valid_until,
+                items: &mut items,
             };
-            self.judge_own(&known, &own_latest, &seals, &at, &mut judged);
-            if let Some(a) = self.actionable(known, hub.as_ref(), &at) {
-                judged.expiring(a.expires_at);
-                items.push(Arc::new(a));
-            }
+            self.judge_into(known, hub.as_ref(), &own_latest, &seals, &at, &mut judged);
         }
         items.sort_by(|a, b| a.record.observable.cmp(&b.record.observable));
         let patched = Arc::new(Snapshot {
@@ -616,14 +613,9 @@ impl Hub {
             let mut judged = Judged {
                 own: &mut own,
                 valid_until: &mut valid_until,
+                items: &mut items,
             };
-            if !own_latest.is_empty() {
-                self.judge_own(&known, own_latest, &seals, &at, &mut judged);
-            }
-            if let Some(a) = self.actionable(known, decision, &at) {
-                judged.expiring(a.expires_at);
-                items.push(Arc::new(a));
-            }
+            self.judge_into(known, decision, own_latest, &seals, &at, &mut judged);
         })?;
         // Rules about sightings also start to hold or lapse with time: look again within a minute.
         let recheck = now + 60_000;
@@ -652,6 +644,26 @@ impl Hub {
 
     /// Applies each organization's own live decision on one indicator to
     /// that organization's overrides.
+    /// One indicator into a snapshot: its hub-wide item (if actionable) and
+    /// each organization's own decision on it.
+    fn judge_into(
+        &self,
+        known: Known,
+        decision: Option<&Decision>,
+        own_latest: &HashMap<[u8; 32], Decision>,
+        seals: &HashMap<[u8; 32], OrgId>,
+        at: &Judging,
+        out: &mut Judged<'_>,
+    ) {
+        if !own_latest.is_empty() {
+            self.judge_own(&known, own_latest, seals, at, out);
+        }
+        if let Some(a) = self.actionable(known, decision, at) {
+            out.expiring(a.expires_at);
+            out.items.push(Arc::new(a));
+        }
+    }
+
     /// Each organization's own latest decision on one indicator, judged
     /// for its own feeds.
     fn judge_own(
@@ -703,6 +715,7 @@ struct Judging<'a> {
 struct Judged<'a> {
     own: &'a mut HashMap<OrgId, OwnOverrides>,
     valid_until: &'a mut Option<Millis>,
+    items: &'a mut Vec<Arc<Actionable>>,
 }
 
 impl Judged<'_> {

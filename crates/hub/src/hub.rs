@@ -33,6 +33,31 @@ use crate::snapshot::{GuardState, Snapshot};
 use crate::tokens;
 use kyojo_core::report::is_forbidden_char;
 
+/// A report as it reads after `change`: each field changed or kept.
+fn after_change(
+    current: &ReportRecord,
+    change: &ReportChange,
+    audience: Audience,
+    anonymous: bool,
+) -> RawDraft {
+    RawDraft {
+        title: change.title.clone().unwrap_or(current.title.clone()),
+        description: change
+            .description
+            .clone()
+            .unwrap_or(current.description.clone()),
+        incident_type: change.incident_type.unwrap_or(current.incident_type),
+        sector: change.sector.clone().unwrap_or(current.sector.clone()),
+        tlp: change.tlp.unwrap_or(current.access.tlp),
+        audience,
+        anonymous,
+        indicators: change
+            .indicators
+            .clone()
+            .unwrap_or(current.indicators.clone()),
+    }
+}
+
 /// The store's mark of a demo hub.
 const DEMO_MARK: &str = "demo";
 
@@ -958,23 +983,15 @@ impl Hub {
     /// new one (`Hub::draft`); fields the change leaves alone are not held
     /// against it.
     fn check_change(&self, current: &ReportRecord, change: &ReportChange) -> HubResult<()> {
-        let after = RawDraft {
-            title: change.title.clone().unwrap_or(current.title.clone()),
-            description: change
-                .description
-                .clone()
-                .unwrap_or(current.description.clone()),
-            incident_type: change.incident_type.unwrap_or(current.incident_type),
-            sector: change.sector.clone().unwrap_or(current.sector.clone()),
-            tlp: change.tlp.unwrap_or(current.access.tlp),
-            audience: change
-                .audience
-                .clone()
-                .unwrap_or(current.access.audience.clone()),
-            anonymous: false,
-            // Counted only when the change replaces them.
-            indicators: change.indicators.clone().unwrap_or_default(),
-        };
+        let audience = change
+            .audience
+            .clone()
+            .unwrap_or(current.access.audience.clone());
+        let mut after = after_change(current, change, audience, false);
+        // Indicators count only when the change replaces them.
+        if change.indicators.is_none() {
+            after.indicators.clear();
+        }
         match self.draft(after) {
             Ok(_) => Ok(()),
             Err(problems) => {
@@ -1008,7 +1025,6 @@ impl Hub {
         let (member, current) = self.owned_report(viewer, uid)?;
         let mut change = change;
         self.check_change(&current, &change)?;
-        let tlp = change.tlp.unwrap_or(current.access.tlp);
         let anonymous = change.anonymous.unwrap_or(matches!(
             current.access.owner,
             kyojo_core::policy::Owner::Sealed(_)
@@ -1029,22 +1045,8 @@ impl Hub {
         // A report shared here gets a new STIX version; an imported one keeps its objects.
         let stix = if current.source == "kyojo" {
             let final_owner = owner.clone().unwrap_or(current.access.owner.clone());
-            let after = RawDraft {
-                title: change.title.clone().unwrap_or(current.title.clone()),
-                description: change
-                    .description
-                    .clone()
-                    .unwrap_or(current.description.clone()),
-                incident_type: change.incident_type.unwrap_or(current.incident_type),
-                sector: change.sector.clone().unwrap_or(current.sector.clone()),
-                tlp,
-                audience: audience.clone(),
-                anonymous: matches!(final_owner, kyojo_core::policy::Owner::Sealed(_)),
-                indicators: change
-                    .indicators
-                    .clone()
-                    .unwrap_or(current.indicators.clone()),
-            };
+            let anonymous = matches!(final_owner, kyojo_core::policy::Owner::Sealed(_));
+            let after = after_change(&current, &change, audience.clone(), anonymous);
             Some(self.native_stix(
                 uid,
                 &after,
