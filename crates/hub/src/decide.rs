@@ -20,7 +20,7 @@ use kyojo_store::{
 };
 
 use crate::error::{HubError, HubResult};
-use crate::hub::{now_millis, require, Hub};
+use crate::hub::{now_millis, require, AuditAction, Hub};
 pub use crate::snapshot::{Actionable, OwnOverrides, Snapshot};
 
 /// Whose feeds a decision changes.
@@ -211,7 +211,7 @@ impl Hub {
             // log, and the value may be one only a RED report holds.
             self.audit_as(
                 viewer,
-                "decision.hub",
+                AuditAction::DecisionHub,
                 &format!("{} {} indicator #{}", action.as_str(), obs.kind, record.id),
             )?;
         }
@@ -331,7 +331,7 @@ impl Hub {
         self.changed();
         self.audit_as(
             viewer,
-            "allowlist.add",
+            AuditAction::AllowlistAdd,
             &format!("{} {}", obs.kind, obs.value),
         )?;
         Ok(e)
@@ -344,7 +344,7 @@ impl Hub {
         if removed {
             self.audit_as(
                 viewer,
-                "allowlist.remove",
+                AuditAction::AllowlistRemove,
                 &format!("{} {}", obs.kind, obs.value),
             )?;
         }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use kyojo_store::IndicatorId;
 
 use crate::error::{Conflict, HubError, HubResult};
-use crate::hub::{now_millis, require, Hub};
+use crate::hub::{now_millis, require, AuditAction, Hub};
 use crate::snapshot::{Actionable, Snapshot};
 pub use crate::snapshot::{Change, Pending};
 
@@ -144,7 +144,7 @@ impl Hub {
         };
         self.audit_as(
             viewer,
-            "feeds.confirm",
+            AuditAction::FeedsConfirm,
             &format!("+{} -{}", pending.change.added, pending.change.removed),
         )?;
         self.changed();

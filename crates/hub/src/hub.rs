@@ -20,7 +20,7 @@ use kyojo_index::{Index, Match};
 use kyojo_store::{
     Day, IndicatorChanges, IndicatorId, IndicatorRecord, IndicatorScan, Millis, NewReport,
     NewSighting, NewToken, Org, PostgresStore, ReportLink, ReportPatch, ReportRecord, ReportScan,
-    SightingSummary, SqliteStore, Store, StoreError, TokenRecord,
+    ReportSource, SightingSummary, SqliteStore, Store, StoreError, TokenRecord,
 };
 
 use crate::config::Config;
@@ -55,6 +55,49 @@ fn after_change(
             .indicators
             .clone()
             .unwrap_or(current.indicators.clone()),
+    }
+}
+
+/// What the audit log records. Stored by name (`org.add`, …), so the log
+/// reads the same from SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    OrgAdd,
+    TokenCreate,
+    TokenRevoke,
+    DecisionHub,
+    AllowlistAdd,
+    AllowlistRemove,
+    FeedsConfirm,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 7] = [
+        AuditAction::OrgAdd,
+        AuditAction::TokenCreate,
+        AuditAction::TokenRevoke,
+        AuditAction::DecisionHub,
+        AuditAction::AllowlistAdd,
+        AuditAction::AllowlistRemove,
+        AuditAction::FeedsConfirm,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::OrgAdd => "org.add",
+            AuditAction::TokenCreate => "token.create",
+            AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::DecisionHub => "decision.hub",
+            AuditAction::AllowlistAdd => "allowlist.add",
+            AuditAction::AllowlistRemove => "allowlist.remove",
+            AuditAction::FeedsConfirm => "feeds.confirm",
+        }
+    }
+
+    /// The action a stored name stands for; None for names this version
+    /// does not record.
+    pub fn parse(name: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == name)
     }
 }
 
@@ -605,20 +648,30 @@ impl Hub {
 
     /// Records an administrative action. `actor` is an organization's name,
     /// or "cli" for the operator's command line.
-    pub fn audit(&self, actor: &str, action: &str, detail: &str) -> HubResult<()> {
-        self.store.add_audit(now_millis(), actor, action, detail)?;
+    pub fn audit(&self, actor: &str, action: AuditAction, detail: &str) -> HubResult<()> {
+        self.store
+            .add_audit(now_millis(), actor, action.as_str(), detail)?;
         Ok(())
     }
 
     /// Records an administrative action under the viewer's name.
-    pub(crate) fn audit_as(&self, actor: &Viewer, action: &str, detail: &str) -> HubResult<()> {
+    pub(crate) fn audit_as(
+        &self,
+        actor: &Viewer,
+        action: AuditAction,
+        detail: &str,
+    ) -> HubResult<()> {
         self.audit(&self.actor_name(actor), action, detail)
     }
 
     /// Admits an organization on `actor`'s behalf, in the audit log.
     pub fn admit_org(&self, actor: &Viewer, name: &str, sector: &str) -> HubResult<Org> {
         let org = self.add_org(name, sector)?;
-        self.audit_as(actor, "org.add", &format!("{} ({})", org.name, org.sector))?;
+        self.audit_as(
+            actor,
+            AuditAction::OrgAdd,
+            &format!("{} ({})", org.name, org.sector),
+        )?;
         Ok(org)
     }
 
@@ -637,7 +690,7 @@ impl Hub {
             rec.public_id,
             rec.org.name
         );
-        self.audit_as(actor, "token.create", &detail)?;
+        self.audit_as(actor, AuditAction::TokenCreate, &detail)?;
         Ok((rec, token))
     }
 
@@ -651,7 +704,7 @@ impl Hub {
             .strip_prefix("kyj_")
             .and_then(|t| t.split('_').next())
             .unwrap_or(token_or_id);
-        self.audit_as(actor, "token.revoke", id)?;
+        self.audit_as(actor, AuditAction::TokenRevoke, id)?;
         Ok(true)
     }
 
@@ -935,8 +988,11 @@ impl Hub {
         let owner = self.policy.owner_for(member.org, &uid, draft.anonymous());
         let draft = draft.into_raw();
         let (source, stix) = match imported {
-            Some(rows) => ("stix", rows),
-            None => ("kyojo", self.native_stix(&uid, &draft, &owner, now, now)?),
+            Some(rows) => (ReportSource::Imported, rows),
+            None => (
+                ReportSource::Shared,
+                self.native_stix(&uid, &draft, &owner, now, now)?,
+            ),
         };
         let (rec, changes) = self.store.insert_report(&NewReport {
             uid,
@@ -949,7 +1005,7 @@ impl Hub {
             owner,
             created_at: now,
             indicators: draft.indicators,
-            source: source.to_string(),
+            source,
             stix,
         })?;
         self.apply(&changes);
@@ -1043,7 +1099,7 @@ impl Hub {
             .anonymous
             .map(|anonymous| self.policy.owner_for(member.org, uid, anonymous));
         // A report shared here gets a new STIX version; an imported one keeps its objects.
-        let stix = if current.source == "kyojo" {
+        let stix = if current.source == ReportSource::Shared {
             let final_owner = owner.clone().unwrap_or(current.access.owner.clone());
             let anonymous = matches!(final_owner, kyojo_core::policy::Owner::Sealed(_));
             let after = after_change(&current, &change, audience.clone(), anonymous);

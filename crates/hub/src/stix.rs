@@ -548,7 +548,7 @@ impl Hub {
                 objects.push(serde_json::from_str(&row.json).map_err(HubError::internal)?);
             }
         }
-        if rec.source == "kyojo" {
+        if rec.source == kyojo_store::ReportSource::Shared {
             objects.extend(self.sighting_objects(viewer, &rec)?);
         }
         Ok(stix::bundle(objects))

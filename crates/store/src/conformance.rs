@@ -65,7 +65,7 @@ pub fn new_report(uid: u8, owner: Owner, indicators: Vec<Observable>) -> NewRepo
         owner,
         created_at: 1000,
         indicators,
-        source: "kyojo".into(),
+        source: ReportSource::Shared,
         stix: vec![],
     }
 }
@@ -759,14 +759,14 @@ pub fn stix_objects_page_and_follow_their_report(s: &dyn Store) {
         .unwrap();
     assert_eq!(s.count_stix().unwrap(), 1);
     let mut r = new_report(1, Owner::Org(org.id), vec![]);
-    r.source = "stix".into();
+    r.source = ReportSource::Imported;
     r.stix = vec![
         stix("indicator--a", "indicator", "2024-01-01"),
         stix("report--r", "report", "2024-01-01"),
     ];
     r.created_at = 100; // earlier than the shared object's time
     let (rec, _) = s.insert_report(&r).unwrap();
-    assert_eq!(rec.source, "stix");
+    assert_eq!(rec.source, ReportSource::Imported);
     s.put_shared_stix(
         &[
             stix("identity--o", "identity", "2024-02-02"),

@@ -107,8 +107,34 @@ pub struct ReportRecord {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub indicators: Vec<Observable>,
-    /// Where it came from: "kyojo" (shared here) or "stix" (imported; its STIX objects are kept verbatim).
-    pub source: String,
+    /// Where it came from.
+    pub source: ReportSource,
+}
+
+/// Where a report came from; stored by name (`kyojo`, `stix`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportSource {
+    /// Shared here: its STIX form is generated, and regenerated on edit.
+    Shared,
+    /// Imported from a STIX bundle: its objects are kept verbatim.
+    Imported,
+}
+
+impl ReportSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportSource::Shared => "kyojo",
+            ReportSource::Imported => "stix",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ReportSource> {
+        match name {
+            "kyojo" => Some(ReportSource::Shared),
+            "stix" => Some(ReportSource::Imported),
+            _ => None,
+        }
+    }
 }
 
 /// A STIX object to keep, as JSON text, with what TAXII filters on.
@@ -161,8 +187,7 @@ pub struct NewReport {
     pub owner: Owner,
     pub created_at: Millis,
     pub indicators: Vec<Observable>,
-    /// "kyojo" or "stix".
-    pub source: String,
+    pub source: ReportSource,
     /// Its STIX representation, kept with it in the same transaction.
     pub stix: Vec<NewStixObject>,
 }

@@ -207,7 +207,11 @@ fn report_row(r: &dyn SqlRow) -> Result<ReportRecord> {
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
         indicators,
-        source: r.text("source")?,
+        source: {
+            let name = r.text("source")?;
+            ReportSource::parse(&name)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown report source {name:?}")))?
+        },
     })
 }
 
@@ -632,7 +636,7 @@ impl<B: Backend> Store for B {
                     &owner_org,
                     &owner_seal,
                     &r.created_at,
-                    &r.source,
+                    &r.source.as_str(),
                 ],
                 |row| row.int("id"),
             )?;

@@ -9,7 +9,7 @@ use kyojo_store::{Day, Millis};
 use crate::warn::Lang;
 use crate::ApiError;
 use kyojo_hub::hub::Hub;
-use kyojo_hub::hub::Problem;
+use kyojo_hub::hub::{AuditAction, Problem};
 use kyojo_hub::{Conflict, HubError};
 
 /// One string in the page's language.
@@ -381,13 +381,20 @@ pub fn draft_problem(lang: Lang, field: &str, p: &Problem) -> String {
 
 /// A readable name for an audit-log action, when it is one this hub records.
 pub fn audit_action_name(lang: Lang, action: &str) -> Option<&'static str> {
-    Some(match action {
-        "org.add" => tr(lang, "Organization added", "組織の追加"),
-        "token.create" => tr(lang, "Token created", "トークンの発行"),
-        "token.revoke" => tr(lang, "Token revoked", "トークンの失効"),
-        "allowlist.add" => tr(lang, "Allow-list entry added", "許可リストへの追加"),
-        "allowlist.remove" => tr(lang, "Allow-list entry removed", "許可リストからの削除"),
-        _ => return None,
+    Some(match AuditAction::parse(action)? {
+        AuditAction::OrgAdd => tr(lang, "Organization added", "組織の追加"),
+        AuditAction::TokenCreate => tr(lang, "Token created", "トークンの発行"),
+        AuditAction::TokenRevoke => tr(lang, "Token revoked", "トークンの失効"),
+        AuditAction::DecisionHub => tr(lang, "Decision for every member", "全会員向けの判断"),
+        AuditAction::AllowlistAdd => tr(lang, "Allow-list entry added", "許可リストへの追加"),
+        AuditAction::AllowlistRemove => {
+            tr(lang, "Allow-list entry removed", "許可リストからの削除")
+        }
+        AuditAction::FeedsConfirm => tr(
+            lang,
+            "Held feed change confirmed",
+            "保留中のフィード変更の承認",
+        ),
     })
 }
 
