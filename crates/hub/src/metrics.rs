@@ -34,6 +34,8 @@ pub struct Metrics {
     pub rate_limited: Counter,
     pub auth_failures: Counter,
     pub connections_refused: Counter,
+    /// Refusals held back because their address floods bad tokens.
+    pub tarpitted: Counter,
     index_size: AtomicU64,
     rate_limit_entries: AtomicU64,
 }
@@ -123,6 +125,11 @@ impl Metrics {
                 "kyojo_auth_failures_total",
                 "Presented tokens that did not verify, since start.",
                 self.auth_failures.get(),
+            ),
+            (
+                "kyojo_tarpitted_total",
+                "Refusals of bad tokens held back a second because their address floods them, since start.",
+                self.tarpitted.get(),
             ),
             (
                 "kyojo_connections_refused_total",

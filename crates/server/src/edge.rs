@@ -56,6 +56,15 @@ const VERIFIED_CAPACITY: usize = 16_384;
 /// Failed token verifications allowed per client address: sustained, burst.
 const FAILURES_PER_SECOND: f64 = 2.0;
 const FAILURES_BURST: f64 = 20.0;
+/// Requests refused for bad tokens after the failure budget is spent, per
+/// client address: beyond this rate the address is a flood, not a typo.
+const REFUSALS_PER_SECOND: f64 = 200.0;
+const REFUSALS_BURST: f64 = 1000.0;
+/// How long a flood's refusals are held back: a connection that floods
+/// waits this long for each answer, so an address gets at most its
+/// connection cap per second through, at the cost of a timer each. Valid
+/// tokens from the same address (users behind one NAT) are not held.
+const TARPIT: Duration = Duration::from_secs(1);
 
 // ---- rate limiting ---------------------------------------------------------------------
 
@@ -63,6 +72,9 @@ const FAILURES_BURST: f64 = 20.0;
 pub struct Limits {
     buckets: RateLimiter,
     failures: RateLimiter,
+    /// Refusals of bad tokens once `failures` is spent, per address: past
+    /// its budget the address is flooding and its refusals are tarpitted.
+    refusals: RateLimiter,
     /// Public id → secret hash of tokens verified lately.
     verified: BoundedMap<u64, [u8; 32]>,
 }
@@ -72,13 +84,14 @@ impl Limits {
         Limits {
             buckets: RateLimiter::new(rate_per_second, burst),
             failures: RateLimiter::new(FAILURES_PER_SECOND, FAILURES_BURST),
+            refusals: RateLimiter::new(REFUSALS_PER_SECOND, REFUSALS_BURST),
             verified: BoundedMap::new(VERIFIED_CAPACITY),
         }
     }
 
     /// Entries held in all of the limiter's maps (each is bounded).
     pub fn entries(&self) -> usize {
-        self.buckets.len() + self.failures.len() + self.verified.len()
+        self.buckets.len() + self.failures.len() + self.refusals.len() + self.verified.len()
     }
 }
 
@@ -132,16 +145,19 @@ pub(crate) async fn rate_limit(
                     if crate::auth::secret_matches(secret, &hash) {
                         key
                     } else {
+                        // A known id with the wrong secret: refused here,
+                        // without the store, and counted like any failure.
                         state.hub.metrics.auth_failures.inc();
-                        addr
+                        if limits.failures.allow(addr) {
+                            return ApiError::unauthorized("the token is not valid")
+                                .into_response();
+                        }
+                        return refuse_flood(&state, addr).await;
                     }
                 }
                 _ => match verify(&state, addr, token).await {
                     Some(key) => key,
-                    None => {
-                        state.hub.metrics.rate_limited.inc();
-                        return ApiError::rate_limited().into_response();
-                    }
+                    None => return refuse_flood(&state, addr).await,
                 },
             }
         }
@@ -153,6 +169,17 @@ pub(crate) async fn rate_limit(
         return ApiError::rate_limited().into_response();
     }
     next.run(req).await
+}
+
+/// A bad token from an address whose failure budget is spent: 429, held
+/// back by [`TARPIT`] once the address refusals show a flood.
+async fn refuse_flood(state: &AppState, addr: ClientKey) -> Response {
+    state.hub.metrics.rate_limited.inc();
+    if !state.limits.refusals.allow(addr) {
+        state.hub.metrics.tarpitted.inc();
+        tokio::time::sleep(TARPIT).await;
+    }
+    ApiError::rate_limited().into_response()
 }
 
 /// Verifies a token not seen (lately): its bucket if it is live, the

@@ -181,6 +181,69 @@ async fn a_flood_of_distinct_forged_tokens_is_cheap_and_leaves_the_limiter_bound
     );
 }
 
+/// An address that keeps flooding bad tokens past its failure budget has
+/// its refusals held back (tarpitted), which caps what the flood costs; a
+/// valid token from the same address (users behind one NAT) is never held,
+/// and other addresses are untouched.
+#[tokio::test]
+async fn a_flood_of_bad_tokens_is_tarpitted_but_valid_tokens_from_that_address_are_not() {
+    let t = start().await;
+    let neighbour = t.member("Behind the same NAT", "finance", Role::Analyst);
+    let elsewhere = t.member("Elsewhere", "telecom", Role::Analyst);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (base, stop) = (t.base.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let attacker = client_from("127.0.0.2");
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let id = format!("{:016x}", rand::random::<u64>());
+                let r = attacker
+                    .get(format!("{base}/api/v1/me"))
+                    .bearer_auth(forged(&id))
+                    .send()
+                    .await
+                    .expect("attacker request");
+                assert!(matches!(r.status().as_u16(), 401 | 429));
+            }
+        }));
+    }
+    // Wait on the condition, not on time: the flood is recognised.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while t.hub.metrics.tarpitted.get() == 0 {
+        assert!(Instant::now() < deadline, "the flood was never tarpitted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.await.expect("worker");
+    }
+    let held = t.hub.metrics.tarpitted.get();
+    // The neighbour's valid token from the flooding address: answered, not held.
+    let same_address = client_from("127.0.0.2");
+    let r = same_address
+        .get(format!("{}/api/v1/me", t.base))
+        .bearer_auth(&neighbour)
+        .send()
+        .await
+        .expect("neighbour request");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        t.hub.metrics.tarpitted.get(),
+        held,
+        "a valid token was held"
+    );
+    // Other addresses are untouched: a valid token works, a bad one gets
+    // its plain 401 at once.
+    assert_eq!(
+        t.get("/api/v1/me", Some(&elsewhere)).await.status,
+        StatusCode::OK
+    );
+    let r = t.get("/api/v1/me", Some(&forged("fedcba9876543210"))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(t.hub.metrics.tarpitted.get(), held);
+}
+
 // ---- (b) connections, timeouts, early refusals -------------------------------------------------
 
 #[tokio::test]
