@@ -282,7 +282,7 @@ fn canonical_host(authority: &[u8], mode: Mode) -> Result<String, UrlError> {
     {
         return Ok(format!("[{addr}]"));
     }
-    let host = match mode {
+    let mut host = match mode {
         Mode::Strict => {
             let host = match host_port.iter().rposition(|&b| b == b':') {
                 Some(i) => {
@@ -296,11 +296,22 @@ fn canonical_host(authority: &[u8], mode: Mode) -> Result<String, UrlError> {
                     String::from_utf8_lossy(host).into_owned(),
                 ));
             }
-            host
+            collapse_dots(host)
         }
-        Mode::Lenient => strip_ports(host_port),
+        // Removing a port can leave dots to collapse and collapsing dots
+        // can leave a port to remove (`.:..:`): repeat until neither
+        // changes anything, so the result reads back the same.
+        Mode::Lenient => {
+            let mut host = collapse_dots(strip_ports(host_port));
+            loop {
+                let next = collapse_dots(strip_ports(&host));
+                if next == host {
+                    break host;
+                }
+                host = next;
+            }
+        }
     };
-    let mut host = collapse_dots(host);
     if !host.is_ascii() {
         if let Ok(text) = std::str::from_utf8(&host) {
             if let Ok(ascii) = idna::domain_to_ascii_cow(text.as_bytes(), idna::AsciiDenyList::URL)
