@@ -219,28 +219,39 @@ async fn verify(state: &AppState, addr: ClientKey, token: String) -> Option<Clie
 /// Early refusals, the body deadline, and JSON for plain-text errors.
 pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let config = &state.hub.config;
+    let taxii = req.uri().path().starts_with("/taxii2");
+    // Early refusals speak the channel's error shape too.
+    let refuse = |e: ApiError| {
+        if taxii {
+            crate::taxii::TaxiiError(e).into_response()
+        } else {
+            e.into_response()
+        }
+    };
     let uri_len = req
         .uri()
         .path_and_query()
         .map(|p| p.as_str().len())
         .unwrap_or(0);
     if uri_len > MAX_URI_BYTES {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the request target is longer than {MAX_URI_BYTES} bytes"),
-        )
-        .with_field("uri")
-        .into_response();
+        return refuse(
+            ApiError::new(
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                format!("the request target is longer than {MAX_URI_BYTES} bytes"),
+            )
+            .with_field("uri"),
+        );
     }
     if let Some(len) = declared_length(req.headers()) {
         if len > config.max_body_bytes as u64 {
-            let mut resp = ApiError::too_large(format!(
-                "the body ({len} bytes) is larger than this hub accepts ({} bytes)",
-                config.max_body_bytes
-            ))
-            .with_field("body")
-            .into_response();
+            let mut resp = refuse(
+                ApiError::too_large(format!(
+                    "the body ({len} bytes) is larger than this hub accepts ({} bytes)",
+                    config.max_body_bytes
+                ))
+                .with_field("body"),
+            );
             // The body is never read, so the connection can't carry another request.
             resp.headers_mut().insert(
                 header::CONNECTION,
@@ -249,7 +260,6 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
             return resp;
         }
     }
-    let taxii = req.uri().path().starts_with("/taxii2");
     let (parts, body) = req.into_parts();
     let body = if http_body::Body::is_end_stream(&body) {
         body

@@ -340,6 +340,16 @@ async fn long_uris_big_heads_bad_paths_get_json_errors() {
         "a".repeat(10_000)
     );
     check(raw(&t, long.as_bytes()).await, 414, "uri");
+    // Under /taxii2 the same refusal comes in TAXII's error shape (found by
+    // the taxii_query fuzz target).
+    let long_taxii = format!(
+        "GET /taxii2/api/collections/?q={} HTTP/1.1\r\nHost: kyojo\r\nConnection: close\r\n\r\n",
+        "a".repeat(10_000)
+    );
+    let (status, body, text) = raw(&t, long_taxii.as_bytes()).await;
+    assert_eq!(status, 414, "{text}");
+    assert_eq!(body["http_status"], "414", "{text}");
+    assert!(body["title"].is_string(), "{text}");
     let longer = format!(
         "GET /api/v1/indicators?q={} HTTP/1.1\r\nHost: kyojo\r\nConnection: close\r\n\r\n",
         "a".repeat(70_000)
