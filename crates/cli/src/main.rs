@@ -554,7 +554,7 @@ fn run() -> Result<i32> {
                 }
             }
             TokenCommand::List { data } => {
-                for t in open(&data)?.store().list_tokens()? {
+                for t in open(&data)?.list_tokens()? {
                     let state = if t.revoked_at.is_some() {
                         "revoked"
                     } else {
@@ -720,7 +720,6 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
 /// Demo tokens (label [`demo::TOKEN_LABEL`]) not yet revoked.
 fn live_demo_tokens(hub: &Hub) -> Result<usize> {
     Ok(hub
-        .store()
         .list_tokens()?
         .iter()
         .filter(|t| t.revoked_at.is_none() && t.label.as_deref() == Some(demo::TOKEN_LABEL))
