@@ -78,6 +78,12 @@ enum Command {
         #[command(subcommand)]
         command: AllowCommand,
     },
+    /// False-positive lists (MISP warninglists): values that never become
+    /// actionable and that nobody may block.
+    Warninglists {
+        #[command(subcommand)]
+        command: WarninglistCommand,
+    },
     /// Import a STIX 2.1 bundle as a report of an organization (all or nothing).
     Import {
         /// stix
@@ -176,6 +182,39 @@ enum AllowCommand {
     },
     /// List the operator's entries.
     List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum WarninglistCommand {
+    /// Copy chosen lists into the data directory; they apply from the hub's
+    /// next start. PATH is a list.json, or a directory searched for them (a
+    /// checkout of MISP's misp-warninglists, or the data of the
+    /// pymispwarninglists package).
+    Load {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Ids (directory names) of the lists to load, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Load every list found (some name warnings rather than benign
+        /// values: dynamic DNS, disposable mail, URL shorteners).
+        #[arg(long, conflicts_with = "only")]
+        all: bool,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// The lists the hub applies: embedded ones and loaded ones.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Remove a loaded list (embedded ones are chosen in kyojo.toml,
+    /// `[decisions] default_warninglists`).
+    Remove {
+        id: String,
         #[command(flatten)]
         data: DataArg,
     },
@@ -475,6 +514,54 @@ fn run() -> Result<i32> {
             eprintln!("wrote {written} entries to {}", out.display());
             Ok(0)
         }
+        Command::Warninglists { command } => match command {
+            WarninglistCommand::Load {
+                paths,
+                only,
+                all,
+                data,
+            } => {
+                let done = kyojo_hub::warninglists::install(&data.data, &paths, &only, all)?;
+                for l in &done {
+                    println!(
+                        "{}\t{}\t{} entries used, {} skipped\t{}",
+                        l.id, l.list_type, l.used, l.skipped, l.name
+                    );
+                }
+                eprintln!(
+                    "loaded {} list(s) into {}; they apply from the hub's next start",
+                    done.len(),
+                    data.data
+                        .join(kyojo_hub::warninglists::DATA_SUBDIR)
+                        .display()
+                );
+                Ok(0)
+            }
+            WarninglistCommand::List { data } => {
+                for (origin, l) in open(&data)?.warninglists(&operator()).map_err(api)? {
+                    let origin = match origin {
+                        kyojo_hub::warninglists::Origin::Embedded => "embedded",
+                        kyojo_hub::warninglists::Origin::Loaded => "loaded",
+                    };
+                    println!(
+                        "{}\t{origin}\t{}\t{}\t{}",
+                        l.id,
+                        l.list_type.as_str(),
+                        l.used,
+                        l.name
+                    );
+                }
+                Ok(0)
+            }
+            WarninglistCommand::Remove { id, data } => {
+                if kyojo_hub::warninglists::uninstall(&data.data, &id)? {
+                    eprintln!("removed {id}; the hub stops applying it at its next start");
+                    Ok(0)
+                } else {
+                    bail!("no loaded list is called {id} (see kyojo warninglists list)")
+                }
+            }
+        },
         Command::Allow { command } => match command {
             AllowCommand::Add {
                 value,
@@ -515,7 +602,7 @@ fn run() -> Result<i32> {
                 Ok(())
             }
             OrgCommand::List { data } => {
-                for o in open(&data)?.list_orgs().map_err(api)? {
+                for o in open(&data)?.list_orgs(&operator()).map_err(api)? {
                     println!("{}\t{}", o.name, o.sector);
                 }
                 Ok(())
@@ -554,7 +641,7 @@ fn run() -> Result<i32> {
                 }
             }
             TokenCommand::List { data } => {
-                for t in open(&data)?.list_tokens()? {
+                for t in open(&data)?.list_tokens(&operator())? {
                     let state = if t.revoked_at.is_some() {
                         "revoked"
                     } else {
@@ -720,7 +807,7 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
 /// Demo tokens (label [`demo::TOKEN_LABEL`]) not yet revoked.
 fn live_demo_tokens(hub: &Hub) -> Result<usize> {
     Ok(hub
-        .list_tokens()?
+        .list_tokens(&operator())?
         .iter()
         .filter(|t| t.revoked_at.is_none() && t.label.as_deref() == Some(demo::TOKEN_LABEL))
         .count())

@@ -171,6 +171,24 @@ mod http {
         |url: &str, token: &str| request("GET", url, token, None)
     }
 
+    /// A GET's body as text (feeds), asserting 200.
+    pub fn get_text(url: &str, token: &str) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let r = Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200, "{url}");
+            r.text().await.unwrap()
+        })
+    }
+
     pub fn request(
         method: &str,
         url: &str,
@@ -1049,4 +1067,162 @@ fn exports_report_the_entries_they_wrote() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no stored count in {stderr}"));
     assert!(stored > objects, "{stderr}");
+}
+
+/// Where the `pymispwarninglists` package (PyPI) keeps MISP's lists, if it
+/// is installed. `.ci/run` installs it and sets KYOJO_REQUIRE_WARNINGLISTS.
+fn pymisp_warninglists() -> Option<std::path::PathBuf> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import os, pymispwarninglists as p; print(os.path.join(os.path.dirname(p.__file__), 'data', 'misp-warninglists', 'lists'))",
+        ])
+        .output()
+        .ok()?;
+    let dir = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    (out.status.success() && dir.is_dir()).then_some(dir)
+}
+
+#[test]
+fn misps_own_warninglists_load_from_the_pymispwarninglists_package_and_refuse_blocks() {
+    let Some(lists) = pymisp_warninglists() else {
+        assert!(
+            std::env::var_os("KYOJO_REQUIRE_WARNINGLISTS").is_none(),
+            "KYOJO_REQUIRE_WARNINGLISTS is set but pymispwarninglists is not installed"
+        );
+        eprintln!("skipped: pip install pymispwarninglists to run this test");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = lists.to_str().unwrap();
+    // Choosing nothing loads nothing, and says how to choose.
+    let none = kyojo(d, &["warninglists", "load", src]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("--only"));
+    let chosen = [
+        "amazon-aws",
+        "tranco10k",
+        "automated-malware-analysis",
+        "common-contact-emails",
+        "ti-falsepositives",
+    ];
+    let loaded = kyojo(
+        d,
+        &["warninglists", "load", src, "--only", &chosen.join(",")],
+    );
+    assert!(loaded.status.success(), "{loaded:?}");
+    assert_eq!(stdout(&loaded).lines().count(), chosen.len());
+
+    // One value of each list, read from the package's own files.
+    let list = |id: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(lists.join(id).join("list.json")).unwrap())
+            .unwrap()
+    };
+    let first = |id: &str, ok: &dyn Fn(&str) -> bool| -> String {
+        list(id)["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|v| ok(v))
+            .unwrap_or_else(|| panic!("no usable entry in {id}"))
+            .to_string()
+    };
+    let aws = first("amazon-aws", &|v| v.contains('.') && v.ends_with("/24"));
+    let aws_ip = aws
+        .trim_end_matches("/24")
+        .trim_end_matches(".0")
+        .to_string()
+        + ".7";
+    let top_site = first("tranco10k", &|v| v.matches('.').count() == 1);
+    let sandbox = first("automated-malware-analysis", &|v| !v.contains('/'));
+    let hash = first("ti-falsepositives", &|v| v.len() == 64);
+    let listed = [
+        ("ipv4", aws_ip.clone(), "amazon-aws"),
+        ("domain", format!("www.{top_site}"), "tranco10k"),
+        ("domain", sandbox.clone(), "automated-malware-analysis"),
+        (
+            "email",
+            "abuse@kyojo-test.example".to_string(),
+            "common-contact-emails",
+        ),
+        ("sha256", hash.clone(), "ti-falsepositives"),
+    ];
+
+    let listing = stdout(&kyojo(d, &["warninglists", "list"]));
+    for id in chosen.iter().chain(&["public-dns-v4", "sinkholes"]) {
+        assert!(
+            listing.lines().any(|l| l.starts_with(&format!("{id}\t"))),
+            "{id} missing from:\n{listing}"
+        );
+    }
+
+    kyojo(d, &["org", "add", "CERT", "--sector", "government"]);
+    kyojo(d, &["org", "add", "ISP", "--sector", "telecom"]);
+    let curator = stdout(&kyojo(
+        d,
+        &["token", "create", "--org", "CERT", "--role", "curator"],
+    ))
+    .trim()
+    .to_string();
+    let consumer = stdout(&kyojo(
+        d,
+        &["token", "create", "--org", "ISP", "--role", "consumer"],
+    ))
+    .trim()
+    .to_string();
+    std::fs::write(d.join("kyojo.toml"), "[rules]\ntrusted_orgs = [\"CERT\"]\n").unwrap();
+    let server = serve(d, &[]);
+    let mut indicators: Vec<Value> = listed
+        .iter()
+        .map(|(kind, value, _)| json!({"type": kind, "value": value}))
+        .collect();
+    indicators.push(json!({"type": "domain", "value": "control.kyojo-test.example"}));
+    let (status, body) = server.call(
+        "POST",
+        "/api/v1/reports",
+        &curator,
+        Some(json!({
+            "title": "values MISP lists as false positives",
+            "incident_type": "phishing",
+            "tlp": "GREEN",
+            "audience": "community",
+            "indicators": indicators,
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let feed = http::get_text(
+        &format!("{}/api/v1/feeds/indicators.csv", server.base),
+        &consumer,
+    );
+    assert!(feed.contains("control.kyojo-test.example"), "{feed}");
+    for (kind, value, id) in &listed {
+        assert!(!feed.contains(value.as_str()), "{value} ({id}) in:\n{feed}");
+        let name = list(id)["name"].as_str().unwrap().to_string();
+        let (status, body) = server.call(
+            "POST",
+            &format!("/api/v1/indicators/{kind}/{value}/decision"),
+            &curator,
+            Some(json!({"action": "block", "scope": "hub"})),
+        );
+        assert_eq!(status, 400, "{value}: {body}");
+        assert_eq!(body["error"]["field"], "action");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(&name), "{value} ({id}): {msg}");
+    }
+    drop(server);
+
+    // Removed, the list no longer applies.
+    assert!(kyojo(d, &["warninglists", "remove", "tranco10k"])
+        .status
+        .success());
+    let listing = stdout(&kyojo(d, &["warninglists", "list"]));
+    assert!(!listing.contains("tranco10k"), "{listing}");
+    assert_eq!(
+        kyojo(d, &["warninglists", "remove", "tranco10k"])
+            .status
+            .code(),
+        Some(2)
+    );
 }

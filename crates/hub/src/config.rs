@@ -123,6 +123,9 @@ pub struct DecisionLimits {
     /// MISP warninglist files (or directories of them, searched for
     /// `list.json`) whose values are never blockable.
     pub warninglists: Vec<std::path::PathBuf>,
+    /// Lists embedded in the binary that apply (by id); by default public
+    /// DNS resolvers and sinkholes (`kyojo_core::warninglist::DEFAULT_SET`).
+    pub default_warninglists: Vec<String>,
     /// A hub-wide change of the actionable set that adds or removes more
     /// than this fraction of it waits for the operator's confirmation
     /// (`POST /api/v1/feed-guard/confirm`); 0 turns the guard off.
@@ -140,6 +143,10 @@ impl Default for DecisionLimits {
             widest_ipv4_prefix: w.widest_ipv4_prefix,
             widest_ipv6_prefix: w.widest_ipv6_prefix,
             warninglists: Vec::new(),
+            default_warninglists: kyojo_core::warninglist::DEFAULT_SET
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             feed_change_guard: 0.25,
             feed_guard_floor: 1000,
         }
@@ -285,6 +292,18 @@ impl Config {
         let d = &self.decisions;
         if !(0.0..=1.0).contains(&d.feed_change_guard) {
             return Err("decisions: feed_change_guard is a fraction from 0 to 1".into());
+        }
+        if let Some(id) = d
+            .default_warninglists
+            .iter()
+            .find(|id| kyojo_core::warninglist::embedded(id).is_none())
+        {
+            return Err(format!(
+                "decisions: default_warninglists: no embedded list is called {id:?} (there are: {})",
+                kyojo_core::warninglist::embedded_ids()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if d.widest_ipv4_prefix > 32 || d.widest_ipv6_prefix > 128 {
             return Err(

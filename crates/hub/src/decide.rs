@@ -141,7 +141,7 @@ impl Hub {
             .or_else(|| {
                 self.warninglists
                     .matching(obs)
-                    .map(|name| AllowReason::Warninglist(name.to_string()))
+                    .map(|list| AllowReason::Warninglist(list.name.clone()))
             })
     }
 
@@ -636,7 +636,7 @@ impl Hub {
     /// Which organization each own-decision seal stands for.
     fn seal_map(&self) -> HubResult<HashMap<[u8; 32], OrgId>> {
         Ok(self
-            .list_orgs()?
+            .all_orgs()?
             .into_iter()
             .map(|o| (self.policy.decision_seal(o.id), o.id))
             .collect())

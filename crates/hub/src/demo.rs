@@ -113,7 +113,7 @@ const ISP: usize = 1;
 /// days that end with `now` (millis): about 150 reports, a sighting batch per
 /// sighting organization and day, and 240 indicators of every kind.
 pub fn seed(hub: &Hub, now: Millis) -> Result<SeedSummary, HubError> {
-    if !hub.list_orgs()?.is_empty() {
+    if !hub.all_orgs()?.is_empty() {
         return summary(hub, false);
     }
     hub.mark_demo()?;
@@ -203,7 +203,7 @@ fn decide_some(
 /// Falls back to whatever organizations exist when the demo ones are missing
 /// (a store seeded by hand); fails only when there are none.
 pub fn mint_tokens(hub: &Hub) -> Result<DemoTokens, HubError> {
-    let mut orgs = hub.list_orgs()?;
+    let mut orgs = hub.all_orgs()?;
     orgs.sort_by_key(|o| o.id);
     let Some(lowest) = orgs.first() else {
         return Err(HubError::not_found(
@@ -243,7 +243,7 @@ fn summary(hub: &Hub, seeded: bool) -> Result<SeedSummary, HubError> {
     let store = hub.store();
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok(SeedSummary {
-        orgs: hub.list_orgs()?.len(),
+        orgs: hub.all_orgs()?.len(),
         reports: size(store.count_reports()?),
         sighting_rows: size(store.count_sighting_rows()?),
         indicators: size(store.count_indicators()?),
@@ -964,7 +964,7 @@ mod tests {
         eprintln!("seeded in {took:?}: {s:?}");
         assert!(s.seeded);
 
-        let orgs = hub.list_orgs().unwrap();
+        let orgs = hub.all_orgs().unwrap();
         assert!(orgs.len() >= 8, "{} orgs", orgs.len());
         assert_eq!(s.orgs, orgs.len());
         let sectors: BTreeSet<&str> = orgs.iter().map(|o| o.sector.as_str()).collect();
@@ -1178,7 +1178,7 @@ mod tests {
         let (dir, hub) = open();
         seed(&hub, now_millis()).unwrap();
         assert!(hub.is_demo());
-        let orgs = hub.list_orgs().unwrap();
+        let orgs = hub.all_orgs().unwrap();
         let admin = as_member(&orgs[0], Role::Admin);
         for format in [
             FeedFormat::Rpz,

@@ -176,7 +176,7 @@ pub struct Hub {
     pub(crate) decision_budget:
         parking_lot::Mutex<HashMap<OrgId, std::collections::VecDeque<Millis>>>,
     /// Configured false-positive lists: never blockable.
-    pub(crate) warninglists: kyojo_core::warninglist::Warninglists,
+    pub(crate) warninglists: crate::warninglists::WarninglistSet,
     /// The demo community lives here: documentation addresses may be blocked
     /// (see [`Hub::is_demo`]).
     demo: std::sync::atomic::AtomicBool,
@@ -297,51 +297,6 @@ pub struct IndicatorDetail {
     pub sightings: Option<SightingPicture>,
 }
 
-/// Reads the configured MISP warninglists: files, or directories searched
-/// (two levels deep, as MISP's repository lays them out) for `list.json`.
-fn load_warninglists(
-    paths: &[std::path::PathBuf],
-) -> Result<kyojo_core::warninglist::Warninglists, StoreError> {
-    let mut lists = kyojo_core::warninglist::Warninglists::default();
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut stack = vec![(p.clone(), 0)];
-            while let Some((dir, depth)) = stack.pop() {
-                let entries = std::fs::read_dir(&dir).map_err(|e| {
-                    StoreError::Open(format!("warninglists: cannot read {}: {e}", dir.display()))
-                })?;
-                for e in entries.flatten() {
-                    let path = e.path();
-                    if path.is_dir() && depth < 2 {
-                        stack.push((path, depth + 1));
-                    } else if path.file_name().is_some_and(|n| n == "list.json") {
-                        files.push(path);
-                    }
-                }
-            }
-        } else {
-            files.push(p.clone());
-        }
-    }
-    files.sort();
-    for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| {
-            StoreError::Open(format!("warninglists: cannot read {}: {e}", f.display()))
-        })?;
-        let loaded = lists
-            .add_json(&text)
-            .map_err(|e| StoreError::Open(format!("warninglists: {}: {e}", f.display())))?;
-        tracing::info!(
-            list = %loaded.name,
-            used = loaded.used,
-            skipped = loaded.skipped,
-            "false-positive list loaded"
-        );
-    }
-    Ok(lists)
-}
-
 /// An anonymous report's audience never lists its owner (who reads it
 /// anyway): a list of named organizations shown to every reader would
 /// otherwise name the author.
@@ -428,7 +383,12 @@ impl Hub {
             path: data_dir.display().to_string(),
             source,
         })?;
-        let config = Config::load(data_dir)?;
+        let mut config = Config::load(data_dir)?;
+        // Lists the operator loaded with `kyojo warninglists load`.
+        let loaded = data_dir.join(crate::warninglists::DATA_SUBDIR);
+        if loaded.is_dir() {
+            config.decisions.warninglists.push(loaded);
+        }
         let secret = load_or_create_secret(data_dir)?;
         let (store, database): (Arc<dyn Store>, String) = match &config.database_url {
             // Several nodes may share one PostgreSQL database; each keeps
@@ -455,12 +415,16 @@ impl Hub {
     }
 
     pub fn new(store: Arc<dyn Store>, secret: [u8; 32], config: Config) -> Result<Hub, StoreError> {
+        let warninglists = crate::warninglists::WarninglistSet::load(
+            &config.decisions.default_warninglists,
+            &config.decisions.warninglists,
+        )
+        .map_err(|e| StoreError::Open(e.to_string()))?;
         if !key_matches(&*store, &secret)? {
             return Err(StoreError::Open(
                 "the secret key is not the one this database was first opened with".into(),
             ));
         }
-        let config_lists = config.decisions.warninglists.clone();
         let hub = Hub {
             hash_key: hmac(&secret, &[b"kyojo keyed hashes"]),
             store,
@@ -479,7 +443,7 @@ impl Hub {
             narrowings: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             slow_ms: std::sync::atomic::AtomicU64::new(crate::derived::SLOW_MS),
             decision_budget: parking_lot::Mutex::new(HashMap::new()),
-            warninglists: load_warninglists(&config_lists)?,
+            warninglists,
             guard_state: parking_lot::Mutex::new(GuardState::default()),
             demo: std::sync::atomic::AtomicBool::new(false),
         };
@@ -768,8 +732,33 @@ impl Hub {
         Ok(())
     }
 
-    pub fn list_orgs(&self) -> HubResult<Vec<Org>> {
+    /// The membership directory: the operator's to read.
+    pub fn list_orgs(&self, viewer: &Viewer) -> HubResult<Vec<Org>> {
+        require(viewer, kyojo_core::policy::Permission::Administer)?;
+        self.all_orgs()
+    }
+
+    /// Every organization, for the hub's own work (demo seeding).
+    pub(crate) fn all_orgs(&self) -> HubResult<Vec<Org>> {
         Ok(self.store.list_orgs()?)
+    }
+
+    /// The false-positive lists this hub applies, with where each came from.
+    pub fn warninglists(
+        &self,
+        viewer: &Viewer,
+    ) -> HubResult<
+        Vec<(
+            crate::warninglists::Origin,
+            kyojo_core::warninglist::ListInfo,
+        )>,
+    > {
+        require(viewer, kyojo_core::policy::Permission::ReadIndicators)?;
+        Ok(self
+            .warninglists
+            .lists()
+            .map(|(o, l)| (o, l.clone()))
+            .collect())
     }
 
     /// Whether this hub holds the demo community (`serve --demo` on an
@@ -810,7 +799,9 @@ impl Hub {
 
     /// Every token, live and revoked (hashes only). For the operator's
     /// pages and CLI, which check the role themselves.
-    pub fn list_tokens(&self) -> HubResult<Vec<TokenRecord>> {
+    /// Every token's record (never a secret): the operator's to read.
+    pub fn list_tokens(&self, viewer: &Viewer) -> HubResult<Vec<TokenRecord>> {
+        require(viewer, kyojo_core::policy::Permission::Administer)?;
         Ok(self.store.list_tokens()?)
     }
 

@@ -30,6 +30,7 @@ pub mod sessions;
 mod snapshot;
 pub mod stix;
 pub mod tokens;
+pub mod warninglists;
 
 pub use config::Config;
 pub use error::{Conflict, HubError, HubResult};

@@ -105,7 +105,7 @@ impl Hub {
             0,
             &[],
         ));
-        objects.extend(self.list_orgs()?.iter().map(org_identity));
+        objects.extend(self.all_orgs()?.iter().map(org_identity));
         let rows: Vec<NewStixObject> = objects.iter().map(|o| to_new(o, now)).collect();
         self.store.put_shared_stix(&rows, now)?;
         Ok(())
@@ -189,7 +189,7 @@ impl Hub {
         }
 
         // Who the bundle speaks for.
-        let orgs = self.list_orgs()?;
+        let orgs = self.all_orgs()?;
         let own = orgs
             .iter()
             .find(|o| o.id == member.org)

@@ -78,7 +78,12 @@ async fn run(dir: &tempfile::TempDir, n: u64) -> Result<(), Box<dyn std::error::
     let hub = Arc::new(Hub::open(dir.path())?);
     let now = now_millis();
     kyojo_hub::demo::seed(&hub, now).map_err(|e| e.message())?;
-    let orgs = hub.list_orgs().map_err(|e| e.message())?;
+    let admin = Viewer::Member(Member {
+        org: 0,
+        sector: String::new(),
+        role: Role::Admin,
+    });
+    let orgs = hub.list_orgs(&admin).map_err(|e| e.message())?;
     let sensors: Vec<Viewer> = orgs
         .iter()
         .map(|o| {

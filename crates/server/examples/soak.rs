@@ -23,8 +23,10 @@
 //!   30 s.
 //! * `restart`: restarts the server on the same data and runs the workload
 //!   for 20 s, for the RSS a fresh start needs (compare with `mixed`'s end).
-//! * `kill9`: kill -9 during ingest with idempotent retries — not run yet:
-//!   it needs the `Idempotency-Key` header (see `kill9_ingest`).
+//! * `kill9`: `--writers` clients post numbered writes with an
+//!   `Idempotency-Key` while the server is killed with SIGKILL
+//!   `--kill-cycles` times and restarted; unanswered writes are retried with
+//!   their keys; every write must be stored exactly once.
 //!
 //! The flood phases always measure and report; they fail the run only with
 //! `--assert-floods` (during ≥ `--min-during` × before, after ≥
@@ -72,6 +74,8 @@ struct Args {
     assert_floods: bool,
     min_during: f64,
     min_after: f64,
+    writers: usize,
+    kill_cycles: usize,
 }
 
 fn usage() -> ! {
@@ -79,7 +83,8 @@ fn usage() -> ! {
         "usage: soak --bin PATH [--data DIR] [--phases mixed,restart,forged,slow,kill9] \
          [--workload mixed|writes|known] [--duration SECS] [--warmup SECS] [--connections N] \
          [--rss-margin-pct P] [--rss-slack-mb MB] [--prefill-reports N] [--flood-secs SECS] \
-         [--forged-conns N] [--slow-conns N] [--assert-floods] [--min-during R] [--min-after R]"
+         [--forged-conns N] [--slow-conns N] [--assert-floods] [--min-during R] [--min-after R] \
+         [--writers N] [--kill-cycles N]"
     );
     std::process::exit(2)
 }
@@ -102,6 +107,8 @@ fn parse_args() -> Args {
         assert_floods: std::env::var("KYOJO_SOAK_ASSERT_FLOODS").is_ok_and(|v| v == "1"),
         min_during: 0.25,
         min_after: 0.7,
+        writers: 4,
+        kill_cycles: 10,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -127,6 +134,8 @@ fn parse_args() -> Args {
             "--slow-conns" => a.slow_conns = num(&v) as usize,
             "--min-during" => a.min_during = num(&v),
             "--min-after" => a.min_after = num(&v),
+            "--writers" => a.writers = (num(&v) as usize).max(1),
+            "--kill-cycles" => a.kill_cycles = num(&v) as usize,
             _ => usage(),
         }
     }
@@ -966,15 +975,301 @@ async fn slow(server: &Server, args: &Args) -> Res<bool> {
     Ok(ok)
 }
 
-/// Hook for kill -9 during ingest with idempotent retries: writers post
-/// batches with an `Idempotency-Key`, the server is killed and restarted,
-/// unacknowledged batches are retried with the same key, and every
-/// acknowledged write must be present exactly once. Needs the
-/// `Idempotency-Key` header on POSTs; until the hub has it, this reports
-/// the phase as skipped.
-async fn kill9_ingest(_server: &Server, _args: &Args) -> Res<bool> {
-    println!("kill9: skipped (needs Idempotency-Key support on POSTs)");
-    Ok(true)
+/// Write number `n` of the kill -9 phase: a sighting batch of a value of
+/// its own counted `n + 1` times, or (every third) a report titled after it.
+fn numbered_write(n: u64) -> (&'static str, Value) {
+    if n % 3 == 2 {
+        let body = json!({"title": format!("kill9 write {n}"), "incident_type": "malware",
+                          "tlp": "GREEN", "audience": "community",
+                          "indicators": [format!("k9report{n}.soak.example")]});
+        ("/api/v1/reports", body)
+    } else {
+        let body = json!([{"type": "domain", "value": format!("k9batch{n}.soak.example"),
+                           "count": n + 1}]);
+        ("/api/v1/sightings", body)
+    }
+}
+
+/// The answer to a keyed write, or None when no answer came (the server
+/// died): the write is then unacknowledged.
+async fn keyed_write(
+    c: &reqwest::Client,
+    base: &str,
+    tokens: &(String, String),
+    run: u64,
+    n: u64,
+) -> Option<(u16, Value)> {
+    let (path, body) = numbered_write(n);
+    let token = if path == "/api/v1/reports" {
+        &tokens.0
+    } else {
+        &tokens.1
+    };
+    let r = c
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", format!("soak-{run}-{n}"))
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    let status = r.status().as_u16();
+    let text = r.text().await.ok()?;
+    Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// Whether an answer means the write is stored: its own success, a replay's,
+/// or a replay after the server died before keeping the response.
+fn stored(n: u64, status: u16, body: &Value) -> bool {
+    let done = body["error"]["code"] == "already_done";
+    match numbered_write(n).0 {
+        "/api/v1/reports" => status == 201 || (status == 409 && done),
+        _ => status == 200 || (status == 409 && done),
+    }
+}
+
+fn kyojo_cli(args: &Args, data: &std::path::Path, cli: &[&str]) -> Res<String> {
+    let out = Command::new(&args.bin)
+        .args(cli)
+        .arg("--data")
+        .arg(data)
+        .env("KYOJO_LOG", "warn")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "kyojo {}: {}",
+            cli.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// kill -9 during ingest with idempotent retries: `--writers` clients post
+/// numbered writes (sighting batches, every third a report), each with its
+/// own `Idempotency-Key`; the server is killed with SIGKILL `--kill-cycles`
+/// times while writes are in flight and restarted on the same data; every
+/// write left without an answer is retried with its key on the next server.
+/// At the end every write must be stored exactly once: each report once,
+/// each batch counted once, and nothing else stored.
+async fn kill9_ingest(server: &mut Server, args: &Args, path: &std::path::Path) -> Res<bool> {
+    println!(
+        "kill9: {} writers, {} kill -9 cycles",
+        args.writers, args.kill_cycles
+    );
+    // Tokens that outlive restarts (serve --demo mints new demo tokens at
+    // every start): an organization of this phase's own, so that its
+    // reports are exactly the phase's.
+    kill_hard(server)?;
+    let run: u64 = rand::random::<u32>().into();
+    let org = format!("Kill9 Writer {run}");
+    kyojo_cli(args, path, &["org", "add", &org, "--sector", "finance"])?;
+    let mint = |role: &str| {
+        kyojo_cli(
+            args,
+            path,
+            &["token", "create", "--org", &org, "--role", role],
+        )
+    };
+    let tokens = Arc::new((mint("analyst")?, mint("sensor")?));
+    let next = Arc::new(AtomicU64::new(0));
+    let mut unacknowledged: Vec<u64> = Vec::new();
+    let mut acknowledged: Vec<u64> = Vec::new();
+    let mut replayed_after_loss = 0;
+    let started = Instant::now();
+    for cycle in 0..=args.kill_cycles {
+        *server = Server::start(args, path)?;
+        let c = client();
+        for n in std::mem::take(&mut unacknowledged) {
+            let Some((status, body)) = keyed_write(&c, &server.base, &tokens, run, n).await else {
+                return Err(format!(
+                    "the restarted server did not answer the retry of {n}"
+                ));
+            };
+            if !stored(n, status, &body) {
+                println!("FAIL: retry of write {n}: {status} {body}");
+                return Ok(false);
+            }
+            replayed_after_loss += usize::from(status == 409);
+            acknowledged.push(n);
+        }
+        if cycle == args.kill_cycles {
+            break;
+        }
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let bad = Arc::new(Mutex::new(None));
+        let mut writers = Vec::new();
+        for _ in 0..args.writers {
+            let (next, acked, bad, tokens) =
+                (next.clone(), acked.clone(), bad.clone(), tokens.clone());
+            let base = server.base.clone();
+            writers.push(tokio::spawn(async move {
+                let c = client();
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    match keyed_write(&c, &base, &tokens, run, n).await {
+                        Some((status, body)) => {
+                            if !stored(n, status, &body) {
+                                *bad.lock().unwrap_or_else(|e| e.into_inner()) =
+                                    Some(format!("write {n}: {status} {body}"));
+                            }
+                            acked.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+                        }
+                        None => return n,
+                    }
+                }
+            }));
+        }
+        // Kill while writes are in flight, at a different point each cycle.
+        let target = 40 + 25 * cycle;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let n = acked.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if n >= target {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "kill9: writers made no progress ({n} acknowledged)"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        kill_hard(server)?;
+        for w in writers {
+            unacknowledged.push(w.await.map_err(|e| e.to_string())?);
+        }
+        if let Some(b) = bad.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            println!("FAIL: {b}");
+            return Ok(false);
+        }
+        acknowledged.extend(acked.lock().unwrap_or_else(|e| e.into_inner()).iter());
+    }
+
+    // Every write, first time or on retry, is stored exactly once.
+    let sent = next.load(Ordering::SeqCst);
+    acknowledged.sort_unstable();
+    acknowledged.dedup();
+    if acknowledged.len() as u64 != sent {
+        println!(
+            "FAIL: {} of {sent} writes acknowledged after the retries",
+            acknowledged.len()
+        );
+        return Ok(false);
+    }
+    let c = client();
+    let mut titles: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{}/api/v1/reports?mine=true&limit=500", server.base);
+        if let Some(cur) = &cursor {
+            url.push_str(&format!("&cursor={cur}"));
+        }
+        let page: Value = c
+            .get(&url)
+            .bearer_auth(&tokens.0)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        for r in page["reports"].as_array().into_iter().flatten() {
+            *titles
+                .entry(r["title"].as_str().unwrap_or_default().to_string())
+                .or_default() += 1;
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let mut problems = Vec::new();
+    let reports: Vec<u64> = acknowledged
+        .iter()
+        .copied()
+        .filter(|n| n % 3 == 2)
+        .collect();
+    for n in &reports {
+        let copies = titles
+            .get(&format!("kill9 write {n}"))
+            .copied()
+            .unwrap_or(0);
+        if copies != 1 {
+            problems.push(format!("report of write {n} stored {copies} times"));
+        }
+    }
+    if titles.values().sum::<usize>() != reports.len() {
+        problems.push(format!(
+            "{} reports stored for {} report writes",
+            titles.values().sum::<usize>(),
+            reports.len()
+        ));
+    }
+    let batches: Vec<u64> = acknowledged
+        .iter()
+        .copied()
+        .filter(|n| n % 3 != 2)
+        .collect();
+    for chunk in batches.chunks(16) {
+        let answers = futures_join(chunk.iter().map(|n| {
+            let url = format!(
+                "{}/api/v1/indicators/domain/k9batch{n}.soak.example",
+                server.base
+            );
+            let req = c.get(url).bearer_auth(&tokens.0).send();
+            async move {
+                let v: Value = req.await.ok()?.json().await.ok()?;
+                v["sightings"]["mine"]["total"].as_u64()
+            }
+        }))
+        .await;
+        for (n, total) in chunk.iter().zip(answers) {
+            if total != Some(n + 1) {
+                problems.push(format!(
+                    "batch {n} counted {total:?} times its count, not once ({})",
+                    n + 1
+                ));
+            }
+        }
+    }
+    println!(
+        "kill9 result: {sent} writes ({} reports, {} sighting batches) over {} kill -9 cycles in {:.0} s; \
+         {replayed_after_loss} retried after their answer was lost; {} problems",
+        reports.len(),
+        batches.len(),
+        args.kill_cycles,
+        started.elapsed().as_secs_f64(),
+        problems.len()
+    );
+    for p in problems.iter().take(10) {
+        println!("FAIL: {p}");
+    }
+    Ok(problems.is_empty())
+}
+
+/// SIGKILL, and wait for the process to be gone.
+fn kill_hard(server: &mut Server) -> Res<()> {
+    server.child.kill().map_err(|e| e.to_string())?;
+    server.child.wait().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Runs futures concurrently, answers in order.
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
 }
 
 async fn run(args: Args) -> Res<bool> {
@@ -1015,7 +1310,7 @@ async fn run(args: Args) -> Res<bool> {
             }
             "forged" => forged(&server, &args).await?,
             "slow" => slow(&server, &args).await?,
-            "kill9" => kill9_ingest(&server, &args).await?,
+            "kill9" => kill9_ingest(&mut server, &args, &path).await?,
             other => return Err(format!("unknown phase {other}")),
         };
         ok &= passed;

@@ -1282,10 +1282,9 @@ pub async fn list_orgs(
     State(state): State<AppState>,
     Caller(viewer): Caller,
 ) -> ApiResult<Json<views::OrgList>> {
-    require(&viewer, kyojo_core::policy::Permission::Administer)?;
     let hub = state.hub.clone();
     blocking(move || {
-        let orgs = hub.list_orgs()?;
+        let orgs = hub.list_orgs(&viewer)?;
         Ok::<_, HubError>(views::OrgList {
             orgs: orgs.iter().map(views::OrgEntry::build).collect(),
         })

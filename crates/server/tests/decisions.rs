@@ -371,6 +371,69 @@ async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
         .contains("blocks_per_hour"));
 }
 
+/// With no configuration at all, MISP's lists of public resolvers and
+/// sinkholes (embedded in the binary) keep their values out of every feed
+/// and refuse a block, naming the list; `default_warninglists = []` turns
+/// them off.
+#[tokio::test]
+async fn the_embedded_warninglists_apply_by_default_and_can_be_turned_off() {
+    // Values only the embedded lists name (not the built-in resolvers).
+    let listed = [
+        ("ipv4", "87.255.51.229", "List of known sinkholes"),
+        (
+            "ipv4",
+            "1.0.153.172",
+            "List of known IPv4 public DNS resolvers",
+        ),
+        (
+            "domain",
+            "resolver1.opendns.com",
+            "List of known public DNS resolvers expressed as hostname",
+        ),
+    ];
+    let values: Vec<Value> = listed
+        .iter()
+        .map(|(k, v, _)| json!({"type": k, "value": v}))
+        .chain([json!("still-blocked.example")])
+        .collect();
+    for (config, applied) in [
+        ("[rules]\ntrusted_orgs = [\"CERT\"]\n", true),
+        (
+            "[decisions]\ndefault_warninglists = []\n[rules]\ntrusted_orgs = [\"CERT\"]\n",
+            false,
+        ),
+    ] {
+        let t = start_with_config(config).await;
+        let cert = t.member("CERT", "government", Role::Curator);
+        let isp = t.member("ISP", "telecom", Role::Consumer);
+        t.share(
+            &cert,
+            report("listed", "GREEN", json!("community"), json!(values.clone())),
+        )
+        .await;
+        let feeds = t.feed("ips.txt", Some(&isp)).await + &t.feed("domains.txt", Some(&isp)).await;
+        assert!(feeds.contains("still-blocked.example"), "{feeds}");
+        for (kind, value, list) in listed {
+            assert_eq!(!feeds.contains(value), applied, "{value} in\n{feeds}");
+            let ind = t
+                .get(&format!("/api/v1/indicators/{kind}/{value}"), Some(&cert))
+                .await;
+            assert_eq!(ind.status, StatusCode::OK, "{}", ind.text);
+            assert_eq!(ind.text.contains(list), applied, "{value}: {}", ind.text);
+            let r = t
+                .decide(&cert, kind, value, json!({"action": "block"}))
+                .await;
+            if applied {
+                assert_error(&r, 400, "invalid_input", Some("action"));
+                let msg = r.body["error"]["message"].as_str().unwrap();
+                assert!(msg.contains(list), "{value}: {msg}");
+            } else {
+                assert_eq!(r.status, StatusCode::OK, "{value}: {}", r.text);
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_large_feed_change_waits_for_the_operator_but_a_withdrawal_never_does() {
     let t = start_with_config(

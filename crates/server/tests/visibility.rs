@@ -172,7 +172,8 @@ enum Surface {
     Feed,
     /// TAXII collections (and so `kyojo export stix`).
     Taxii,
-    /// `/metrics`, `/healthz`, `/me`, the log.
+    /// `/metrics`, `/healthz`, `/me`, the directory, sectors, the allow
+    /// list, the feed change guard, the log.
     Nothing,
 }
 
@@ -1286,11 +1287,21 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
             }
         }
 
-        // Identity, health, metrics, the audit log.
-        let paths: Vec<String> = ["/api/v1/me", "/healthz", "/metrics", "/api/v1/audit"]
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
+        // Identity, health, metrics, the audit log, the membership
+        // directory, sectors, the allow list, the feed change guard.
+        let paths: Vec<String> = [
+            "/api/v1/me",
+            "/healthz",
+            "/metrics",
+            "/api/v1/audit",
+            "/api/v1/orgs",
+            "/api/v1/sectors",
+            "/api/v1/allowlist",
+            "/api/v1/feed-guard",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
         let got = get_all(&t, token, None, &paths).await;
         requests += got.len();
         for (p, g) in paths.iter().zip(&got) {

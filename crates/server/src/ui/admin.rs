@@ -127,8 +127,15 @@ pub async fn index(State(state): State<AppState>, ui: Ui) -> Response {
 
 // ---- organizations -------------------------------------------------------------------
 
-fn orgs_main(hub: &Hub, lang: Lang, csrf: &str, name: &str, sector: &str) -> ApiResult<String> {
-    let orgs = hub.list_orgs()?;
+fn orgs_main(
+    hub: &Hub,
+    viewer: &Viewer,
+    lang: Lang,
+    csrf: &str,
+    name: &str,
+    sector: &str,
+) -> ApiResult<String> {
+    let orgs = hub.list_orgs(viewer)?;
     let mut out = format!(
         "<section class=\"card\" aria-labelledby=\"h-orgs\"><h2 id=\"h-orgs\">{}</h2>",
         tr(lang, "Member organizations", "参加組織")
@@ -202,16 +209,17 @@ fn orgs_main(hub: &Hub, lang: Lang, csrf: &str, name: &str, sector: &str) -> Api
 }
 
 pub async fn orgs(State(state): State<AppState>, ui: Ui) -> Response {
-    if let Err(r) = need_admin(&ui, &state.hub) {
-        return r;
-    }
+    let viewer = match need_admin(&ui, &state.hub) {
+        Ok(u) => u.viewer,
+        Err(r) => return r,
+    };
     show(
         &ui,
         &state.hub,
         StatusCode::OK,
         "/ui/admin/orgs",
         Notice::None,
-        |hub, lang, csrf| orgs_main(hub, lang, &csrf, "", ""),
+        move |hub, lang, csrf| orgs_main(hub, &viewer, lang, &csrf, "", ""),
     )
     .await
 }
@@ -221,6 +229,7 @@ pub async fn orgs_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> Re
         Ok(u) => u,
         Err(r) => return r,
     };
+    let viewer = user.viewer.clone();
     let form = Form::parse(&body);
     if !ui.csrf_ok(&form) {
         return forbidden_csrf(&ui, &state.hub);
@@ -255,7 +264,7 @@ pub async fn orgs_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> Re
         status,
         "/ui/admin/orgs",
         notice,
-        move |hub, lang, csrf| orgs_main(hub, lang, &csrf, &name, &sector),
+        move |hub, lang, csrf| orgs_main(hub, &viewer, lang, &csrf, &name, &sector),
     )
     .await
 }
@@ -316,9 +325,15 @@ struct TokenForm {
     label: String,
 }
 
-fn tokens_main(hub: &Hub, lang: Lang, csrf: &str, fill: &TokenForm) -> ApiResult<String> {
-    let tokens = hub.list_tokens()?;
-    let orgs = hub.list_orgs()?;
+fn tokens_main(
+    hub: &Hub,
+    viewer: &Viewer,
+    lang: Lang,
+    csrf: &str,
+    fill: &TokenForm,
+) -> ApiResult<String> {
+    let tokens = hub.list_tokens(viewer)?;
+    let orgs = hub.list_orgs(viewer)?;
     let mut out = format!(
         "<section class=\"card\" aria-labelledby=\"h-tokens\"><h2 id=\"h-tokens\">{}</h2><p class=\"muted small\">{}</p>",
         tr(lang, "Tokens", "トークン"),
@@ -450,16 +465,17 @@ fn tokens_main(hub: &Hub, lang: Lang, csrf: &str, fill: &TokenForm) -> ApiResult
 }
 
 pub async fn tokens(State(state): State<AppState>, ui: Ui) -> Response {
-    if let Err(r) = need_admin(&ui, &state.hub) {
-        return r;
-    }
+    let viewer = match need_admin(&ui, &state.hub) {
+        Ok(u) => u.viewer,
+        Err(r) => return r,
+    };
     show(
         &ui,
         &state.hub,
         StatusCode::OK,
         "/ui/admin/tokens",
         Notice::None,
-        |hub, lang, csrf| tokens_main(hub, lang, &csrf, &TokenForm::default()),
+        move |hub, lang, csrf| tokens_main(hub, &viewer, lang, &csrf, &TokenForm::default()),
     )
     .await
 }
@@ -470,6 +486,7 @@ pub async fn tokens_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> 
         Ok(u) => u,
         Err(r) => return r,
     };
+    let viewer = user.viewer.clone();
     let form = Form::parse(&body);
     if !ui.csrf_ok(&form) {
         return forbidden_csrf(&ui, &state.hub);
@@ -526,7 +543,7 @@ pub async fn tokens_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> 
                 "/ui/admin/tokens",
                 Notice::None,
                 move |hub, lang, csrf| {
-                    Ok(shown + &tokens_main(hub, lang, &csrf, &TokenForm::default())?)
+                    Ok(shown + &tokens_main(hub, &viewer, lang, &csrf, &TokenForm::default())?)
                 },
             )
             .await
@@ -538,7 +555,7 @@ pub async fn tokens_post(State(state): State<AppState>, ui: Ui, body: Bytes) -> 
                 e.status,
                 "/ui/admin/tokens",
                 failed(lang, &e),
-                move |hub, lang, csrf| tokens_main(hub, lang, &csrf, &fill),
+                move |hub, lang, csrf| tokens_main(hub, &viewer, lang, &csrf, &fill),
             )
             .await
         }
@@ -550,6 +567,7 @@ pub async fn token_revoke(State(state): State<AppState>, ui: Ui, body: Bytes) ->
         Ok(u) => u,
         Err(r) => return r,
     };
+    let viewer = user.viewer.clone();
     let form = Form::parse(&body);
     if !ui.csrf_ok(&form) {
         return forbidden_csrf(&ui, &state.hub);
@@ -581,7 +599,7 @@ pub async fn token_revoke(State(state): State<AppState>, ui: Ui, body: Bytes) ->
         status,
         "/ui/admin/tokens",
         notice,
-        |hub, lang, csrf| tokens_main(hub, lang, &csrf, &TokenForm::default()),
+        move |hub, lang, csrf| tokens_main(hub, &viewer, lang, &csrf, &TokenForm::default()),
     )
     .await
 }
