@@ -378,3 +378,85 @@ fn paging_benchmark_against_medallion() {
         assert_eq!(figures["medallion"]["objects"], json!(5000), "{figures}");
     }
 }
+
+/// kyojo's MISP feed, read as a MISP instance reads it: every event loads
+/// with PyMISP's `MISPEvent().load()` and equals the report the REST API
+/// gives the same token — values, title, marking, creator (the hub for an
+/// anonymous report) — and `hashes.csv` lists every value's MD5. A reader
+/// outside an AMBER report's audience gets neither the event nor its values.
+#[test]
+fn a_misp_instance_reads_the_misp_feed_as_the_rest_api_reads_the_reports() {
+    if !imports("pymisp") {
+        if std::env::var("KYOJO_REQUIRE_TAXII").as_deref() == Ok("1") {
+            panic!(
+                "KYOJO_REQUIRE_TAXII=1 but {} cannot import pymisp: {INSTALL}",
+                python()
+            );
+        }
+        println!("SKIPPED: {INSTALL}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    org(d, "Sakura Bank", "finance");
+    org(d, "Hikari Telecom", "telecom");
+    let bank = token(d, "Sakura Bank", "analyst");
+    let telecom = token(d, "Hikari Telecom", "analyst");
+    let consumer = token(d, "Hikari Telecom", "consumer");
+    // The bank's named CLEAR/GREEN reports are actionable at once.
+    std::fs::write(
+        d.join("kyojo.toml"),
+        "[rules]\ntrusted_orgs = [\"Sakura Bank\"]\n",
+    )
+    .unwrap();
+    let server = serve(d);
+    let base = server.base.as_str();
+    share(base, &bank, "named green", None, domains("named", 3));
+    let (s, r) = call(
+        base,
+        "POST",
+        "/reports",
+        &bank,
+        Some(json!({
+            "title": "anonymous amber for finance",
+            "incident_type": "malware",
+            "tlp": "AMBER",
+            "audience": {"sectors": ["finance"]},
+            "anonymous": true,
+            "indicators": [
+                {"type": "domain", "value": "finance-only.seed.example"},
+                {"type": "ipv4", "value": "198.51.100.0/24"},
+                {"type": "sha256", "value": "a".repeat(64)},
+                {"type": "url", "value": "http://finance-only.seed.example/login?a=1"},
+            ],
+        })),
+    );
+    assert_eq!(s, 201, "{r}");
+    let amber = r["id"].as_str().unwrap().to_string();
+
+    // The bank reads both; the telecom only the green one.
+    for (who, events) in [(&bank, 2), (&telecom, 1)] {
+        let out = script("misp_feed.py", &[base.to_string(), who.to_string()]);
+        let summary: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        assert_eq!(summary["ok"], true, "{summary}");
+        assert_eq!(summary["events"], events, "{summary}");
+        assert_eq!(summary["to_ids"], 3, "the trusted green values: {summary}");
+    }
+    let (s, _) = call(
+        base,
+        "GET",
+        &format!("/feeds/misp/{amber}.json"),
+        &telecom,
+        None,
+    );
+    assert_eq!(
+        s, 404,
+        "an event outside the reader's audience is not found"
+    );
+    let (s, manifest) = call(base, "GET", "/feeds/misp/manifest.json", &telecom, None);
+    assert_eq!(s, 200);
+    assert!(!manifest.to_string().contains("finance-only"), "{manifest}");
+    // As on the REST API, a consumer token reads no reports.
+    let (s, body) = call(base, "GET", "/feeds/misp/manifest.json", &consumer, None);
+    assert_eq!(s, 403, "{body}");
+}

@@ -27,6 +27,7 @@ use kyojo_core::{Kind, Tlp};
 
 mod csv;
 mod lists;
+pub mod misp;
 mod rpz;
 pub mod stix;
 mod validate;

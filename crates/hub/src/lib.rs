@@ -23,6 +23,7 @@ pub mod feeds;
 pub mod guard;
 pub mod hub;
 pub mod metrics;
+pub mod misp;
 pub mod orient;
 mod picture;
 pub mod replay;

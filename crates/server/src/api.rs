@@ -1791,6 +1791,94 @@ fn http_date(ms: Millis) -> String {
         .unwrap_or_default()
 }
 
+/// The reports the caller may read, as a MISP feed
+///
+/// `manifest.json` (every event, keyed by uuid), `{uuid}.json` (one event)
+/// and `hashes.csv` (the MD5 of each value, beside its event's uuid): add
+/// this hub to MISP as a feed of type "MISP Feed" with the URL
+/// `…/api/v1/feeds/misp` and the header `Authorization: Bearer <token>`.
+/// The token's role rules are the REST API's (a `consumer` token, which may
+/// not read reports, is refused); an anonymous report's creator (`Orgc`) is
+/// the hub; `to_ids` marks values actionable in the caller's feeds.
+#[utoipa::path(
+    get,
+    path = "/feeds/misp/{file}",
+    tag = "feeds",
+    params(
+        ("file" = String, Path, description = "manifest.json, hashes.csv or {uuid}.json"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds"),
+    ),
+    responses(
+        (status = 200, description = "The file",
+         content((Object = "application/json"), ("text/csv")),
+         headers(("ETag" = String, description = "A hash of the content"))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 403, description = "This token may not read reports", body = ErrorBody),
+        (status = 404, description = "No such file, or an event the caller may not read", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])),
+)]
+pub async fn misp_feed(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(file): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    enum Wanted {
+        Manifest,
+        Hashes,
+        Event(uuid::Uuid),
+    }
+    let wanted = match file.as_str() {
+        "manifest.json" => Wanted::Manifest,
+        "hashes.csv" => Wanted::Hashes,
+        other => other
+            .strip_suffix(".json")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .map(Wanted::Event)
+            .ok_or_else(|| ApiError::not_found("MISP feed file").with_field("file"))?,
+    };
+    let hub = state.hub.clone();
+    let (body, content_type) = blocking(move || -> HubResult<(Vec<u8>, &'static str)> {
+        Ok(match wanted {
+            Wanted::Manifest => (
+                serde_json::to_vec(&hub.misp_feed(&viewer)?.manifest()).unwrap_or_default(),
+                "application/json",
+            ),
+            Wanted::Hashes => (
+                hub.misp_feed(&viewer)?.hashes().into_bytes(),
+                "text/csv; charset=utf-8",
+            ),
+            Wanted::Event(id) => (
+                serde_json::to_vec(&hub.misp_event(&viewer, &id)?).unwrap_or_default(),
+                "application/json",
+            ),
+        })
+    })
+    .await?;
+    let etag = {
+        use sha2::Digest;
+        format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)[..16]))
+    };
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok((
+        StatusCode::OK,
+        [
+            (header::ETAG, etag),
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// A feed of the actionable indicators the caller may see
 ///
 /// `rpz` (an RPZ zone), `hosts`, `domains.txt`, `urls.txt`, `ips.txt` (one

@@ -83,6 +83,7 @@ api_routes! {
     "/allowlist" => get(api::allowlist), post(api::allow_add);
     "/allowlist/{kind}/{*value}" => delete(api::allow_remove);
     "/feeds/{name}" => get(api::feed);
+    "/feeds/misp/{file}" => get(api::misp_feed);
     "/feed-guard" => get(api::feed_guard);
     "/feed-guard/confirm" => post(api::feed_guard_confirm);
     "/hashes/prefixes" => get(api::hash_prefixes);

@@ -326,6 +326,8 @@ enum Units {
     HtmlRows,
     /// STIX objects, with identity references read as names.
     Stix,
+    /// Each line (a MISP manifest's events, one per line).
+    Lines,
 }
 
 struct Seen<'a> {
@@ -475,7 +477,7 @@ fn check(w: &World, c: &mut Checker, s: Seen<'_>) {
             .flat_map(|p| p.split("<li"))
             .map(str::to_string)
             .collect(),
-        Units::Stix => s.body.lines().map(str::to_string).collect(),
+        Units::Stix | Units::Lines => s.body.lines().map(str::to_string).collect(),
     };
     for u in &units {
         let hits = w.hits(u);
@@ -1155,6 +1157,79 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
                 g.text.clone()
             };
             bodies.push(seen(p, kind, &text, units, &[]));
+        }
+
+        // The MISP feed: the manifest lists exactly the reports the REST API
+        // does; every report's event file answers as its REST form does (404
+        // outside the audience); hashes.csv hashes only values the viewer
+        // may know.
+        let mut paths = vec![
+            "/api/v1/feeds/misp/manifest.json".to_string(),
+            "/api/v1/feeds/misp/hashes.csv".to_string(),
+        ];
+        paths.extend(
+            rep_sample
+                .iter()
+                .map(|r| format!("/api/v1/feeds/misp/{}.json", w.reps[*r].id)),
+        );
+        let got = get_all(&t, token, None, &paths).await;
+        requests += got.len();
+        for (p, g) in paths.iter().zip(&got) {
+            if p.ends_with("hashes.csv") {
+                let hashes: BTreeSet<&str> =
+                    g.text.lines().filter_map(|l| l.split(',').next()).collect();
+                for (v, val) in w.vals.iter().enumerate() {
+                    let md5 = {
+                        use md5::Digest;
+                        hex::encode(md5::Md5::digest(val.value.as_bytes()))
+                    };
+                    if hashes.contains(md5.as_str()) && !w.value_allowed(who, v, Surface::Api) {
+                        c.fail(
+                            "leak",
+                            format!(
+                                "seed {seed}: {} finds the MD5 of the {} in {p}",
+                                who.label(),
+                                w.explain(v)
+                            ),
+                        );
+                    }
+                }
+                continue;
+            }
+            if p.ends_with("manifest.json") {
+                let manifest: Value = if g.status == StatusCode::OK {
+                    serde_json::from_str(&g.text).unwrap_or(Value::Null)
+                } else {
+                    Value::Null
+                };
+                let events: BTreeSet<String> = manifest
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                if events != listed {
+                    c.fail(
+                        "leak",
+                        format!(
+                            "seed {seed}: {}'s MISP manifest lists {} events, the REST API {} reports",
+                            who.label(),
+                            events.len(),
+                            listed.len()
+                        ),
+                    );
+                }
+                let units = manifest
+                    .as_object()
+                    .map(|m| {
+                        m.values()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default();
+                bodies.push(seen(p, Surface::Api, &units, Units::Lines, &[]));
+                continue;
+            }
+            bodies.push(seen(p, Surface::Api, &g.text, Units::Whole, &[]));
         }
         let mut cursor: Option<String> = None;
         loop {
