@@ -39,6 +39,9 @@
 //! ```
 //!
 //! A large hub: `--prefill-reports 28000` posts that many reports first.
+//! `--value-pool N` draws every value a write adds from N names, so that
+//! after warm-up the writes add reports and sightings but no new values:
+//! what is left of memory growth is per report, not per value.
 //! The server inherits the environment (`MALLOC_ARENA_MAX=2 …` to compare).
 
 use std::collections::BTreeMap;
@@ -84,7 +87,7 @@ fn usage() -> ! {
          [--workload mixed|writes|known] [--duration SECS] [--warmup SECS] [--connections N] \
          [--rss-margin-pct P] [--rss-slack-mb MB] [--prefill-reports N] [--flood-secs SECS] \
          [--forged-conns N] [--slow-conns N] [--assert-floods] [--min-during R] [--min-after R] \
-         [--writers N] [--kill-cycles N]"
+         [--writers N] [--kill-cycles N] [--value-pool N]"
     );
     std::process::exit(2)
 }
@@ -135,6 +138,9 @@ fn parse_args() -> Args {
             "--min-during" => a.min_during = num(&v),
             "--min-after" => a.min_after = num(&v),
             "--writers" => a.writers = (num(&v) as usize).max(1),
+            "--value-pool" => {
+                let _ = VALUE_POOL.set(num(&v) as u64);
+            }
             "--kill-cycles" => a.kill_cycles = num(&v) as usize,
             _ => usage(),
         }
@@ -277,6 +283,18 @@ struct Known {
     collections: Vec<String>,
 }
 
+/// `--value-pool`: how many distinct new values writes draw from (0: no
+/// bound, every new value is new).
+static VALUE_POOL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// A label for a value a write adds: random, or one of `--value-pool`.
+fn fresh_label(rng: &mut impl Rng, len: usize) -> String {
+    match VALUE_POOL.get().copied().unwrap_or(0) {
+        0 => random_label(rng, len),
+        pool => format!("p{}", rng.gen_range(0..pool)),
+    }
+}
+
 fn random_label(rng: &mut impl Rng, len: usize) -> String {
     (0..len)
         .map(|_| (b'a' + rng.gen_range(0..26u8)) as char)
@@ -380,7 +398,7 @@ fn new_report(rng: &mut impl Rng, known: &Known, fresh_only: bool) -> Value {
     let mut indicators = Vec::new();
     for _ in 0..rng.gen_range(1..4) {
         indicators.push(
-            json!({"type": "domain", "value": format!("{}.soak.example", random_label(rng, 12))}),
+            json!({"type": "domain", "value": format!("{}.soak.example", fresh_label(rng, 12))}),
         );
     }
     if !fresh_only {
@@ -388,7 +406,7 @@ fn new_report(rng: &mut impl Rng, known: &Known, fresh_only: bool) -> Value {
             indicators.push(json!({"type": "domain", "value": d}));
         }
     }
-    indicators.push(json!({"type": "url", "value": format!("http://{}.soak.example/{}", random_label(rng, 8), random_label(rng, 6))}));
+    indicators.push(json!({"type": "url", "value": format!("http://{}.soak.example/{}", fresh_label(rng, 8), fresh_label(rng, 6))}));
     json!({
         "title": format!("soak report {}", random_label(rng, 8)),
         "description": "written by the soak driver",
@@ -406,7 +424,7 @@ fn sightings(rng: &mut impl Rng, known: &Known, fresh: f64) -> Value {
     let list: Vec<Value> = (0..n)
         .map(|_| {
             let value = if rng.gen_bool(fresh) {
-                format!("{}.sighted.example", random_label(rng, 12))
+                format!("{}.sighted.example", fresh_label(rng, 12))
             } else {
                 known.domains.choose(rng).cloned().unwrap_or_default()
             };

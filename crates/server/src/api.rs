@@ -1805,7 +1805,7 @@ fn http_date(ms: Millis) -> String {
     path = "/feeds/misp/{file}",
     tag = "feeds",
     params(
-        ("file" = String, Path, description = "manifest.json, hashes.csv or {uuid}.json"),
+        ("file" = String, Path, description = "manifest.json, hashes.csv or {uuid}.json", example = "manifest.json"),
         ("If-None-Match" = Option<String>, Header, description = "ETags the client holds"),
     ),
     responses(
