@@ -36,6 +36,7 @@ const ENDPOINTS: &[(u8, &str, &str)] = &[
     (b'T', "POST", "/api/v1/tokens"),
     (b'H', "POST", "/api/v1/hashes:search"),
     (b'X', "POST", "/api/v1/stix"),
+    (b'M', "POST", "/api/v1/misp/events"),
     (b'I', "POST", "/taxii2/api/collections/{inbox}/objects/"),
 ];
 

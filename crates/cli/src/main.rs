@@ -84,9 +84,11 @@ enum Command {
         #[command(subcommand)]
         command: WarninglistCommand,
     },
-    /// Import a STIX 2.1 bundle as a report of an organization (all or nothing).
+    /// Import a STIX 2.1 bundle (all or nothing), or MISP events — one event
+    /// file, or a MISP feed directory (manifest.json and its event files) —
+    /// as reports of an organization.
     Import {
-        /// stix
+        /// stix or misp
         format: String,
         file: PathBuf,
         /// The importing organization.
@@ -104,6 +106,9 @@ enum Command {
         /// or its objects are kept here under an anonymous report).
         #[arg(long)]
         anonymous: Option<bool>,
+        /// misp only: also take attributes whose to_ids is false.
+        #[arg(long)]
+        include_non_ids: bool,
         #[command(flatten)]
         data: DataArg,
     },
@@ -410,10 +415,29 @@ fn run() -> Result<i32> {
             tlp,
             audience,
             anonymous,
+            include_non_ids,
             data,
         } => {
+            if format == "misp" {
+                let hub = open(&data)?;
+                let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
+                let options = kyojo_hub::misp::MispImportOptions {
+                    tlp: tlp
+                        .map(|t| t.parse::<kyojo_core::Tlp>())
+                        .transpose()
+                        .map_err(|e| anyhow!("--tlp: {e}"))?,
+                    audience: audience
+                        .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
+                        .transpose()
+                        .map_err(api)?,
+                    anonymous: anonymous.unwrap_or(false),
+                    with_non_ids: include_non_ids,
+                    incident_type: None,
+                };
+                return import_misp(&hub, &viewer, &file, &options);
+            }
             if format != "stix" {
-                bail!("only stix bundles can be imported");
+                bail!("the formats kyojo imports are stix and misp");
             }
             let hub = open(&data)?;
             let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
@@ -802,6 +826,69 @@ fn serve(listen: &str, with_demo: bool, data: &DataArg) -> Result<()> {
             .await
             .context("serving")
     })
+}
+
+/// Imports one MISP event file, or every event of a MISP feed directory
+/// (its `manifest.json` names them). Each event is its own report; one that
+/// is refused is reported and the others go on; the exit code is 1 if any
+/// was refused.
+fn import_misp(
+    hub: &Hub,
+    viewer: &kyojo_core::Viewer,
+    path: &std::path::Path,
+    options: &kyojo_hub::misp::MispImportOptions,
+) -> Result<i32> {
+    let read_json = |p: &std::path::Path| -> Result<serde_json::Value> {
+        let text = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", p.display()))
+    };
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let manifest = read_json(&path.join("manifest.json"))?;
+        let ids = manifest
+            .as_object()
+            .ok_or_else(|| anyhow!("{}: not a MISP feed manifest", path.display()))?;
+        ids.keys()
+            .map(|id| {
+                if uuid::Uuid::parse_str(id).is_err() {
+                    bail!("manifest.json: {id:?} is not an event uuid");
+                }
+                Ok(path.join(format!("{id}.json")))
+            })
+            .collect::<Result<_>>()?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let (mut created, mut again, mut refused) = (0, 0, 0);
+    for f in &files {
+        let outcome = read_json(f).and_then(|event| {
+            hub.import_misp_event(viewer, &event, options, kyojo_hub::hub::now_millis())
+                .map_err(api)
+        });
+        match outcome {
+            Ok(done) => {
+                let id = kyojo_server::api::report_id(&done.report);
+                println!("{id}");
+                let skipped: usize = done.skipped.values().sum();
+                if done.created {
+                    created += 1;
+                    eprintln!(
+                        "{}: {} values as report {id} ({skipped} attributes skipped)",
+                        f.display(),
+                        done.values
+                    );
+                } else {
+                    again += 1;
+                    eprintln!("{}: already imported as report {id}", f.display());
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                eprintln!("{}: refused: {e:#}", f.display());
+            }
+        }
+    }
+    eprintln!("{created} imported, {again} imported before, {refused} refused");
+    Ok(if refused > 0 { 1 } else { 0 })
 }
 
 /// Demo tokens (label [`demo::TOKEN_LABEL`]) not yet revoked.

@@ -460,3 +460,119 @@ fn a_misp_instance_reads_the_misp_feed_as_the_rest_api_reads_the_reports() {
     let (s, body) = call(base, "GET", "/feeds/misp/manifest.json", &consumer, None);
     assert_eq!(s, 403, "{body}");
 }
+
+/// MISP in: an event written by PyMISP imports as a report (composites split,
+/// objects read, non-IDS and foreign types counted and left out, the
+/// stricter of its tag and distribution kept); importing it again is the
+/// same report. Then a MISP feed moves reports from one hub to another:
+/// hub A's feed, as a MISP instance would download it, is imported into hub
+/// B with `kyojo import misp DIR`, and B's reports carry A's values.
+#[test]
+fn pymisp_events_import_and_a_misp_feed_carries_reports_to_another_hub() {
+    if !imports("pymisp") {
+        if std::env::var("KYOJO_REQUIRE_TAXII").as_deref() == Ok("1") {
+            panic!(
+                "KYOJO_REQUIRE_TAXII=1 but {} cannot import pymisp: {INSTALL}",
+                python()
+            );
+        }
+        println!("SKIPPED: {INSTALL}");
+        return;
+    }
+    let event: Value = serde_json::from_str(&script("misp_event.py", &[])).unwrap();
+    let a_dir = tempfile::tempdir().unwrap();
+    let a = a_dir.path();
+    org(a, "Sakura Bank", "finance");
+    let bank = token(a, "Sakura Bank", "analyst");
+    let server_a = serve(a);
+    let base = server_a.base.as_str();
+    let (s, r) = call(base, "POST", "/misp/events", &bank, Some(event.clone()));
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["report"]["tlp"], "AMBER", "{r}");
+    assert_eq!(r["report"]["incident_type"], "phishing", "{r}");
+    let mut got: Vec<String> = r["report"]["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["type"].as_str().unwrap(),
+                i["value"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        "domain:pymisp-phish.example".to_string(),
+        "ipv4:198.51.100.23".into(),
+        "domain:pymisp-c2.example".into(),
+        "ipv4:203.0.113.9".into(),
+        "url:http://pymisp-phish.example/login".into(),
+        format!("sha256:{}", "b".repeat(64)),
+        "email:ceo@pymisp-phish.example".into(),
+        format!("sha1:{}", "c".repeat(40)),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(r["skipped"]["to_ids is false"], 2, "{r}");
+    let (s, again) = call(base, "POST", "/misp/events", &bank, Some(event.clone()));
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["already_imported"], true);
+    assert_eq!(again["report"]["id"], r["report"]["id"]);
+    // An import never widens the event's marking.
+    let (s, wide) = call(base, "POST", "/misp/events?tlp=GREEN", &bank, Some(event));
+    assert_eq!(
+        (s, wide["error"]["field"].as_str()),
+        (400, Some("tlp")),
+        "{wide}"
+    );
+    share(base, &bank, "green for everyone", None, domains("moved", 4));
+
+    // Hub A's MISP feed, downloaded as MISP downloads it.
+    let feed = tempfile::tempdir().unwrap();
+    let (s, manifest) = call(base, "GET", "/feeds/misp/manifest.json", &bank, None);
+    assert_eq!(s, 200);
+    std::fs::write(feed.path().join("manifest.json"), manifest.to_string()).unwrap();
+    for id in manifest.as_object().unwrap().keys() {
+        let (s, e) = call(base, "GET", &format!("/feeds/misp/{id}.json"), &bank, None);
+        assert_eq!(s, 200);
+        std::fs::write(feed.path().join(format!("{id}.json")), e.to_string()).unwrap();
+    }
+    drop(server_a);
+    let b_dir = tempfile::tempdir().unwrap();
+    let b = b_dir.path();
+    org(b, "Hikari Telecom", "telecom");
+    let feed_path = feed.path().to_str().unwrap();
+    // Nothing was actionable on A, so its feed flags no value for IDS:
+    // take every value.
+    let import = [
+        "import",
+        "misp",
+        feed_path,
+        "--org",
+        "Hikari Telecom",
+        "--include-non-ids",
+    ];
+    let ids = kyojo(b, &import);
+    assert_eq!(ids.lines().count(), 2, "{ids}");
+    // Again: nothing new.
+    let again = kyojo(b, &import);
+    assert_eq!(again, ids);
+    let telecom = token(b, "Hikari Telecom", "analyst");
+    let server_b = serve(b);
+    let (_, listed) = call(&server_b.base, "GET", "/reports", &telecom, None);
+    let reports = listed["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 2, "{listed}");
+    let moved = reports
+        .iter()
+        .find(|r| r["title"] == "green for everyone")
+        .expect("the green report crossed");
+    assert_eq!(moved["tlp"], "GREEN");
+    assert_eq!(moved["indicators"].as_array().unwrap().len(), 4);
+    let amber = reports
+        .iter()
+        .find(|r| r["tlp"] == "AMBER")
+        .expect("the amber one");
+    assert_eq!(amber["indicators"].as_array().unwrap().len(), 8);
+}

@@ -957,22 +957,27 @@ impl Hub {
         draft: Draft,
         now: Millis,
     ) -> HubResult<ReportRecord> {
-        self.create_report_with(viewer, draft, now, None)
+        self.create_report_with(viewer, draft, now, None, None)
     }
 
     /// Stores a report; `imported` carries the verbatim STIX objects of an
     /// imported bundle, otherwise the report's STIX form is generated.
+    /// `uid` is random unless given (an import that must land once).
     pub(crate) fn create_report_with(
         &self,
         viewer: &Viewer,
         draft: Draft,
         now: Millis,
         imported: Option<Vec<kyojo_store::NewStixObject>>,
+        uid: Option<[u8; 16]>,
     ) -> HubResult<ReportRecord> {
         let member = require(viewer, kyojo_core::policy::Permission::WriteReports)?;
         let draft = draft.without_org_in_audience(member.org);
-        let mut uid = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut uid);
+        let mut uid = uid.unwrap_or_else(|| {
+            let mut random = [0u8; 16];
+            rand::rngs::OsRng.fill_bytes(&mut random);
+            random
+        });
         // Make it a proper UUIDv4 so that STIX ids can reuse it.
         uid[6] = (uid[6] & 0x0f) | 0x40;
         uid[8] = (uid[8] & 0x3f) | 0x80;

@@ -1,18 +1,26 @@
-//! The reports a viewer may read, as a MISP feed (`/api/v1/feeds/misp/`):
-//! a MISP instance subscribes to it with a kyojo token and gets exactly
-//! what that token reads through the REST API — the same role rules, the
-//! same audiences, and creators named only where `core::policy` allows
-//! (an anonymous report's creator is the hub).
+//! MISP both ways. Out: the reports a viewer may read, as a MISP feed
+//! (`/api/v1/feeds/misp/`): a MISP instance subscribes to it with a kyojo
+//! token and gets exactly what that token reads through the REST API — the
+//! same role rules, the same audiences, and creators named only where
+//! `core::policy` allows (an anonymous report's creator is the hub).
+//!
+//! In: a MISP event becomes a report of the importing organization, by the
+//! same draft rules as any report, at least as restrictive as the event's
+//! own marking; the same event imported again by the same organization is
+//! the same report.
 
 use std::collections::{BTreeMap, HashSet};
 
-use kyojo_core::{Kind, Viewer};
+use kyojo_core::draft::RawDraft;
+use kyojo_core::report::{limits, IncidentType};
+use kyojo_core::{Audience, Kind, Tlp, Viewer};
 use kyojo_formats::misp::{self, Attribute, Event, MispOrg};
+use kyojo_store::{Millis, ReportRecord};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{HubError, HubResult};
-use crate::hub::{author, Hub, ReportFilter};
+use crate::hub::{author, require, Hub, ReportFilter};
 
 /// Events in one feed at most (the newest); a larger hub is read in pieces
 /// through the REST API or TAXII.
@@ -144,5 +152,213 @@ impl Hub {
             owner: hub_org,
             attributes,
         })
+    }
+
+    /// Imports one MISP event as a report of the viewer's organization.
+    pub fn import_misp_event(
+        &self,
+        viewer: &Viewer,
+        event: &Value,
+        options: &MispImportOptions,
+        now: Millis,
+    ) -> HubResult<MispImported> {
+        let member = require(viewer, kyojo_core::policy::Permission::WriteReports)?;
+        let incoming = misp::read_event(event, options.with_non_ids)
+            .map_err(|e| HubError::invalid(e.field, e.message))?;
+        let floor = incoming.tlp.unwrap_or(Tlp::Amber);
+        let tlp = match options.tlp {
+            Some(t) if t < floor => {
+                return Err(HubError::invalid(
+                    "tlp",
+                    format!(
+                        "TLP:{t} is less restrictive than the event's own TLP:{floor}; an import never widens a marking"
+                    ),
+                ))
+            }
+            Some(t) => t,
+            None => floor,
+        };
+        if incoming.values.is_empty() {
+            let why: Vec<String> = incoming
+                .skipped
+                .iter()
+                .map(|(why, n)| format!("{n} {why}"))
+                .collect();
+            return Err(HubError::invalid(
+                "Event.Attribute",
+                format!(
+                    "no attribute holds a value kyojo keeps (skipped: {})",
+                    if why.is_empty() {
+                        "none".to_string()
+                    } else {
+                        why.join("; ")
+                    }
+                ),
+            ));
+        }
+        if incoming.values.len() > limits::INDICATORS_MAX {
+            return Err(HubError::invalid(
+                "Event.Attribute",
+                format!(
+                    "{} values, more than one report holds ({})",
+                    incoming.values.len(),
+                    limits::INDICATORS_MAX
+                ),
+            ));
+        }
+        // The same event from the same organization lands once: its uid is
+        // keyed by the hub's secret, so it tells nobody who imported it.
+        let mut uid = [0u8; 16];
+        uid.copy_from_slice(
+            &self.keyed_hash(
+                "misp import",
+                &[&member.org.to_be_bytes(), incoming.uuid.as_bytes()],
+            )[..16],
+        );
+        uid[6] = (uid[6] & 0x0f) | 0x40;
+        uid[8] = (uid[8] & 0x3f) | 0x80;
+        let skipped = incoming.skipped.clone();
+        let values = incoming.values.len();
+        if let Some(report) = self.store.report_by_uid(&uid)? {
+            return Ok(MispImported {
+                report,
+                created: false,
+                values,
+                skipped,
+            });
+        }
+        let incident_type = options
+            .incident_type
+            .unwrap_or_else(|| incident_type_of(&incoming.tags, &incoming.info));
+        let raw = RawDraft {
+            title: clean(&incoming.info, false, limits::TITLE_MAX_CHARS),
+            description: clean(
+                &incoming.description,
+                true,
+                limits::DESCRIPTION_MAX_BYTES / 4,
+            ),
+            anonymous: options.anonymous,
+            ..RawDraft::new(
+                "",
+                incident_type,
+                tlp,
+                options.audience.clone().unwrap_or(Audience::Community),
+                incoming.values.into_iter().map(|(o, _)| o).collect(),
+            )
+        };
+        let draft = self.draft(raw)?;
+        match self.create_report_with(viewer, draft, now, None, Some(uid)) {
+            Ok(report) => Ok(MispImported {
+                report,
+                created: true,
+                values,
+                skipped,
+            }),
+            // Two imports of one event at once: the other one stored it.
+            Err(e) => match self.store.report_by_uid(&uid)? {
+                Some(report) => Ok(MispImported {
+                    report,
+                    created: false,
+                    values,
+                    skipped,
+                }),
+                None => Err(e),
+            },
+        }
+    }
+}
+
+/// How an event becomes a report.
+#[derive(Debug, Clone, Default)]
+pub struct MispImportOptions {
+    /// At least as restrictive as the event's own marking (default: it, or
+    /// AMBER when it has none).
+    pub tlp: Option<Tlp>,
+    /// Default: the community.
+    pub audience: Option<Audience>,
+    pub anonymous: bool,
+    /// Also import attributes without the IDS flag (context, not detection).
+    pub with_non_ids: bool,
+    /// Default: from the event's tags (kyojo's own `kyojo:incident-type`,
+    /// else words such as "phishing" or "ransomware"), else `other`.
+    pub incident_type: Option<IncidentType>,
+}
+
+/// What importing one event did.
+#[derive(Debug, Clone)]
+pub struct MispImported {
+    pub report: ReportRecord,
+    /// False when this organization had imported the event already.
+    pub created: bool,
+    pub values: usize,
+    /// Attributes left out, by reason.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+/// Free text from another system, made fit for a field: characters a
+/// field may not hold dropped, cut to `max` characters.
+fn clean(text: &str, multiline: bool, max: usize) -> String {
+    text.chars()
+        .filter(|c| !kyojo_core::report::is_forbidden_char(*c, multiline))
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// The incident type an event's tags (or title) speak of.
+fn incident_type_of(tags: &[String], info: &str) -> IncidentType {
+    for t in tags {
+        if let Some(rest) = t.strip_prefix("kyojo:incident-type=") {
+            if let Some(it) = IncidentType::parse(rest.trim_matches('"')) {
+                return it;
+            }
+        }
+    }
+    let text = format!("{} {}", tags.join(" "), info).to_ascii_lowercase();
+    let words: [(&str, IncidentType); 10] = [
+        ("ransomware", IncidentType::Ransomware),
+        ("phishing", IncidentType::Phishing),
+        ("command-and-control", IncidentType::CommandAndControl),
+        ("c2", IncidentType::CommandAndControl),
+        ("ddos", IncidentType::Ddos),
+        ("scan", IncidentType::Scanning),
+        ("spam", IncidentType::Spam),
+        ("fraud", IncidentType::Fraud),
+        ("exploit", IncidentType::Exploitation),
+        ("malware", IncidentType::Malware),
+    ];
+    words
+        .iter()
+        .find(|(w, _)| text.contains(w))
+        .map_or(IncidentType::Other, |(_, it)| *it)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_incident_type_comes_from_kyojos_tag_then_words() {
+        assert_eq!(
+            incident_type_of(&["kyojo:incident-type=\"ddos\"".into()], "phishing kit"),
+            IncidentType::Ddos
+        );
+        assert_eq!(
+            incident_type_of(&["misp-galaxy:ransomware=\"x\"".into()], ""),
+            IncidentType::Ransomware
+        );
+        assert_eq!(
+            incident_type_of(&[], "Phishing wave"),
+            IncidentType::Phishing
+        );
+        assert_eq!(incident_type_of(&[], "something"), IncidentType::Other);
+    }
+
+    #[test]
+    fn foreign_text_loses_control_characters_and_length() {
+        assert_eq!(clean("a\u{202e}b\u{0}c", false, 200), "abc");
+        assert_eq!(clean("x".repeat(500).as_str(), false, 200).len(), 200);
+        assert_eq!(clean("l1\nl2", true, 100), "l1\nl2");
     }
 }

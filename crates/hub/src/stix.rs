@@ -485,7 +485,7 @@ impl Hub {
             anonymous,
             indicators,
         })?;
-        let rec = self.create_report_with(viewer, draft, now, Some(rows))?;
+        let rec = self.create_report_with(viewer, draft, now, Some(rows), None)?;
         Ok(Imported {
             report: rec,
             objects: count,

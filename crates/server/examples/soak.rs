@@ -22,7 +22,12 @@
 //!   same way and how many half-sent connections the server drops within
 //!   30 s.
 //! * `restart`: restarts the server on the same data and runs the workload
-//!   for 20 s, for the RSS a fresh start needs (compare with `mixed`'s end).
+//!   for `--restart-secs` (60), for the RSS a fresh start needs. With
+//!   `--rss-vs-restart`, that is the memory check: a workload that stores
+//!   new data grows the caches the data fills (SQLite's page caches are up
+//!   to 64 MB for the writer and 32 MB per reader), so the long run's RSS
+//!   must stay within the margin of what a fresh start on the same data
+//!   reaches, rather than of its own RSS after warm-up.
 //! * `kill9`: `--writers` clients post numbered writes with an
 //!   `Idempotency-Key` while the server is killed with SIGKILL
 //!   `--kill-cycles` times and restarted; unanswered writes are retried with
@@ -79,6 +84,8 @@ struct Args {
     min_after: f64,
     writers: usize,
     kill_cycles: usize,
+    rss_vs_restart: bool,
+    restart_secs: u64,
 }
 
 fn usage() -> ! {
@@ -87,7 +94,7 @@ fn usage() -> ! {
          [--workload mixed|writes|known] [--duration SECS] [--warmup SECS] [--connections N] \
          [--rss-margin-pct P] [--rss-slack-mb MB] [--prefill-reports N] [--flood-secs SECS] \
          [--forged-conns N] [--slow-conns N] [--assert-floods] [--min-during R] [--min-after R] \
-         [--writers N] [--kill-cycles N] [--value-pool N]"
+         [--writers N] [--kill-cycles N] [--value-pool N] [--rss-vs-restart] [--restart-secs S]"
     );
     std::process::exit(2)
 }
@@ -112,11 +119,17 @@ fn parse_args() -> Args {
         min_after: 0.7,
         writers: 4,
         kill_cycles: 10,
+        rss_vs_restart: false,
+        restart_secs: 60,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--assert-floods" {
             a.assert_floods = true;
+            continue;
+        }
+        if flag == "--rss-vs-restart" {
+            a.rss_vs_restart = true;
             continue;
         }
         let Some(v) = it.next() else { usage() };
@@ -142,6 +155,7 @@ fn parse_args() -> Args {
                 let _ = VALUE_POOL.set(num(&v) as u64);
             }
             "--kill-cycles" => a.kill_cycles = num(&v) as usize,
+            "--restart-secs" => a.restart_secs = (num(&v) as u64).max(10),
             _ => usage(),
         }
     }
@@ -248,6 +262,8 @@ struct Tally {
     transport_errors: AtomicU64,
     server_errors: AtomicU64,
     requests: AtomicU64,
+    /// Per operation since the last tick: (requests, total milliseconds).
+    window: Mutex<BTreeMap<&'static str, (u64, f64)>>,
 }
 
 impl Tally {
@@ -259,6 +275,30 @@ impl Tally {
         if let Ok(mut m) = self.by_op.lock() {
             *m.entry((op, status)).or_insert(0) += 1;
         }
+    }
+    fn timed(&self, op: &'static str, ms: f64) {
+        if let Ok(mut w) = self.window.lock() {
+            let e = w.entry(op).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += ms;
+        }
+    }
+    /// Mean milliseconds per operation since the last call, slowest first.
+    fn take_window(&self) -> String {
+        let Ok(mut w) = self.window.lock() else {
+            return String::new();
+        };
+        let mut means: Vec<(&str, f64)> = w
+            .iter()
+            .map(|(op, (n, total))| (*op, total / (*n).max(1) as f64))
+            .collect();
+        w.clear();
+        means.sort_by(|a, b| b.1.total_cmp(&a.1));
+        means
+            .iter()
+            .map(|(op, ms)| format!("{op} {ms:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
     fn failed(&self, op: &'static str, e: &reqwest::Error) {
         let n = self.transport_errors.fetch_add(1, Ordering::Relaxed);
@@ -406,7 +446,9 @@ fn new_report(rng: &mut impl Rng, known: &Known, fresh_only: bool) -> Value {
             indicators.push(json!({"type": "domain", "value": d}));
         }
     }
-    indicators.push(json!({"type": "url", "value": format!("http://{}.soak.example/{}", fresh_label(rng, 8), fresh_label(rng, 6))}));
+    let host = fresh_label(rng, 8);
+    let url = format!("http://{host}.soak.example/{}", &host[..host.len().min(6)]);
+    indicators.push(json!({"type": "url", "value": url}));
     json!({
         "title": format!("soak report {}", random_label(rng, 8)),
         "description": "written by the soak driver",
@@ -562,6 +604,7 @@ async fn worker(
                 ),
             },
         };
+        let sent = Instant::now();
         match req.send().await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -579,6 +622,7 @@ async fn worker(
                     }
                 }
                 tally.record(op, status);
+                tally.timed(op, sent.elapsed().as_secs_f64() * 1000.0);
             }
             Err(e) => tally.failed(op, &e),
         }
@@ -668,8 +712,16 @@ async fn prefill(server: &Server, known: &Known, n: usize) -> Res<()> {
     Ok(())
 }
 
-/// The mixed-load phase; Ok(false) when a promise broke.
-async fn mixed(server: &Server, known: Arc<Known>, args: &Args) -> Res<bool> {
+/// What a mixed-load phase ended with.
+struct Mixed {
+    /// No promise broke.
+    ok: bool,
+    end_rss_kb: u64,
+    max_rss_kb: u64,
+}
+
+/// The mixed-load phase.
+async fn mixed(server: &Server, known: Arc<Known>, args: &Args) -> Res<Mixed> {
     println!(
         "mixed load ({}): {} connections for {} s, warm-up {} s",
         args.workload, args.connections, args.duration, args.warmup
@@ -709,11 +761,12 @@ async fn mixed(server: &Server, known: Arc<Known>, args: &Args) -> Res<bool> {
         if t.is_multiple_of(10) {
             let n = tally.requests.load(Ordering::Relaxed);
             println!(
-                "  t={t:>4}s RSS {:>7.1} MB, {:>6.0} req/s, 5xx {}, transport errors {}",
+                "  t={t:>4}s RSS {:>7.1} MB, {:>6.0} req/s, 5xx {}, transport errors {}; mean ms: {}",
                 mb(rss),
                 (n - last_requests) as f64 / 10.0,
                 tally.server_errors.load(Ordering::Relaxed),
-                tally.transport_errors.load(Ordering::Relaxed)
+                tally.transport_errors.load(Ordering::Relaxed),
+                tally.take_window()
             );
             last_requests = n;
         }
@@ -748,10 +801,18 @@ async fn mixed(server: &Server, known: Arc<Known>, args: &Args) -> Res<bool> {
         ok = false;
     }
     if mb(end_rss) > limit {
-        println!("FAIL: RSS grew after warm-up");
-        ok = false;
+        if args.rss_vs_restart {
+            println!("  RSS grew after warm-up: judged against a fresh start on the same data");
+        } else {
+            println!("FAIL: RSS grew after warm-up");
+            ok = false;
+        }
     }
-    Ok(ok)
+    Ok(Mixed {
+        ok,
+        end_rss_kb: end_rss,
+        max_rss_kb: max_rss,
+    })
 }
 
 /// Successful `/healthz` answers per second on fresh connections.
@@ -1311,20 +1372,45 @@ async fn run(args: Args) -> Res<bool> {
         prefill(&server, &known, args.prefill_reports).await?;
     }
     let mut ok = true;
+    let mut long_run: Option<Mixed> = None;
     for phase in &args.phases {
         let passed = match phase.as_str() {
-            "mixed" => mixed(&server, known.clone(), &args).await?,
+            "mixed" => {
+                let run = mixed(&server, known.clone(), &args).await?;
+                let passed = run.ok;
+                long_run = Some(run);
+                passed
+            }
             "restart" => {
-                // The same data after a fresh start, under the same load for
-                // a short while: what the hub needs without its history.
+                // The same data after a fresh start, under the same load:
+                // what the hub needs without its history. With
+                // --rss-vs-restart, the long run's RSS must not exceed it
+                // by more than the margin (no leak: what grew is the data).
                 drop(server);
                 server = Server::start(&args, &path)?;
                 let mut short = args.clone();
-                short.duration = 20;
-                short.warmup = 10;
+                short.duration = args.restart_secs;
+                short.warmup = args.restart_secs / 2;
+                short.rss_vs_restart = true;
                 println!("fresh start on the same data:");
-                mixed(&server, known.clone(), &short).await?;
-                true
+                let fresh = mixed(&server, known.clone(), &short).await?;
+                match (&long_run, args.rss_vs_restart) {
+                    (Some(long), true) => {
+                        let limit = mb(fresh.max_rss_kb) * (1.0 + args.rss_margin_pct / 100.0)
+                            + args.rss_slack_mb;
+                        println!(
+                            "restart result: the long run ended at {:.1} MB; a fresh start on its data reached {:.1} MB (limit {limit:.1} MB)",
+                            mb(long.end_rss_kb),
+                            mb(fresh.max_rss_kb)
+                        );
+                        let held = mb(long.end_rss_kb) <= limit;
+                        if !held {
+                            println!("FAIL: the long run holds more memory than its data needs");
+                        }
+                        fresh.ok && held
+                    }
+                    _ => fresh.ok,
+                }
             }
             "forged" => forged(&server, &args).await?,
             "slow" => slow(&server, &args).await?,

@@ -391,9 +391,9 @@ pub mod views;
 
 use views::{
     rfc3339, AllowAdded, AllowList, AuditLog, DecisionView, FeedGuardConfirmed, FeedGuardView,
-    HashSearchResult, IndicatorDetail, IndicatorList, LookupResults, MeView, OrgEntry, OrgList,
-    PrefixesView, ReportList, ReportView, SectorList, SightingsAccepted, StixImported,
-    TokenCreated,
+    HashSearchResult, IndicatorDetail, IndicatorList, LookupResults, MeView, MispImported,
+    OrgEntry, OrgList, PrefixesView, ReportList, ReportView, SectorList, SightingsAccepted,
+    StixImported, TokenCreated,
 };
 
 /// The public id of a report.
@@ -2256,6 +2256,100 @@ pub async fn import_stix(
                 report: ReportView::build(&hub, &viewer, &done.report, None)?,
                 objects: done.objects,
                 indicators,
+                already_imported: !done.created,
+            },
+        ))
+    })
+    .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MispImportQuery {
+    /// Marking to use instead of the event's own (never less restrictive
+    /// than it; an event with neither a `tlp:` tag nor a distribution is AMBER).
+    #[param(value_type = Option<TlpName>)]
+    tlp: Option<String>,
+    /// `community` (the default) or the JSON of a report body's audience.
+    audience: Option<String>,
+    /// Share it anonymously (default false).
+    anonymous: Option<bool>,
+    /// Also take attributes whose `to_ids` is false (default false).
+    include_non_ids: Option<bool>,
+    /// Default: from the event's tags, else `other`.
+    #[param(value_type = Option<IncidentTypeName>)]
+    incident_type: Option<String>,
+}
+
+/// Import a MISP event as a report
+///
+/// The body is one MISP event (`{"Event": {...}}`, as a MISP feed's event
+/// file or PyMISP's `to_json()`). Its attributes and those of its objects
+/// become indicators (composites split; types kyojo keeps: ip-src/ip-dst,
+/// domain, hostname, url, uri, link, md5, sha1, sha256, email types, and
+/// their `|port`, `domain|ip`, `filename|hash` composites); `skipped` counts
+/// the rest by reason. The same event imported again by the same
+/// organization answers 200 with the earlier report.
+#[utoipa::path(
+    post,
+    path = "/misp/events",
+    tag = "stix",
+    params(MispImportQuery),
+    request_body(content = Object, description = "A MISP event", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Imported as a new report", body = MispImported),
+        (status = 200, description = "Imported before", body = MispImported),
+        (status = 400, description = "Not a MISP event, or nothing kyojo keeps in it", body = ErrorBody),
+        (status = 403, description = "This token may not write reports", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn import_misp(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    query: Result<Query<MispImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<JsonBody<Limited<STIX_IMPORT_MAX_VALUES>>, ApiError>,
+) -> ApiResult<Response> {
+    require(&viewer, kyojo_core::policy::Permission::WriteReports)?;
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let JsonBody(Limited(event)) = body?;
+    let tlp = q.tlp.as_deref().map(|t| parse_tlp("tlp", t)).transpose()?;
+    let incident_type = q
+        .incident_type
+        .as_deref()
+        .map(|t| {
+            IncidentType::parse(t)
+                .ok_or_else(|| ApiError::invalid("incident_type", "not a known incident type"))
+        })
+        .transpose()?;
+    let hub = state.hub.clone();
+    let (created, body) = blocking(move || {
+        let audience = q
+            .audience
+            .as_deref()
+            .map(|a| parse_import_audience(&hub, a))
+            .transpose()?;
+        let options = kyojo_hub::misp::MispImportOptions {
+            tlp,
+            audience,
+            anonymous: q.anonymous.unwrap_or(false),
+            with_non_ids: q.include_non_ids.unwrap_or(false),
+            incident_type,
+        };
+        let done = hub.import_misp_event(&viewer, &event, &options, now_millis())?;
+        Ok::<_, HubError>((
+            done.created,
+            views::MispImported {
+                report: ReportView::build(&hub, &viewer, &done.report, None)?,
+                values: done.values,
+                skipped: done.skipped,
                 already_imported: !done.created,
             },
         ))

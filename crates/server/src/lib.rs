@@ -76,6 +76,7 @@ api_routes! {
     "/reports/{id}" => get(api::get_report), patch(api::update_report), delete(api::delete_report);
     "/reports/{id}/stix" => get(api::report_stix);
     "/stix" => post(api::import_stix);
+    "/misp/events" => post(api::import_misp);
     "/sightings" => post(api::post_sightings);
     "/indicators" => get(api::list_indicators);
     // POST is a decision: the value ends in `/decision` (documented so).

@@ -186,6 +186,18 @@ pub struct StixImported {
     pub already_imported: bool,
 }
 
+/// The answer to a MISP event import: the report it made (or had made).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MispImported {
+    pub report: ReportView,
+    /// Distinct values taken from the event.
+    pub values: usize,
+    /// Attributes left out, counted by reason.
+    pub skipped: std::collections::BTreeMap<String, usize>,
+    /// The same event was imported before by the same organization.
+    pub already_imported: bool,
+}
+
 // ---- indicators ---------------------------------------------------------------------
 
 /// An indicator in a list: when it was seen and by how many organizations.
