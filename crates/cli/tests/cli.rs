@@ -1084,7 +1084,7 @@ fn pymisp_warninglists() -> Option<std::path::PathBuf> {
 }
 
 #[test]
-fn misps_own_warninglists_load_from_the_pymispwarninglists_package_and_refuse_blocks() {
+fn misps_own_warninglists_load_from_the_pymispwarninglists_package_and_keep_values_out_of_feeds() {
     let Some(lists) = pymisp_warninglists() else {
         assert!(
             std::env::var_os("KYOJO_REQUIRE_WARNINGLISTS").is_none(),
@@ -1197,19 +1197,37 @@ fn misps_own_warninglists_load_from_the_pymispwarninglists_package_and_refuse_bl
         &consumer,
     );
     assert!(feed.contains("control.kyojo-test.example"), "{feed}");
+    // No rule made them actionable; the indicator names the list. A list
+    // the operator loaded yields to an explicit block (a top site can be
+    // compromised); the embedded ones never do (server/tests/decisions.rs).
     for (kind, value, id) in &listed {
         assert!(!feed.contains(value.as_str()), "{value} ({id}) in:\n{feed}");
         let name = list(id)["name"].as_str().unwrap().to_string();
         let (status, body) = server.call(
+            "GET",
+            &format!("/api/v1/indicators/{kind}/{value}"),
+            &curator,
+            None,
+        );
+        assert_eq!(status, 200, "{value}: {body}");
+        assert!(body.to_string().contains(&name), "{value} ({id}): {body}");
+        let (status, body) = server.call(
             "POST",
             &format!("/api/v1/indicators/{kind}/{value}/decision"),
             &curator,
-            Some(json!({"action": "block", "scope": "hub"})),
+            Some(json!({"action": "block", "scope": "hub", "comment": "compromised"})),
         );
-        assert_eq!(status, 400, "{value}: {body}");
-        assert_eq!(body["error"]["field"], "action");
-        let msg = body["error"]["message"].as_str().unwrap();
-        assert!(msg.contains(&name), "{value} ({id}): {msg}");
+        assert_eq!(status, 200, "{value}: {body}");
+    }
+    let feed = http::get_text(
+        &format!("{}/api/v1/feeds/indicators.csv", server.base),
+        &consumer,
+    );
+    for (_, value, id) in &listed {
+        assert!(
+            feed.contains(value.as_str()),
+            "{value} ({id}) blocked yet not in:\n{feed}"
+        );
     }
     drop(server);
 

@@ -38,12 +38,25 @@ pub enum AllowReason {
     /// A well-known public DNS resolver: blocking it would cut every
     /// member's users off name resolution.
     PublicResolver(&'static str),
-    /// On a configured false-positive list (MISP warninglist format).
+    /// On a false-positive list kyojo carries (public resolvers, sinkholes):
+    /// never blockable.
     Warninglist(String),
+    /// On a false-positive list the operator loaded: no rule makes it
+    /// actionable, but an explicit block decision still applies (a top site
+    /// can be compromised).
+    AdvisoryWarninglist(String),
     /// A network wider than the hub lets one block cover.
     TooWide { prefix: u8, widest: u8 },
     /// On the operator's allow list.
     Operator(String),
+}
+
+impl AllowReason {
+    /// Whether an explicit, live block decision outweighs this reason (only
+    /// for lists the operator loaded; everything else is never blockable).
+    pub fn yields_to_block(&self) -> bool {
+        matches!(self, AllowReason::AdvisoryWarninglist(_))
+    }
 }
 
 impl std::fmt::Display for AllowReason {
@@ -62,6 +75,10 @@ impl std::fmt::Display for AllowReason {
                 write!(f, "a public DNS resolver ({who}); never blockable")
             }
             AllowReason::Warninglist(name) => write!(f, "on the false-positive list {name:?}"),
+            AllowReason::AdvisoryWarninglist(name) => write!(
+                f,
+                "on the false-positive list {name:?}; only an explicit block applies"
+            ),
             AllowReason::TooWide { prefix, widest } => write!(
                 f,
                 "a /{prefix} network is wider than one block may cover (/{widest} at most)"
@@ -551,9 +568,14 @@ fn decider(d: &Decision) -> &'static str {
 /// Judges one indicator at time `now`.
 pub fn verdict(f: &Facts<'_>, rules: &Rules, lifetimes: &Lifetimes, now: i64) -> Verdict {
     if let Some(why) = &f.allowed {
-        return Verdict::NotActionable {
-            reason: format!("allow-listed: {why}"),
-        };
+        let explicit_block = f
+            .decision
+            .is_some_and(|d| d.action == Action::Block && d.expires_at.is_none_or(|e| e > now));
+        if !(why.yields_to_block() && explicit_block) {
+            return Verdict::NotActionable {
+                reason: format!("allow-listed: {why}"),
+            };
+        }
     }
     let last_activity = f
         .reports
@@ -923,6 +945,58 @@ mod tests {
         };
         let v = verdict(&f, &Rules::default(), &Lifetimes::default(), NOW);
         assert!(matches!(v, Verdict::NotActionable { ref reason } if reason.contains("partner")));
+    }
+
+    /// A list the operator loaded keeps rules from making a value
+    /// actionable, but an explicit live block applies; a list kyojo carries
+    /// (and every other allow reason) outweighs even that.
+    #[test]
+    fn only_an_explicit_block_outweighs_a_loaded_false_positive_list() {
+        let rules = Rules {
+            trusted_orgs: vec!["T".into()],
+            ..Rules::default()
+        };
+        let trusted = [ReportFact {
+            tlp: Tlp::Green,
+            author: Some(7),
+            created_at: NOW - DAY_MS,
+        }];
+        let block = Decision {
+            action: Action::Block,
+            comment: "compromised".into(),
+            decided_at: NOW,
+            expires_at: None,
+            own: false,
+        };
+        let expired = Decision {
+            expires_at: Some(NOW - 1),
+            ..block.clone()
+        };
+        let judge = |why: AllowReason, d: Option<&Decision>| {
+            let f = Facts {
+                allowed: Some(why),
+                trusted: &[7],
+                ..facts(Kind::Domain, d, &trusted, &[], &[])
+            };
+            verdict(&f, &rules, &Lifetimes::default(), NOW)
+        };
+        let advisory = || AllowReason::AdvisoryWarninglist("Top sites".into());
+        assert!(matches!(
+            judge(advisory(), None),
+            Verdict::NotActionable { .. }
+        ));
+        assert!(matches!(
+            judge(advisory(), Some(&expired)),
+            Verdict::NotActionable { .. }
+        ));
+        assert!(matches!(
+            judge(advisory(), Some(&block)),
+            Verdict::Block { .. }
+        ));
+        assert!(matches!(
+            judge(AllowReason::Warninglist("resolvers".into()), Some(&block)),
+            Verdict::NotActionable { .. }
+        ));
     }
 
     #[test]

@@ -141,7 +141,14 @@ impl Hub {
             .or_else(|| {
                 self.warninglists
                     .matching(obs)
-                    .map(|list| AllowReason::Warninglist(list.name.clone()))
+                    .map(|(origin, list)| match origin {
+                        crate::warninglists::Origin::Embedded => {
+                            AllowReason::Warninglist(list.name.clone())
+                        }
+                        crate::warninglists::Origin::Loaded => {
+                            AllowReason::AdvisoryWarninglist(list.name.clone())
+                        }
+                    })
             })
     }
 
@@ -181,7 +188,7 @@ impl Hub {
         let (record, links, sums) = self.visible_indicator(viewer, obs)?;
         let allowed = self.allow_reason(obs)?;
         if action == Action::Block {
-            if let Some(why) = &allowed {
+            if let Some(why) = allowed.as_ref().filter(|why| !why.yields_to_block()) {
                 return Err(HubError::invalid(
                     "action",
                     format!("{} cannot be blocked: {why}", obs.value),

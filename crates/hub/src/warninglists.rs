@@ -84,11 +84,11 @@ impl WarninglistSet {
         Ok(WarninglistSet { parts })
     }
 
-    /// The list that names `obs`, if one does.
-    pub fn matching(&self, obs: &Observable) -> Option<&ListInfo> {
+    /// The list that names `obs`, if one does, and where it came from.
+    pub fn matching(&self, obs: &Observable) -> Option<(Origin, &ListInfo)> {
         self.parts
             .iter()
-            .find_map(|(_, lists)| lists.matching_list(obs))
+            .find_map(|(origin, lists)| lists.matching_list(obs).map(|l| (*origin, l)))
     }
 
     /// Every list applied, with where it came from.
@@ -322,7 +322,10 @@ mod tests {
             "a.tranco10k.example",
         )
         .unwrap();
-        assert_eq!(set.matching(&obs).map(|l| l.id.as_str()), Some("tranco10k"));
+        assert_eq!(
+            set.matching(&obs).map(|(o, l)| (o, l.id.as_str())),
+            Some((Origin::Loaded, "tranco10k"))
+        );
         let origins: Vec<(Origin, &str)> = set.lists().map(|(o, l)| (o, l.id.as_str())).collect();
         assert_eq!(
             origins,

@@ -301,7 +301,7 @@ async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
     )
     .unwrap();
     let t = start_with_config(&format!(
-        "[decisions]\nblocks_per_hour = 3\nwarninglists = [{:?}]\n[rules]\ntrusted_orgs = [\"CERT\"]\n",
+        "[decisions]\nblocks_per_hour = 4\nwarninglists = [{:?}]\n[rules]\ntrusted_orgs = [\"CERT\"]\n",
         list.display().to_string()
     ))
     .await;
@@ -341,7 +341,6 @@ async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
         ("ipv4", "128.0.0.0/5", "wider"),
         ("ipv4", "1.0.0.0/8", "never blockable"),
         ("ipv4", "8.8.8.8", "public DNS resolver"),
-        ("domain", "img.cdn.example", "Known CDNs"),
     ] {
         let r = t
             .decide(&cert, kind, value, json!({"action": "block"}))
@@ -350,7 +349,22 @@ async fn nobody_blocks_resolvers_warninglisted_values_or_huge_networks() {
         let msg = r.body["error"]["message"].as_str().unwrap();
         assert!(msg.contains(why), "{value}: {msg}");
     }
-    // Three blocks an hour, then a clear refusal.
+    // A list the operator loaded yields to an explicit block, and says so.
+    let r = t
+        .decide(
+            &cert,
+            "domain",
+            "img.cdn.example",
+            json!({"action": "block"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("Known CDNs"), "{}", r.text);
+    assert!(t
+        .feed("domains.txt", Some(&feed_token))
+        .await
+        .contains("img.cdn.example"));
+    // Four blocks an hour, then a clear refusal.
     for v in ["a.example", "b.example", "c.example"] {
         let r = t
             .decide(&cert, "domain", v, json!({"action": "unset"}))

@@ -202,6 +202,9 @@ pub fn allow_reason(lang: Lang, r: &AllowReason) -> String {
                 format!("公開DNSリゾルバ（{who}）です。遮断できません")
             }
             AllowReason::Warninglist(name) => format!("誤検知リスト「{name}」に含まれています"),
+            AllowReason::AdvisoryWarninglist(name) => format!(
+                "誤検知リスト「{name}」に含まれています。明示的な遮断の判断だけが適用されます"
+            ),
             AllowReason::TooWide { prefix, widest } => format!(
                 "/{prefix} のネットワークは、一つの判断で遮断できる範囲（最大 /{widest}）より広すぎます"
             ),
