@@ -26,6 +26,7 @@
 use kyojo_core::{Kind, Tlp};
 
 mod csv;
+pub mod intake;
 mod lists;
 pub mod misp;
 mod rpz;
