@@ -234,12 +234,26 @@ impl Policy {
         mac.finalize().into_bytes().into()
     }
 
-    /// The seal that stands for `org` as the maker of its own decisions: the
-    /// same for all of one organization's decisions (so its feeds can find
-    /// them), but without the hub's secret nobody can tell which
-    /// organization it is, so a decision cannot be joined to an anonymous
-    /// report by time.
-    pub fn decision_seal(&self, org: OrgId) -> [u8; 32] {
+    /// The seal that stands for `org` as the maker of its own decisions on
+    /// one value: the same for all its decisions on that value (so the
+    /// latest can be found), another for every other value. Without the
+    /// hub's secret nobody can tell which organization it is, nor that
+    /// decisions on two values are one organization's: a stolen database
+    /// joins no decision to an anonymous report, and groups none by maker.
+    pub fn decision_seal(&self, org: OrgId, obs: &crate::Observable) -> [u8; 32] {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(b"kyojo/own-decision/v2");
+        mac.update(&org.to_be_bytes());
+        mac.update(obs.kind.as_str().as_bytes());
+        mac.update(&[0]);
+        mac.update(obs.value.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The seal own decisions were stored with before the per-value seal:
+    /// one per organization. Still read, never written.
+    pub fn legacy_decision_seal(&self, org: OrgId) -> [u8; 32] {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
             .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
         mac.update(b"kyojo/own-decision/v1");
@@ -473,6 +487,21 @@ pub fn pool_small_groups<K: Ord>(groups: Vec<(K, u64, u64)>) -> Vec<PooledRow<K>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decision_seals_differ_per_value_and_organization() {
+        let p = Policy::new([7; 32]);
+        let x = crate::observable::canonicalize(crate::Kind::Domain, "x.example").unwrap();
+        let y = crate::observable::canonicalize(crate::Kind::Domain, "y.example").unwrap();
+        assert_eq!(p.decision_seal(1, &x), p.decision_seal(1, &x));
+        assert_ne!(p.decision_seal(1, &x), p.decision_seal(1, &y));
+        assert_ne!(p.decision_seal(1, &x), p.decision_seal(2, &x));
+        assert_ne!(p.decision_seal(1, &x), p.legacy_decision_seal(1));
+        assert_ne!(
+            p.decision_seal(1, &x),
+            Policy::new([8; 32]).decision_seal(1, &x)
+        );
+    }
     use proptest::prelude::*;
 
     fn policy() -> Policy {

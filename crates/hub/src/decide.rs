@@ -207,7 +207,7 @@ impl Hub {
         }
         let stored_scope = match scope {
             DecideFor::Hub => DecisionScope::Hub,
-            DecideFor::Own => DecisionScope::Own(self.policy.decision_seal(member.org)),
+            DecideFor::Own => DecisionScope::Own(self.policy.decision_seal(member.org, obs)),
         };
         self.store
             .add_decision(record.id, action, comment, expires_at, stored_scope, now)?;
@@ -270,9 +270,23 @@ impl Hub {
         now: Millis,
     ) -> HubResult<DecisionState> {
         let stored = self.store.decisions_of(record.id)?;
-        let my_seal = viewer.member().map(|m| self.policy.decision_seal(m.org));
+        // The viewer's seals on this value: today's, and the one decisions
+        // were stored with before.
+        let my_seals: Vec<[u8; 32]> = viewer
+            .member()
+            .map(|m| {
+                vec![
+                    self.policy.decision_seal(m.org, &record.observable),
+                    self.policy.legacy_decision_seal(m.org),
+                ]
+            })
+            .unwrap_or_default();
         let (hub_latest, own_latest) = latest_by_scope(&stored);
-        let mine = my_seal.and_then(|seal| own_latest.get(&seal).cloned());
+        let mine = my_seals
+            .iter()
+            .filter_map(|seal| own_latest.get(seal))
+            .max_by_key(|d| d.decided_at)
+            .cloned();
         let latest = match mine {
             Some(d) if overrides(&d, now) => Some(d),
             _ => hub_latest,
@@ -282,7 +296,9 @@ impl Hub {
             .filter_map(|d| {
                 let by = match d.scope {
                     DecisionScope::Hub => Decider::Hub,
-                    DecisionScope::Own(seal) if Some(seal) == my_seal => Decider::YourOrganization,
+                    DecisionScope::Own(seal) if my_seals.contains(&seal) => {
+                        Decider::YourOrganization
+                    }
                     DecisionScope::Own(_) => return None,
                 };
                 Some(DecisionEntry {
@@ -503,7 +519,7 @@ impl Hub {
         let list: Vec<IndicatorId> = ids.iter().copied().collect();
         let (mut links, mut sums) = self.facts_by_indicator(&list)?;
         let trusted = self.trusted_org_ids()?;
-        let seals = self.seal_map()?;
+        let seals = self.seals()?;
         let mut valid_until = old.valid_until;
         let mut items: Vec<Arc<Actionable>> = old
             .items
@@ -586,7 +602,7 @@ impl Hub {
             .map(|e| (e.observable, e.comment))
             .collect();
         let trusted = self.trusted_org_ids()?;
-        let seals = self.seal_map()?;
+        let seals = self.seals()?;
         let own_hosts = self.config.own_hosts();
         let mut items = Vec::new();
         let mut own: HashMap<OrgId, OwnOverrides> = HashMap::new();
@@ -640,13 +656,37 @@ impl Hub {
         })
     }
 
-    /// Which organization each own-decision seal stands for.
-    fn seal_map(&self) -> HubResult<HashMap<[u8; 32], OrgId>> {
-        Ok(self
-            .all_orgs()?
-            .into_iter()
-            .map(|o| (self.policy.decision_seal(o.id), o.id))
-            .collect())
+    /// What telling which organization made an own decision takes: every
+    /// organization (a seal is tried against each, then remembered) and the
+    /// seals stored before per-value seals.
+    fn seals(&self) -> HubResult<Seals> {
+        let orgs: Vec<OrgId> = self.all_orgs()?.into_iter().map(|o| o.id).collect();
+        let legacy = orgs
+            .iter()
+            .map(|org| (self.policy.legacy_decision_seal(*org), *org))
+            .collect();
+        Ok(Seals { orgs, legacy })
+    }
+
+    /// The organization an own decision's seal on `obs` stands for.
+    fn seal_owner(&self, seals: &Seals, seal: &[u8; 32], obs: &Observable) -> Option<OrgId> {
+        if let Some(org) = seals.legacy.get(seal) {
+            return Some(*org);
+        }
+        if let Some(org) = self.seal_owners.lock().get(seal) {
+            return Some(*org);
+        }
+        let org = seals
+            .orgs
+            .iter()
+            .copied()
+            .find(|org| self.policy.decision_seal(*org, obs) == *seal)?;
+        let mut known = self.seal_owners.lock();
+        if known.len() >= SEAL_OWNERS_KEPT {
+            known.clear();
+        }
+        known.insert(*seal, org);
+        Some(org)
     }
 
     /// Applies each organization's own live decision on one indicator to
@@ -658,7 +698,7 @@ impl Hub {
         known: Known,
         decision: Option<&Decision>,
         own_latest: &HashMap<[u8; 32], Decision>,
-        seals: &HashMap<[u8; 32], OrgId>,
+        seals: &Seals,
         at: &Judging,
         out: &mut Judged<'_>,
     ) {
@@ -677,18 +717,27 @@ impl Hub {
         &self,
         known: &Known,
         own_latest: &HashMap<[u8; 32], Decision>,
-        seals: &HashMap<[u8; 32], OrgId>,
+        seals: &Seals,
         at: &Judging,
         out: &mut Judged<'_>,
     ) {
+        // Each organization's latest (a legacy seal and today's may both
+        // hold one for the same organization).
+        let mut latest: HashMap<OrgId, &Decision> = HashMap::new();
         for (seal, d) in own_latest {
-            let Some(org) = seals.get(seal) else {
+            let Some(org) = self.seal_owner(seals, seal, &known.record.observable) else {
                 continue;
             };
+            let slot = latest.entry(org).or_insert(d);
+            if d.decided_at > slot.decided_at {
+                *slot = d;
+            }
+        }
+        for (org, d) in latest {
             if !overrides(d, at.now) {
                 continue;
             }
-            let o = out.own.entry(*org).or_default();
+            let o = out.own.entry(org).or_default();
             match self.actionable(known.clone(), Some(d), at) {
                 Some(a) => {
                     let e = a.expires_at;
@@ -701,6 +750,16 @@ impl Hub {
             }
         }
     }
+}
+
+/// Seal → organization answers remembered at most (then forgotten at once:
+/// each is recomputed from the organizations when next needed).
+const SEAL_OWNERS_KEPT: usize = 1_000_000;
+
+/// See [`Hub::seals`].
+struct Seals {
+    orgs: Vec<OrgId>,
+    legacy: HashMap<[u8; 32], OrgId>,
 }
 
 /// What the store knows about one indicator that its verdict depends on.

@@ -177,6 +177,9 @@ pub struct Hub {
         parking_lot::Mutex<HashMap<OrgId, std::collections::VecDeque<Millis>>>,
     /// Configured false-positive lists: never blockable.
     pub(crate) warninglists: crate::warninglists::WarninglistSet,
+    /// Which organization an own-decision seal stands for, once found
+    /// (`decide::Hub::seal_owner`).
+    pub(crate) seal_owners: parking_lot::Mutex<HashMap<[u8; 32], OrgId>>,
     /// The demo community lives here: documentation addresses may be blocked
     /// (see [`Hub::is_demo`]).
     demo: std::sync::atomic::AtomicBool,
@@ -444,6 +447,7 @@ impl Hub {
             slow_ms: std::sync::atomic::AtomicU64::new(crate::derived::SLOW_MS),
             decision_budget: parking_lot::Mutex::new(HashMap::new()),
             warninglists,
+            seal_owners: parking_lot::Mutex::new(HashMap::new()),
             guard_state: parking_lot::Mutex::new(GuardState::default()),
             demo: std::sync::atomic::AtomicBool::new(false),
         };

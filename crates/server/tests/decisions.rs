@@ -120,6 +120,92 @@ async fn an_anonymous_author_is_not_named_by_its_own_decision() {
     }
 }
 
+/// One organization's own decisions on two values carry two unrelated
+/// seals (a stolen database cannot group them by maker), and decisions
+/// stored with the older per-organization seal still apply to that
+/// organization's feeds.
+#[tokio::test]
+async fn own_decisions_on_two_values_share_no_seal_and_older_seals_still_apply() {
+    use kyojo_core::observable::{canonicalize, Kind};
+    use kyojo_store::DecisionScope;
+    let t = start().await;
+    let a = t.member("A", "finance", Role::Analyst);
+    let a_feed = t.member("A", "finance", Role::Consumer);
+    let b_feed = t.member("B", "water", Role::Consumer);
+    t.share(
+        &a,
+        report(
+            "r",
+            "GREEN",
+            json!("community"),
+            json!(["x.example", "y.example", "z.example"]),
+        ),
+    )
+    .await;
+    for v in ["x.example", "y.example"] {
+        let r = t.decide(&a, "domain", v, json!({"action": "block"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let store = t.hub.store();
+    let seal_of = |v: &str| -> Vec<[u8; 32]> {
+        let id = store.indicator(Kind::Domain, v).unwrap().unwrap().id;
+        store
+            .decisions_of(id)
+            .unwrap()
+            .into_iter()
+            .filter_map(|d| match d.scope {
+                DecisionScope::Own(seal) => Some(seal),
+                DecisionScope::Hub => None,
+            })
+            .collect()
+    };
+    let (x, y) = (seal_of("x.example"), seal_of("y.example"));
+    assert_eq!((x.len(), y.len()), (1, 1));
+    assert_ne!(
+        x[0], y[0],
+        "one organization's decisions on two values share a seal"
+    );
+
+    // A block stored with the older seal, then any write on the value.
+    let org = t.hub.org_by_name("A").unwrap().unwrap().id;
+    let z = canonicalize(Kind::Domain, "z.example").unwrap();
+    let z_id = store
+        .indicator(Kind::Domain, "z.example")
+        .unwrap()
+        .unwrap()
+        .id;
+    store
+        .add_decision(
+            z_id,
+            kyojo_core::decide::Action::Block,
+            "before per-value seals",
+            None,
+            DecisionScope::Own(t.hub.policy().legacy_decision_seal(org)),
+            kyojo_hub::hub::now_millis(),
+        )
+        .unwrap();
+    let r = t
+        .post(
+            "/api/v1/sightings",
+            Some(&t.member("A", "finance", Role::Sensor)),
+            json!([{"type": "domain", "value": z.value, "count": 1}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mine = t.feed("domains.txt", Some(&a_feed)).await;
+    for v in ["x.example", "y.example", "z.example"] {
+        assert!(mine.contains(v), "{v} not in A's feed:\n{mine}");
+    }
+    let theirs = t.feed("domains.txt", Some(&b_feed)).await;
+    assert!(!theirs.contains("z.example"), "{theirs}");
+    let d = t.get("/api/v1/indicators/domain/z.example", Some(&a)).await;
+    assert_eq!(
+        d.body["decision"]["history"][0]["by"], "your organization",
+        "{}",
+        d.text
+    );
+}
+
 #[tokio::test]
 async fn red_never_leaks_through_a_sighting() {
     let t = start().await;

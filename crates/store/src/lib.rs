@@ -275,7 +275,7 @@ pub struct DecisionRecord {
 }
 
 /// Whose feeds a decision changes. No organization is stored in clear: an
-/// own decision carries `Policy::decision_seal` of its organization.
+/// own decision carries `Policy::decision_seal` of its organization and value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DecisionScope {
     /// Every member's feeds: made by a curator or the operator.
