@@ -37,6 +37,7 @@ const ENDPOINTS: &[(u8, &str, &str)] = &[
     (b'H', "POST", "/api/v1/hashes:search"),
     (b'X', "POST", "/api/v1/stix"),
     (b'M', "POST", "/api/v1/misp/events"),
+    (b'Z', "POST", "/api/v1/imports/urlhaus"),
     (b'I', "POST", "/taxii2/api/collections/{inbox}/objects/"),
 ];
 

@@ -84,11 +84,13 @@ enum Command {
         #[command(subcommand)]
         command: WarninglistCommand,
     },
-    /// Import a STIX 2.1 bundle (all or nothing), or MISP events — one event
-    /// file, or a MISP feed directory (manifest.json and its event files) —
-    /// as reports of an organization.
+    /// Import a STIX 2.1 bundle (all or nothing); MISP events — one event
+    /// file, or a MISP feed directory (manifest.json and its event files);
+    /// or a published list (urlhaus, threatfox, feodo, spamhaus-drop,
+    /// phishtank, openphish, list) — as reports of an organization.
     Import {
-        /// stix or misp
+        /// stix, misp, or a list format: urlhaus, threatfox, feodo,
+        /// spamhaus-drop, phishtank, openphish, list
         format: String,
         file: PathBuf,
         /// The importing organization.
@@ -436,8 +438,57 @@ fn run() -> Result<i32> {
                 };
                 return import_misp(&hub, &viewer, &file, &options);
             }
+            if let Some(list) = kyojo_formats::intake::Format::preset(&format) {
+                let hub = open(&data)?;
+                let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
+                let text =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let how = kyojo_hub::imports::ListImport {
+                    title: format!(
+                        "{} list, imported {}",
+                        kyojo_hub::imports::format_name(&list),
+                        chrono::Utc::now().format("%Y-%m-%d")
+                    ),
+                    incident_type: kyojo_hub::imports::preset_incident_type(&list),
+                    format: list,
+                    tlp: tlp
+                        .map(|t| t.parse::<kyojo_core::Tlp>())
+                        .transpose()
+                        .map_err(|e| anyhow!("--tlp: {e}"))?
+                        .unwrap_or(kyojo_core::Tlp::Clear),
+                    audience: audience
+                        .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
+                        .transpose()
+                        .map_err(api)?
+                        .unwrap_or(kyojo_core::Audience::Community),
+                    anonymous: anonymous.unwrap_or(false),
+                };
+                let done = hub
+                    .import_list(&viewer, &text, &how, kyojo_hub::hub::now_millis())
+                    .map_err(api)?;
+                for r in &done.reports {
+                    println!("{}", kyojo_server::api::report_id(r));
+                }
+                eprintln!(
+                    "{} values from {} lines into {} report(s) ({} imported before); {} inactive, {} duplicate, {} skipped",
+                    done.values,
+                    done.lines,
+                    done.reports.len(),
+                    done.already,
+                    done.inactive,
+                    done.duplicates,
+                    done.skipped_count
+                );
+                for s in done.skipped.iter().take(10) {
+                    eprintln!("  line {}: {}", s.line, s.reason);
+                }
+                return Ok(0);
+            }
             if format != "stix" {
-                bail!("the formats kyojo imports are stix and misp");
+                bail!(
+                    "the formats kyojo imports are stix, misp and the lists {}",
+                    kyojo_formats::intake::Format::PRESETS.join(", ")
+                );
             }
             let hub = open(&data)?;
             let viewer = as_org(&hub, Some(&org), Role::Analyst)?;

@@ -22,6 +22,7 @@ mod feed_cache;
 pub mod feeds;
 pub mod guard;
 pub mod hub;
+pub mod imports;
 pub mod metrics;
 pub mod misp;
 pub mod orient;

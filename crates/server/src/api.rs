@@ -391,9 +391,9 @@ pub mod views;
 
 use views::{
     rfc3339, AllowAdded, AllowList, AuditLog, DecisionView, FeedGuardConfirmed, FeedGuardView,
-    HashSearchResult, IndicatorDetail, IndicatorList, LookupResults, MeView, MispImported,
-    OrgEntry, OrgList, PrefixesView, ReportList, ReportView, SectorList, SightingsAccepted,
-    StixImported, TokenCreated,
+    HashSearchResult, IndicatorDetail, IndicatorList, ListImported, LookupResults, MeView,
+    MispImported, OrgEntry, OrgList, PrefixesView, ReportList, ReportView, SectorList,
+    SightingsAccepted, StixImported, TokenCreated,
 };
 
 /// The public id of a report.
@@ -2352,6 +2352,112 @@ pub async fn import_misp(
                 skipped: done.skipped,
                 already_imported: !done.created,
             },
+        ))
+    })
+    .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListImportQuery {
+    /// The reports' title (default: the list's name and today's date).
+    title: Option<String>,
+    /// Default CLEAR: these lists are public.
+    #[param(value_type = Option<TlpName>)]
+    tlp: Option<String>,
+    /// `community` (the default) or the JSON of a report body's audience.
+    audience: Option<String>,
+    /// Share them anonymously (default false).
+    anonymous: Option<bool>,
+    /// Default: what the list is about (URLhaus malware, ThreatFox and Feodo
+    /// command-and-control, PhishTank and OpenPhish phishing, else other).
+    #[param(value_type = Option<IncidentTypeName>)]
+    incident_type: Option<String>,
+}
+
+/// Import a published list as reports
+///
+/// The body is the list's file as published: `urlhaus` (CSV dump),
+/// `threatfox` (CSV export), `feodo` (`ipblocklist.csv`), `spamhaus-drop`
+/// (`drop_v4.json`, `drop_v6.json` or `drop.txt`), `phishtank`
+/// (`online-valid.csv`), `openphish` (`feed.txt`) or `list` (one value a
+/// line). Rows the list marks offline are left out and counted; rows that
+/// do not parse are skipped and counted with their line. The values become
+/// reports of the caller's organization, at most 5,000 values each; the same
+/// file imported again by the same organization answers 200 with the same
+/// reports.
+#[utoipa::path(
+    post,
+    path = "/imports/{format}",
+    tag = "stix",
+    params(
+        ("format" = String, Path, description = "urlhaus, threatfox, feodo, spamhaus-drop, phishtank, openphish or list", example = "list"),
+        ListImportQuery,
+    ),
+    request_body(content = String, description = "The list, as published", content_type = "text/plain"),
+    responses(
+        (status = 201, description = "Imported as new reports", body = ListImported),
+        (status = 200, description = "Imported before", body = ListImported),
+        (status = 400, description = "Nothing readable in it", body = ErrorBody),
+        (status = 403, description = "This token may not write reports", body = ErrorBody),
+        (status = 404, description = "No such format", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn import_list(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+    Path(format): Path<String>,
+    query: Result<Query<ListImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    require(&viewer, kyojo_core::policy::Permission::WriteReports)?;
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let format = kyojo_formats::intake::Format::preset(&format)
+        .ok_or_else(|| ApiError::not_found("list format").with_field("format"))?;
+    let tlp = q
+        .tlp
+        .as_deref()
+        .map(|t| parse_tlp("tlp", t))
+        .transpose()?
+        .unwrap_or(Tlp::Clear);
+    let incident_type = match q.incident_type.as_deref() {
+        Some(t) => IncidentType::parse(t)
+            .ok_or_else(|| ApiError::invalid("incident_type", "not a known incident type"))?,
+        None => kyojo_hub::imports::preset_incident_type(&format),
+    };
+    let hub = state.hub.clone();
+    let (created, body) = blocking(move || {
+        let audience = match q.audience.as_deref() {
+            Some(a) => parse_import_audience(&hub, a)?,
+            None => Audience::Community,
+        };
+        let title = q.title.unwrap_or_else(|| {
+            format!(
+                "{} list, imported {}",
+                kyojo_hub::imports::format_name(&format),
+                chrono::Utc::now().format("%Y-%m-%d")
+            )
+        });
+        let how = kyojo_hub::imports::ListImport {
+            format,
+            title,
+            incident_type,
+            tlp,
+            audience,
+            anonymous: q.anonymous.unwrap_or(false),
+        };
+        let done = hub.import_list(&viewer, &body, &how, now_millis())?;
+        Ok::<_, HubError>((
+            done.already < done.reports.len(),
+            views::ListImported::build(&done),
         ))
     })
     .await?;

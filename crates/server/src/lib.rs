@@ -77,6 +77,7 @@ api_routes! {
     "/reports/{id}/stix" => get(api::report_stix);
     "/stix" => post(api::import_stix);
     "/misp/events" => post(api::import_misp);
+    "/imports/{format}" => post(api::import_list);
     "/sightings" => post(api::post_sightings);
     "/indicators" => get(api::list_indicators);
     // POST is a decision: the value ends in `/decision` (documented so).

@@ -198,6 +198,88 @@ pub struct MispImported {
     pub already_imported: bool,
 }
 
+/// One report a list import made (or had made).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportedReport {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub title: String,
+    pub indicators: usize,
+}
+
+/// A row of a list left out.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SkippedRow {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// What a list says of its values, counted.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ThreatCount {
+    pub threat: String,
+    pub count: usize,
+}
+
+/// The answer to a list import.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListImported {
+    pub reports: Vec<ImportedReport>,
+    /// How many of `reports` the organization had imported before.
+    pub already_imported: usize,
+    /// Distinct values read.
+    pub values: usize,
+    pub lines: usize,
+    /// Rows the list marks offline, left out.
+    pub inactive: usize,
+    /// Rows naming a value read before.
+    pub duplicates: usize,
+    pub skipped_count: usize,
+    /// The first rows skipped.
+    pub skipped: Vec<SkippedRow>,
+    /// The ten most common things the list says of its values.
+    pub threats: Vec<ThreatCount>,
+}
+
+impl ListImported {
+    pub fn build(d: &kyojo_hub::imports::ListImported) -> ListImported {
+        ListImported {
+            reports: d
+                .reports
+                .iter()
+                .map(|r| ImportedReport {
+                    id: crate::api::report_id(r),
+                    title: r.title.clone(),
+                    indicators: r.indicators.len(),
+                })
+                .collect(),
+            already_imported: d.already,
+            values: d.values,
+            lines: d.lines,
+            inactive: d.inactive,
+            duplicates: d.duplicates,
+            skipped_count: d.skipped_count,
+            skipped: d
+                .skipped
+                .iter()
+                .map(|s| SkippedRow {
+                    line: s.line,
+                    reason: s.reason.clone(),
+                })
+                .collect(),
+            threats: d
+                .threats
+                .iter()
+                .take(10)
+                .map(|(t, n)| ThreatCount {
+                    threat: t.clone(),
+                    count: *n,
+                })
+                .collect(),
+        }
+    }
+}
+
 // ---- indicators ---------------------------------------------------------------------
 
 /// An indicator in a list: when it was seen and by how many organizations.
