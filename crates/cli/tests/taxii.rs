@@ -227,6 +227,22 @@ fn script(name: &str, args: &[String]) -> String {
     stdout
 }
 
+/// True if PyMISP is there; otherwise says how to get it (and fails when
+/// `KYOJO_REQUIRE_TAXII=1`).
+fn pymisp() -> bool {
+    if imports("pymisp") {
+        return true;
+    }
+    if std::env::var("KYOJO_REQUIRE_TAXII").as_deref() == Ok("1") {
+        panic!(
+            "KYOJO_REQUIRE_TAXII=1 but {} cannot import pymisp: {INSTALL}",
+            python()
+        );
+    }
+    println!("SKIPPED: {INSTALL}");
+    false
+}
+
 fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -386,14 +402,7 @@ fn paging_benchmark_against_medallion() {
 /// outside an AMBER report's audience gets neither the event nor its values.
 #[test]
 fn a_misp_instance_reads_the_misp_feed_as_the_rest_api_reads_the_reports() {
-    if !imports("pymisp") {
-        if std::env::var("KYOJO_REQUIRE_TAXII").as_deref() == Ok("1") {
-            panic!(
-                "KYOJO_REQUIRE_TAXII=1 but {} cannot import pymisp: {INSTALL}",
-                python()
-            );
-        }
-        println!("SKIPPED: {INSTALL}");
+    if !pymisp() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -469,14 +478,7 @@ fn a_misp_instance_reads_the_misp_feed_as_the_rest_api_reads_the_reports() {
 /// B with `kyojo import misp DIR`, and B's reports carry A's values.
 #[test]
 fn pymisp_events_import_and_a_misp_feed_carries_reports_to_another_hub() {
-    if !imports("pymisp") {
-        if std::env::var("KYOJO_REQUIRE_TAXII").as_deref() == Ok("1") {
-            panic!(
-                "KYOJO_REQUIRE_TAXII=1 but {} cannot import pymisp: {INSTALL}",
-                python()
-            );
-        }
-        println!("SKIPPED: {INSTALL}");
+    if !pymisp() {
         return;
     }
     let event: Value = serde_json::from_str(&script("misp_event.py", &[])).unwrap();

@@ -2187,6 +2187,17 @@ pub struct StixImportQuery {
     anonymous: Option<bool>,
 }
 
+/// An import's answer: 201 when it made something new, else 200 (the same
+/// input was imported before).
+fn created_or_found(created: bool, body: impl serde::Serialize) -> Response {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(body)).into_response()
+}
+
 /// An import's `audience` parameter: `community`, or a report body's audience as JSON.
 pub fn parse_import_audience(hub: &Hub, s: &str) -> HubResult<Audience> {
     let value = if s.trim_start().starts_with(['{', '"']) {
@@ -2261,12 +2272,7 @@ pub async fn import_stix(
         ))
     })
     .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(body)).into_response())
+    Ok(created_or_found(created, body))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -2355,12 +2361,7 @@ pub async fn import_misp(
         ))
     })
     .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(body)).into_response())
+    Ok(created_or_found(created, body))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -2461,12 +2462,7 @@ pub async fn import_list(
         ))
     })
     .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(body)).into_response())
+    Ok(created_or_found(created, body))
 }
 
 /// A report as a STIX 2.1 bundle
