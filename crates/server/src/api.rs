@@ -393,7 +393,7 @@ use views::{
     rfc3339, AllowAdded, AllowList, AuditLog, DecisionView, FeedGuardConfirmed, FeedGuardView,
     HashSearchResult, IndicatorDetail, IndicatorList, ListImported, LookupResults, MeView,
     MispImported, OrgEntry, OrgList, PrefixesView, ReportList, ReportView, SectorList,
-    SightingsAccepted, StixImported, TokenCreated,
+    SightingsAccepted, StixImported, TokenCreated, WarninglistList,
 };
 
 /// The public id of a report.
@@ -1651,6 +1651,36 @@ pub async fn feed_guard_confirm(
         Ok::<_, HubError>(views::FeedGuardConfirmed {
             confirmed: views::PendingChangeView::build(&p),
         })
+    })
+    .await
+    .map(Json)
+}
+
+/// The false-positive lists (MISP warninglists) the hub applies
+///
+/// `embedded` lists come with kyojo (public DNS resolvers, sinkholes) and
+/// their values can never be blocked; `loaded` ones were chosen by the
+/// operator (`kyojo warninglists load`) and yield only to an explicit block.
+/// No rule makes a value on any of them actionable.
+#[utoipa::path(
+    get,
+    path = "/warninglists",
+    tag = "decide",
+    responses(
+        (status = 200, description = "Every list applied", body = WarninglistList),
+        (status = 401, description = "No token", body = ErrorBody),
+        (status = 403, description = "This token may not read indicators", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn warninglists(
+    State(state): State<AppState>,
+    Caller(viewer): Caller,
+) -> ApiResult<Json<views::WarninglistList>> {
+    let hub = state.hub.clone();
+    blocking(move || {
+        let lists = hub.warninglists(&viewer)?;
+        Ok::<_, HubError>(views::WarninglistList::build(&lists))
     })
     .await
     .map(Json)

@@ -83,6 +83,7 @@ api_routes! {
     // POST is a decision: the value ends in `/decision` (documented so).
     "/indicators/{kind}/{*value}" => get(api::get_indicator), post(api::post_decision);
     "/allowlist" => get(api::allowlist), post(api::allow_add);
+    "/warninglists" => get(api::warninglists);
     "/allowlist/{kind}/{*value}" => delete(api::allow_remove);
     "/feeds/{name}" => get(api::feed);
     "/feeds/misp/{file}" => get(api::misp_feed);

@@ -506,6 +506,30 @@ async fn the_embedded_warninglists_apply_by_default_and_can_be_turned_off() {
         let t = start_with_config(config).await;
         let cert = t.member("CERT", "government", Role::Curator);
         let isp = t.member("ISP", "telecom", Role::Consumer);
+        let lists = t.get("/api/v1/warninglists", Some(&cert)).await;
+        assert_eq!(lists.status, StatusCode::OK, "{}", lists.text);
+        let ids: Vec<&str> = lists.body["warninglists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap())
+            .collect();
+        if applied {
+            assert_eq!(
+                ids,
+                [
+                    "public-dns-v4",
+                    "public-dns-v6",
+                    "public-dns-hostname",
+                    "sinkholes"
+                ]
+            );
+            assert_eq!(lists.body["warninglists"][0]["origin"], "embedded");
+            assert_eq!(lists.body["warninglists"][0]["entries"], 62_745);
+        } else {
+            assert!(ids.is_empty(), "{}", lists.text);
+        }
+        assert_eq!(t.get("/api/v1/warninglists", None).await.status, 401);
         t.share(
             &cert,
             report("listed", "GREEN", json!("community"), json!(values.clone())),

@@ -1024,6 +1024,12 @@ async fn admins_manage_organizations_tokens_and_the_allow_list_with_an_audit_tra
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.contains("<code>cdn.safe.example</code>"));
     assert!(r.text.contains("our CDN"));
+    // The false-positive lists the hub applies are listed beside it.
+    assert!(
+        r.text.contains("List of known sinkholes") && r.text.contains("<code>public-dns-v4</code>"),
+        "{}",
+        r.text
+    );
     let viewer = t.hub.authenticate(&admin).unwrap().0;
     assert_eq!(t.hub.allow_list(&viewer).unwrap().len(), 1);
     let r = b

@@ -1373,6 +1373,7 @@ async fn check_seed(si: usize, seed: u64, c: &mut Checker) -> usize {
             "/api/v1/sectors",
             "/api/v1/allowlist",
             "/api/v1/feed-guard",
+            "/api/v1/warninglists",
         ]
         .iter()
         .map(|p| p.to_string())

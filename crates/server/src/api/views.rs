@@ -280,6 +280,60 @@ impl ListImported {
     }
 }
 
+/// One false-positive list the hub applies.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WarninglistView {
+    /// The id it was chosen by (MISP's directory name).
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub version: String,
+    /// `string`, `hostname`, `cidr`, `substring` or `regex`.
+    #[serde(rename = "type")]
+    pub list_type: String,
+    /// `embedded` (never blockable) or `loaded` (an explicit block applies).
+    pub origin: String,
+    /// Entries in use.
+    pub entries: usize,
+    /// Entries that are not a value of a kind the list applies to.
+    pub skipped: usize,
+}
+
+/// The false-positive lists the hub applies.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WarninglistList {
+    pub warninglists: Vec<WarninglistView>,
+}
+
+impl WarninglistList {
+    pub fn build(
+        lists: &[(
+            kyojo_hub::warninglists::Origin,
+            kyojo_core::warninglist::ListInfo,
+        )],
+    ) -> WarninglistList {
+        WarninglistList {
+            warninglists: lists
+                .iter()
+                .map(|(origin, l)| WarninglistView {
+                    id: l.id.clone(),
+                    name: l.name.clone(),
+                    description: l.description.clone(),
+                    version: l.version.clone(),
+                    list_type: l.list_type.as_str().to_string(),
+                    origin: match origin {
+                        kyojo_hub::warninglists::Origin::Embedded => "embedded",
+                        kyojo_hub::warninglists::Origin::Loaded => "loaded",
+                    }
+                    .to_string(),
+                    entries: l.used,
+                    skipped: l.skipped,
+                })
+                .collect(),
+        }
+    }
+}
+
 // ---- indicators ---------------------------------------------------------------------
 
 /// An indicator in a list: when it was seen and by how many organizations.

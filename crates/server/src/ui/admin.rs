@@ -666,6 +666,7 @@ fn allowlist_main(
         out.push_str("</tbody></table>");
     }
     out.push_str("</section>");
+    out.push_str(&warninglists_section(hub, viewer, lang)?);
     let mut kinds = vec![(
         String::new(),
         tr(lang, "Detect from the value", "値から判定").to_string(),
@@ -702,6 +703,58 @@ fn allowlist_main(
         ),
         tr(lang, "Add", "追加"),
     ));
+    Ok(out)
+}
+
+/// The MISP warninglists the hub applies, read-only (loaded with the CLI).
+fn warninglists_section(hub: &Hub, viewer: &Viewer, lang: Lang) -> ApiResult<String> {
+    let lists = hub.warninglists(viewer)?;
+    let mut out = format!(
+        "<section class=\"card\" aria-labelledby=\"h-warninglists\"><h2 id=\"h-warninglists\">{}</h2><p class=\"muted small\">{}</p>",
+        tr(lang, "False-positive lists (MISP warninglists)", "誤検知リスト（MISP warninglists）"),
+        tr(
+            lang,
+            "No rule makes a value on these lists actionable. Values on the embedded lists can never be blocked; on lists loaded with kyojo warninglists load, only an explicit block applies.",
+            "これらのリストの値は、どのルールでも遮断対象になりません。組み込みのリストの値は遮断できず、kyojo warninglists load で読み込んだリストの値には明示的な遮断の判断だけが適用されます。"
+        ),
+    );
+    if lists.is_empty() {
+        out.push_str(&format!(
+            "<p class=\"muted\">{}</p></section>",
+            tr(lang, "No list applies.", "適用しているリストはありません。")
+        ));
+        return Ok(out);
+    }
+    out.push_str(&table_head(
+        tr(
+            lang,
+            "False-positive lists (MISP warninglists)",
+            "誤検知リスト（MISP warninglists）",
+        ),
+        &[
+            tr(lang, "List", "リスト"),
+            tr(lang, "Id", "ID"),
+            tr(lang, "Where from", "出所"),
+            tr(lang, "Type", "種類"),
+            tr(lang, "Entries", "件数"),
+        ],
+        None,
+    ));
+    for (origin, l) in &lists {
+        let origin = match origin {
+            kyojo_hub::warninglists::Origin::Embedded => tr(lang, "embedded", "組み込み"),
+            kyojo_hub::warninglists::Origin::Loaded => tr(lang, "loaded", "読み込み"),
+        };
+        out.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            h(&l.name),
+            h(&l.id),
+            origin,
+            l.list_type.as_str(),
+            l.used,
+        ));
+    }
+    out.push_str("</tbody></table></section>");
     Ok(out)
 }
 
