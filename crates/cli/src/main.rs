@@ -420,47 +420,42 @@ fn run() -> Result<i32> {
             include_non_ids,
             data,
         } => {
+            let list = kyojo_formats::intake::Format::preset(&format);
+            if format != "stix" && format != "misp" && list.is_none() {
+                bail!(
+                    "the formats kyojo imports are stix, misp and the lists {}",
+                    kyojo_formats::intake::Format::PRESETS.join(", ")
+                );
+            }
+            let hub = open(&data)?;
+            let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
+            let tlp = tlp
+                .map(|t| t.parse::<kyojo_core::Tlp>())
+                .transpose()
+                .map_err(|e| anyhow!("--tlp: {e}"))?;
+            let audience = audience
+                .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
+                .transpose()
+                .map_err(api)?;
             if format == "misp" {
-                let hub = open(&data)?;
-                let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
                 let options = kyojo_hub::misp::MispImportOptions {
-                    tlp: tlp
-                        .map(|t| t.parse::<kyojo_core::Tlp>())
-                        .transpose()
-                        .map_err(|e| anyhow!("--tlp: {e}"))?,
-                    audience: audience
-                        .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
-                        .transpose()
-                        .map_err(api)?,
+                    tlp,
+                    audience,
                     anonymous: anonymous.unwrap_or(false),
                     with_non_ids: include_non_ids,
                     incident_type: None,
                 };
                 return import_misp(&hub, &viewer, &file, &options);
             }
-            if let Some(list) = kyojo_formats::intake::Format::preset(&format) {
-                let hub = open(&data)?;
-                let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
+            if let Some(list) = list {
                 let text =
                     std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
                 let how = kyojo_hub::imports::ListImport {
-                    title: format!(
-                        "{} list, imported {}",
-                        kyojo_hub::imports::format_name(&list),
-                        chrono::Utc::now().format("%Y-%m-%d")
-                    ),
+                    title: kyojo_hub::imports::default_title(&list),
                     incident_type: kyojo_hub::imports::preset_incident_type(&list),
                     format: list,
-                    tlp: tlp
-                        .map(|t| t.parse::<kyojo_core::Tlp>())
-                        .transpose()
-                        .map_err(|e| anyhow!("--tlp: {e}"))?
-                        .unwrap_or(kyojo_core::Tlp::Clear),
-                    audience: audience
-                        .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
-                        .transpose()
-                        .map_err(api)?
-                        .unwrap_or(kyojo_core::Audience::Community),
+                    tlp: tlp.unwrap_or(kyojo_core::Tlp::Clear),
+                    audience: audience.unwrap_or(kyojo_core::Audience::Community),
                     anonymous: anonymous.unwrap_or(false),
                 };
                 let done = hub
@@ -484,14 +479,6 @@ fn run() -> Result<i32> {
                 }
                 return Ok(0);
             }
-            if format != "stix" {
-                bail!(
-                    "the formats kyojo imports are stix, misp and the lists {}",
-                    kyojo_formats::intake::Format::PRESETS.join(", ")
-                );
-            }
-            let hub = open(&data)?;
-            let viewer = as_org(&hub, Some(&org), Role::Analyst)?;
             let text =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let bundle: serde_json::Value = serde_json::from_slice(&text)
@@ -500,14 +487,6 @@ fn run() -> Result<i32> {
                 .as_array()
                 .cloned()
                 .ok_or_else(|| anyhow!("{} is not a STIX bundle", file.display()))?;
-            let tlp = tlp
-                .map(|t| t.parse::<kyojo_core::Tlp>())
-                .transpose()
-                .map_err(|e| anyhow!("--tlp: {e}"))?;
-            let audience = audience
-                .map(|a| kyojo_server::api::parse_import_audience(&hub, &a))
-                .transpose()
-                .map_err(api)?;
             let options = kyojo_hub::stix::ImportOptions {
                 tlp,
                 audience,

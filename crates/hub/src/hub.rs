@@ -964,6 +964,39 @@ impl Hub {
         self.create_report_with(viewer, draft, now, None, None)
     }
 
+    /// A report uid for an import that must land once: keyed by the hub's
+    /// secret from `parts` (so it tells nobody what it was made from),
+    /// shaped as a UUIDv4 like every other.
+    pub(crate) fn keyed_uid(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 16] {
+        let mut uid = [0u8; 16];
+        uid.copy_from_slice(&self.keyed_hash(purpose, parts)[..16]);
+        uid[6] = (uid[6] & 0x0f) | 0x40;
+        uid[8] = (uid[8] & 0x3f) | 0x80;
+        uid
+    }
+
+    /// The report stored under `uid`, else a new one from `draft` (called
+    /// only then); true when it is new. Two imports racing store it once.
+    pub(crate) fn create_report_once(
+        &self,
+        viewer: &Viewer,
+        uid: [u8; 16],
+        now: Millis,
+        draft: impl FnOnce() -> HubResult<Draft>,
+    ) -> HubResult<(ReportRecord, bool)> {
+        if let Some(r) = self.store.report_by_uid(&uid)? {
+            return Ok((r, false));
+        }
+        match self.create_report_with(viewer, draft()?, now, None, Some(uid)) {
+            Ok(r) => Ok((r, true)),
+            // The other import stored it meanwhile.
+            Err(e) => match self.store.report_by_uid(&uid)? {
+                Some(r) => Ok((r, false)),
+                None => Err(e),
+            },
+        }
+    }
+
     /// Stores a report; `imported` carries the verbatim STIX objects of an
     /// imported bundle, otherwise the report's STIX form is generated.
     /// `uid` is random unless given (an import that must land once).

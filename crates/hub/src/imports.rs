@@ -84,6 +84,25 @@ impl Hub {
         }
         let mut threats: Vec<(String, usize)> = threats.into_iter().collect();
         threats.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        // What the list says is foreign text: only what a field may hold.
+        let common: Vec<String> = threats
+            .iter()
+            .take(5)
+            .map(|(t, n)| format!("{} ({n})", crate::misp::clean(t, false, 100)))
+            .collect();
+        let description = format!(
+            "Imported from a {} list: {} values read from {} lines ({} inactive, {} skipped).{}",
+            format_name(&how.format),
+            read.entries.len(),
+            read.lines,
+            read.inactive,
+            read.skipped_count,
+            if common.is_empty() {
+                String::new()
+            } else {
+                format!(" Most named: {}.", common.join(", "))
+            }
+        );
         let chunks: Vec<&[intake::Entry]> = read.entries.chunks(limits::INDICATORS_MAX).collect();
         let parts = chunks.len();
         let mut reports = Vec::new();
@@ -98,71 +117,28 @@ impl Hub {
                 key.extend_from_slice(v.value.as_bytes());
                 key.push(0);
             }
-            let mut uid = [0u8; 16];
-            uid.copy_from_slice(
-                &self.keyed_hash("list import", &[&member.org.to_be_bytes(), &key])[..16],
-            );
-            uid[6] = (uid[6] & 0x0f) | 0x40;
-            uid[8] = (uid[8] & 0x3f) | 0x80;
-            if let Some(r) = self.store.report_by_uid(&uid)? {
-                already += 1;
-                reports.push(r);
-                continue;
-            }
-            let title = if parts > 1 {
-                format!("{} ({}/{parts})", how.title, i + 1)
-            } else {
-                how.title.clone()
-            };
-            // What the list says is foreign text: only what a field may hold.
-            let common: Vec<String> = threats
-                .iter()
-                .take(5)
-                .map(|(t, n)| {
-                    let t: String = t
-                        .chars()
-                        .filter(|c| !kyojo_core::report::is_forbidden_char(*c, false))
-                        .take(100)
-                        .collect();
-                    format!("{t} ({n})")
-                })
-                .collect();
-            let description = format!(
-                "Imported from a {} list: {} values read from {} lines ({} inactive, {} skipped).{}",
-                format_name(&how.format),
-                read.entries.len(),
-                read.lines,
-                read.inactive,
-                read.skipped_count,
-                if common.is_empty() {
-                    String::new()
+            let uid = self.keyed_uid("list import", &[&member.org.to_be_bytes(), &key]);
+            let (report, created) = self.create_report_once(viewer, uid, now, || {
+                let title = if parts > 1 {
+                    format!("{} ({}/{parts})", how.title, i + 1)
                 } else {
-                    format!(" Most named: {}.", common.join(", "))
-                }
-            );
-            let raw = RawDraft {
-                description,
-                anonymous: how.anonymous,
-                ..RawDraft::new(
-                    &title,
-                    how.incident_type,
-                    how.tlp,
-                    how.audience.clone(),
-                    values,
-                )
-            };
-            let draft = self.draft(raw)?;
-            match self.create_report_with(viewer, draft, now, None, Some(uid)) {
-                Ok(r) => reports.push(r),
-                // The same import running twice: the other one stored it.
-                Err(e) => match self.store.report_by_uid(&uid)? {
-                    Some(r) => {
-                        already += 1;
-                        reports.push(r);
-                    }
-                    None => return Err(e),
-                },
-            }
+                    how.title.clone()
+                };
+                let raw = RawDraft {
+                    description: description.clone(),
+                    anonymous: how.anonymous,
+                    ..RawDraft::new(
+                        &title,
+                        how.incident_type,
+                        how.tlp,
+                        how.audience.clone(),
+                        values,
+                    )
+                };
+                Ok(self.draft(raw)?)
+            })?;
+            already += usize::from(!created);
+            reports.push(report);
         }
         Ok(ListImported {
             reports,
@@ -176,6 +152,15 @@ impl Hub {
             threats,
         })
     }
+}
+
+/// The reports' title when none is given: the list and the day.
+pub fn default_title(f: &Format) -> String {
+    format!(
+        "{} list, imported {}",
+        format_name(f),
+        chrono::Utc::now().format("%Y-%m-%d")
+    )
 }
 
 /// The list's name, for titles and descriptions.

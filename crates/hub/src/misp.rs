@@ -51,11 +51,6 @@ impl MispFeed {
         }
         out
     }
-
-    /// `{uuid}.json`, when the viewer may read that event.
-    pub fn event(&self, id: &Uuid) -> Option<Value> {
-        self.events.get(id).map(misp::event_json)
-    }
 }
 
 /// The uuid MISP knows an organization or the hub by: the one its STIX
@@ -69,9 +64,12 @@ fn identity_uuid(name: &str) -> Uuid {
 
 impl Hub {
     /// Every report `viewer` may read (the newest [`MAX_EVENTS`]), as MISP
-    /// events. `to_ids` marks the values actionable in the viewer's feeds.
+    /// events for `manifest.json` and `hashes.csv`. Neither carries IDS
+    /// flags, so these events' `to_ids` are not worked out (the event files
+    /// have them: [`Hub::misp_event`]).
     pub fn misp_feed(&self, viewer: &Viewer) -> HubResult<MispFeed> {
-        let actionable = self.actionable_values(viewer)?;
+        let hub_org = self.misp_hub_org();
+        let none = HashSet::new();
         let mut feed = MispFeed::default();
         let mut cursor = None;
         while feed.events.len() < MAX_EVENTS {
@@ -80,7 +78,7 @@ impl Hub {
                 if feed.events.len() >= MAX_EVENTS {
                     break;
                 }
-                let e = self.misp_event_of(r, &actionable)?;
+                let e = self.misp_event_of(r, &hub_org, &none)?;
                 feed.events.insert(e.uuid, e);
             }
             match page.next {
@@ -91,8 +89,9 @@ impl Hub {
         Ok(feed)
     }
 
-    /// One event of the viewer's MISP feed; not found when the viewer may
-    /// not read it (its existence is not revealed).
+    /// One event of the viewer's MISP feed, `to_ids` marking the values
+    /// actionable in the viewer's feeds; not found when the viewer may not
+    /// read it (its existence is not revealed).
     pub fn misp_event(&self, viewer: &Viewer, id: &Uuid) -> HubResult<Value> {
         let report = self
             .get_report(viewer, id.as_bytes())
@@ -100,28 +99,47 @@ impl Hub {
                 HubError::NotFound { .. } => HubError::not_found("event"),
                 other => other,
             })?;
-        let actionable = self.actionable_values(viewer)?;
-        Ok(misp::event_json(&self.misp_event_of(report, &actionable)?))
+        let actionable = self.actionable_among(viewer, &report.indicators)?;
+        let event = self.misp_event_of(report, &self.misp_hub_org(), &actionable)?;
+        Ok(misp::event_json(&event))
     }
 
-    fn actionable_values(&self, viewer: &Viewer) -> HubResult<HashSet<(Kind, String)>> {
+    /// Which of `values` are in the viewer's feeds (one pass over its
+    /// cached feed entries; nothing copied but the matches).
+    fn actionable_among(
+        &self,
+        viewer: &Viewer,
+        values: &[kyojo_core::Observable],
+    ) -> HubResult<HashSet<(Kind, String)>> {
         if !viewer.may(kyojo_core::policy::Permission::ReadFeeds) {
             return Ok(HashSet::new());
         }
+        let wanted: HashSet<(Kind, &str)> =
+            values.iter().map(|o| (o.kind, o.value.as_str())).collect();
         let (_, entries) = self.feed_entries(viewer)?;
-        Ok(entries.iter().map(|e| (e.kind, e.value.clone())).collect())
+        Ok(entries
+            .iter()
+            .filter(|e| wanted.contains(&(e.kind, e.value.as_str())))
+            .map(|e| (e.kind, e.value.clone()))
+            .collect())
+    }
+
+    /// The hub, as MISP names it: the owner of every event, and the
+    /// creator of anonymous ones.
+    fn misp_hub_org(&self) -> MispOrg {
+        let name = crate::stix::hub_identity_name(self);
+        MispOrg {
+            uuid: identity_uuid(&name),
+            name,
+        }
     }
 
     fn misp_event_of(
         &self,
         r: kyojo_store::ReportRecord,
+        hub_org: &MispOrg,
         actionable: &HashSet<(Kind, String)>,
     ) -> HubResult<Event> {
-        let hub_name = crate::stix::hub_identity_name(self);
-        let hub_org = MispOrg {
-            uuid: identity_uuid(&hub_name),
-            name: hub_name,
-        };
         // The creator only where the policy lets the report be attributed.
         let creator = match author(self, &r.access)? {
             Some(org) => MispOrg {
@@ -149,7 +167,7 @@ impl Hub {
             created_at: r.created_at,
             updated_at: r.updated_at,
             creator,
-            owner: hub_org,
+            owner: hub_org.clone(),
             attributes,
         })
     }
@@ -208,63 +226,40 @@ impl Hub {
         }
         // The same event from the same organization lands once: its uid is
         // keyed by the hub's secret, so it tells nobody who imported it.
-        let mut uid = [0u8; 16];
-        uid.copy_from_slice(
-            &self.keyed_hash(
-                "misp import",
-                &[&member.org.to_be_bytes(), incoming.uuid.as_bytes()],
-            )[..16],
+        let uid = self.keyed_uid(
+            "misp import",
+            &[&member.org.to_be_bytes(), incoming.uuid.as_bytes()],
         );
-        uid[6] = (uid[6] & 0x0f) | 0x40;
-        uid[8] = (uid[8] & 0x3f) | 0x80;
         let skipped = incoming.skipped.clone();
         let values = incoming.values.len();
-        if let Some(report) = self.store.report_by_uid(&uid)? {
-            return Ok(MispImported {
-                report,
-                created: false,
-                values,
-                skipped,
-            });
-        }
-        let incident_type = options
-            .incident_type
-            .unwrap_or_else(|| incident_type_of(&incoming.tags, &incoming.info));
-        let raw = RawDraft {
-            title: clean(&incoming.info, false, limits::TITLE_MAX_CHARS),
-            description: clean(
-                &incoming.description,
-                true,
-                limits::DESCRIPTION_MAX_BYTES / 4,
-            ),
-            anonymous: options.anonymous,
-            ..RawDraft::new(
-                "",
-                incident_type,
-                tlp,
-                options.audience.clone().unwrap_or(Audience::Community),
-                incoming.values.into_iter().map(|(o, _)| o).collect(),
-            )
-        };
-        let draft = self.draft(raw)?;
-        match self.create_report_with(viewer, draft, now, None, Some(uid)) {
-            Ok(report) => Ok(MispImported {
-                report,
-                created: true,
-                values,
-                skipped,
-            }),
-            // Two imports of one event at once: the other one stored it.
-            Err(e) => match self.store.report_by_uid(&uid)? {
-                Some(report) => Ok(MispImported {
-                    report,
-                    created: false,
-                    values,
-                    skipped,
-                }),
-                None => Err(e),
-            },
-        }
+        let (report, created) = self.create_report_once(viewer, uid, now, || {
+            let incident_type = options
+                .incident_type
+                .unwrap_or_else(|| incident_type_of(&incoming.tags, &incoming.info));
+            let raw = RawDraft {
+                title: clean(&incoming.info, false, limits::TITLE_MAX_CHARS),
+                description: clean(
+                    &incoming.description,
+                    true,
+                    limits::DESCRIPTION_MAX_BYTES / 4,
+                ),
+                anonymous: options.anonymous,
+                ..RawDraft::new(
+                    "",
+                    incident_type,
+                    tlp,
+                    options.audience.clone().unwrap_or(Audience::Community),
+                    incoming.values.into_iter().map(|(o, _)| o).collect(),
+                )
+            };
+            Ok(self.draft(raw)?)
+        })?;
+        Ok(MispImported {
+            report,
+            created,
+            values,
+            skipped,
+        })
     }
 }
 
@@ -297,7 +292,7 @@ pub struct MispImported {
 
 /// Free text from another system, made fit for a field: characters a
 /// field may not hold dropped, cut to `max` characters.
-fn clean(text: &str, multiline: bool, max: usize) -> String {
+pub(crate) fn clean(text: &str, multiline: bool, max: usize) -> String {
     text.chars()
         .filter(|c| !kyojo_core::report::is_forbidden_char(*c, multiline))
         .take(max)

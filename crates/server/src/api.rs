@@ -2470,13 +2470,9 @@ pub async fn import_list(
             Some(a) => parse_import_audience(&hub, a)?,
             None => Audience::Community,
         };
-        let title = q.title.unwrap_or_else(|| {
-            format!(
-                "{} list, imported {}",
-                kyojo_hub::imports::format_name(&format),
-                chrono::Utc::now().format("%Y-%m-%d")
-            )
-        });
+        let title = q
+            .title
+            .unwrap_or_else(|| kyojo_hub::imports::default_title(&format));
         let how = kyojo_hub::imports::ListImport {
             format,
             title,
